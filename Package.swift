@@ -1,0 +1,103 @@
+// swift-tools-version:6.0
+//
+// meow: MEow (Maximum Entropy RL via Energy-Based Normalizing Flow) as a
+// distributed training system. Layers, lowest first (see docs/architecture in
+// the README): CNNG/CBLAS shims -> Tensor -> Autodiff -> NN -> MEow;
+// Environments; Wire; Transport; executables on top.
+
+import PackageDescription
+import Foundation
+
+// MARK: - Code generation target (the one place the CPU choice is made)
+
+/// The `-target-cpu` for the numeric modules.
+///
+/// SIMD code needs a target CPU: without one, `SIMD16.addingProduct` lowers to
+/// libm `fmaf` calls (NOTES.md). `MEOW_TARGET_CPU` overrides the choice; set it
+/// to `x86-64` for a portable binary (container images built for other hosts),
+/// or `haswell` for an AVX2 fleet. Otherwise the build host decides: the
+/// AVX-512 subset that Intel Skylake-SP and later and AMD Zen 4 and later share,
+/// then AVX2, then the portable baseline.
+let targetCPU: String = {
+    if let chosen = Context.environment["MEOW_TARGET_CPU"], !chosen.isEmpty { return chosen }
+    #if arch(x86_64)
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let flagsLine = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    if ["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"].allSatisfy(flags.contains) {
+        return "skylake-avx512"
+    }
+    if ["avx2", "fma"].allSatisfy(flags.contains) { return "haswell" }
+    return "x86-64"
+    #else
+    return "generic"
+    #endif
+}()
+
+/// Flags for the numeric hot loops, measured in NOTES.md: `-Ounchecked` lets
+/// index loops vectorise, `-fno-math-errno` makes `squareRoot()` a vector sqrt.
+/// Only modules that never see untrusted bytes get `-Ounchecked`.
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+    .unsafeFlags(["-target-cpu", targetCPU, "-Xcc", "-fno-math-errno"]),
+]
+
+/// Flags for everything else: the same CPU, but overflow and bounds checks stay.
+let checkedSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU]),
+]
+
+let package = Package(
+    name: "meow",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "meow", targets: ["meow"]),
+        .executable(name: "meow-bench", targets: ["meow-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System-library shims: no Swift logic.
+        .systemLibrary(name: "CNNG", path: "Sources/CNNG"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+
+        // Numeric core.
+        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: numericSettings),
+        .target(name: "Autodiff", dependencies: ["Tensor"], swiftSettings: numericSettings),
+        .target(name: "NN", dependencies: ["Autodiff"], swiftSettings: numericSettings),
+        .target(name: "MEow", dependencies: ["NN"], swiftSettings: numericSettings),
+
+        // Environments import nothing above them.
+        .target(name: "Environments", swiftSettings: numericSettings),
+
+        // The wire protocol (stdlib only) and the nng transport never import each other.
+        .target(name: "Wire", swiftSettings: checkedSettings),
+        .target(name: "Transport", dependencies: ["CNNG"], swiftSettings: checkedSettings),
+
+        // Executables: parse, validate, call a library entry point.
+        .executableTarget(
+            name: "meow",
+            dependencies: [
+                "MEow", "Environments",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: checkedSettings),
+        .executableTarget(
+            name: "meow-bench",
+            dependencies: [
+                "NN", "MEow", "Wire", "Transport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: numericSettings),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: checkedSettings),
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"], swiftSettings: checkedSettings),
+        .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: checkedSettings),
+        .testTarget(name: "MEowTests", dependencies: ["MEow", "Environments"], swiftSettings: checkedSettings),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: checkedSettings),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
+        .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: checkedSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import CNNG
+public func nngVersionString() -> String { String(cString: nng_version()) }

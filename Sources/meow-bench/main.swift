@@ -1,0 +1,4 @@
+import NN
+import Wire
+import Transport
+print("bench")

@@ -1,0 +1,3 @@
+import MEow
+import Environments
+print("meow")

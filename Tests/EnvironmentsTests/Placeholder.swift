@@ -1,0 +1,3 @@
+import Testing
+@testable import Environments
+@Test func placeholderEnvironments() {}

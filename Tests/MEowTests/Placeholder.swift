@@ -1,0 +1,3 @@
+import Testing
+@testable import MEow
+@Test func placeholderMEow() {}

@@ -1,0 +1,3 @@
+import Testing
+@testable import Tensor
+@Test func placeholderTensor() {}

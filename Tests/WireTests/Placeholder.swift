@@ -1,0 +1,3 @@
+import Testing
+@testable import Wire
+@Test func placeholderWire() {}
