@@ -1,0 +1,53 @@
+# meow: one entry point for setup, build, demo, tests and benchmarks.
+#
+#   make demo    install what is missing, build release, run the main job
+#   make test    install what is missing, run the whole test suite (Swift + Python)
+#   make bench   build release and run the benchmarks
+#
+# The CPU that release builds target is chosen in Package.swift (MEOW_TARGET_CPU
+# overrides it: `make build MEOW_TARGET_CPU=x86-64` gives a portable binary).
+
+SWIFT      ?= swift
+BIN        := .build/release
+VENV       := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+ifdef MEOW_TARGET_CPU
+export MEOW_TARGET_CPU
+endif
+
+# The demo's run directory and budget; override on the command line.
+RUN_DIR    ?= runs/demo
+STEPS      ?= 20000
+SEED       ?= 1
+
+.PHONY: all deps deps-system build demo test test-swift test-python bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+deps-system:
+	@scripts/install-deps.sh --system
+
+build: deps-system
+	$(SWIFT) build -c release
+
+demo: build
+	$(BIN)/meow-bench core
+
+test: deps
+	$(MAKE) --no-print-directory test-swift test-python
+
+test-swift:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-python:
+	@scripts/run-pytest.sh
+
+bench: build
+	$(BIN)/meow-bench core
+
+clean:
+	rm -rf .build

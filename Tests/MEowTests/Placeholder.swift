@@ -1,3 +1,0 @@
-import Testing
-@testable import MEow
-@Test func placeholderMEow() {}
