@@ -21,13 +21,13 @@ public final class ReplySocket: TransportSocket {
     /// Answers requests with `handler` on `contexts` concurrent contexts.
     ///
     /// Returns when the socket is closed; throws `CancellationError` when the
-    /// task is cancelled. A receive timeout or a failed reply (the client
-    /// went away) only skips that request: the client resends if it still
-    /// wants an answer.
+    /// task is cancelled, and `NNGError.invalidArgument` if `contexts` < 1.
+    /// A receive timeout or a failed reply (the client went away) only skips
+    /// that request: the client resends if it still wants an answer.
     public func serve(
         contexts: Int, handler: @escaping @Sendable ([UInt8]) async -> [UInt8]
     ) async throws {
-        precondition(contexts > 0, "serve needs at least one context")
+        guard contexts > 0 else { throw NNGError.invalidArgument }
         let workers = try (0..<contexts).map { _ throws(NNGError) in try makeContext() }
         defer { workers.forEach { $0.close() } }
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -201,6 +201,31 @@ import Testing
         context.close()
     }
 
+    @Test func serveNeedsAtLeastOneContext() async throws {
+        let server = try ReplySocket()
+        await #expect(throws: NNGError.invalidArgument) {
+            try await server.serve(contexts: 0) { $0 }
+        }
+        server.close()
+    }
+
+    @Test func cancellingServeStopsItsWorkers() async throws {
+        let server = try ReplySocket()
+        let url = try listenOnFreePort(server)
+        let serving = startServer(server, contexts: 2)
+        let client = try RequestSocket(options: clientOptions(receiveTimeout: .milliseconds(200)))
+        try client.dial(url)
+        #expect(try await client.request([1, 2]) == [2, 1])
+
+        serving.cancel()
+        await #expect(throws: CancellationError.self) { try await serving.value }
+        // Nobody answers any more, but the socket itself is still open.
+        await #expect(throws: NNGError.timedOut) { _ = try await client.request([3]) }
+
+        client.close()
+        server.close()
+    }
+
     @Test func serveReturnsWhenTheSocketCloses() async throws {
         let server = try ReplySocket()
         _ = try listenOnFreePort(server)
