@@ -97,7 +97,9 @@ let package = Package(
         .testTarget(name: "MEowTests", dependencies: ["MEow", "Environments"], swiftSettings: checkedSettings),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: checkedSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
-        .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: checkedSettings),
+        .testTarget(
+            name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],
+            swiftSettings: checkedSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,2 +1,0 @@
-import CNNG
-public func nngVersionString() -> String { String(cString: nng_version()) }
