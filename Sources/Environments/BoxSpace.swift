@@ -57,7 +57,11 @@ public struct BoxSpace: Sendable, Equatable, CustomStringConvertible {
     public func scale(fromUnit unit: [Float]) -> [Float] {
         precondition(unit.count == count, "expected \(count) components, got \(unit.count)")
         return unit.indices.map { i in
-            let scaled = low[i] + (unit[i] + 1) * 0.5 * (high[i] - low[i])
+            // NOTE: centre + half-width * u is exact for symmetric boxes such as [-2, 2]
+            // and the identity for [-1, 1]; `low + (u + 1) * ...` would round there.
+            let centre = 0.5 * (high[i] + low[i])
+            let halfWidth = 0.5 * (high[i] - low[i])
+            let scaled = centre + halfWidth * unit[i]
             return min(max(scaled, low[i]), high[i])
         }
     }
