@@ -68,15 +68,16 @@ func replay(
     for (t, action) in episode.actions.enumerated() {
         let result = environment.step(action: action)
         let expected = episode.observations[t]
+        let place = "\(episode.name) step \(t)"
         #expect(result.observation.count == expected.count)
         for (got, want) in zip(result.observation, expected) {
-            #expect(closeFloat(got, want), "\(episode.name) step \(t): observation \(result.observation) vs \(expected)")
+            #expect(closeFloat(got, want), "\(place): observation \(result.observation) vs \(expected)")
             worst.observation = max(worst.observation, abs(got - want))
         }
-        #expect(closeDouble(result.reward, episode.rewards[t]), "\(episode.name) step \(t): reward \(result.reward) vs \(episode.rewards[t])")
+        #expect(closeDouble(result.reward, episode.rewards[t]), "\(place): reward \(result.reward) vs \(episode.rewards[t])")
         worst.reward = max(worst.reward, abs(result.reward - episode.rewards[t]))
-        #expect(result.terminated == episode.terminated[t], "\(episode.name) step \(t): terminated")
-        #expect(result.truncated == episode.truncated[t], "\(episode.name) step \(t): truncated")
+        #expect(result.terminated == episode.terminated[t], "\(place): terminated")
+        #expect(result.truncated == episode.truncated[t], "\(place): truncated")
     }
     return worst
 }
