@@ -71,6 +71,9 @@ let package = Package(
         // Environments import nothing above them.
         .target(name: "Environments", swiftSettings: numericSettings),
 
+        // Replay imports nothing: ring buffer, sampler, rate limiter.
+        .target(name: "Replay", swiftSettings: numericSettings),
+
         // The wire protocol (stdlib only) and the nng transport never import each other.
         .target(name: "Wire", swiftSettings: checkedSettings),
         .target(name: "Transport", dependencies: ["CNNG"], swiftSettings: checkedSettings),
@@ -95,7 +98,10 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"], swiftSettings: checkedSettings),
         .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: checkedSettings),
         .testTarget(name: "MEowTests", dependencies: ["MEow", "Environments"], swiftSettings: checkedSettings),
-        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], swiftSettings: checkedSettings),
+        .testTarget(
+            name: "EnvironmentsTests", dependencies: ["Environments"], exclude: ["Fixtures"],
+            swiftSettings: checkedSettings),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay"], swiftSettings: checkedSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],
