@@ -1,0 +1,82 @@
+/// Every backward rule, one case per operation.
+///
+/// Each rule adds the gradient of the loss with respect to each input that
+/// needs one, given the output value `y` and its gradient `g`. Inputs that
+/// were broadcast receive `g` summed over the broadcast dimensions.
+extension Tape {
+    func propagate(_ operation: Operation<Scalar>, output y: Tensor<Scalar>, gradient g: Tensor<Scalar>) {
+        switch operation {
+        case .leaf:
+            break
+
+        case let .linear(x, w, b):  // y = x W^T + b
+            if let dx = gradientBuffer(x) { GEMM.multiply(g, w.value, into: dx, beta: 1) }              // dx += g W
+            if let dw = gradientBuffer(w) { GEMM.multiply(g, x.value, transposeA: true, into: dw, beta: 1) }  // dW += g^T x
+            if let b, let db = gradientBuffer(b) { Kernels.accumulate(g, into: db.reshaped(1, g.cols)) }  // db += sum_rows g
+
+        case let .matmul(a, b, ta, tb):  // y = op(a) op(b)
+            if let da = gradientBuffer(a) {
+                if ta { GEMM.multiply(b.value, g, transposeA: tb, transposeB: true, into: da, beta: 1) }  // op(b) g^T
+                else { GEMM.multiply(g, b.value, transposeB: !tb, into: da, beta: 1) }                  // g op(b)^T
+            }
+            if let db = gradientBuffer(b) {
+                if tb { GEMM.multiply(g, a.value, transposeA: true, transposeB: ta, into: db, beta: 1) }  // g^T op(a)
+                else { GEMM.multiply(a.value, g, transposeA: !ta, into: db, beta: 1) }                  // op(a)^T g
+            }
+
+        case let .layerNorm(x, gamma, beta, stats):
+            Kernels.layerNormBackward(x: x.value, gamma: gamma.value, stats: stats, dy: g, dx: gradientBuffer(x),
+                                      dgamma: gradientBuffer(gamma), dbeta: gradientBuffer(beta))
+
+        case let .swish(x, beta):  // y = x s, s = sigmoid(beta x)
+            Kernels.swishBackward(x: x.value, beta: beta.value, dy: g, dx: gradientBuffer(x), dbeta: gradientBuffer(beta))
+
+        case let .unary(f, x):  // dx += g f'(x), f' from x or y
+            if let dx = gradientBuffer(x) { Kernels.mapBackward(f, x: x.value, y: y, dy: g, accumulateInto: dx) }
+
+        case let .binary(op, a, b):
+            switch op {
+            case .add:
+                accumulate(g, into: a)
+                accumulate(g, into: b)
+            case .subtract:
+                accumulate(g, into: a)
+                accumulate(g, scale: -1, into: b)
+            case .multiply:
+                accumulate(.multiply, g, b.value, into: a)  // da += g b
+                accumulate(.multiply, g, a.value, into: b)  // db += g a
+            case .divide:
+                accumulate(.divide, g, b.value, into: a)  // da += g / b
+                if b.requiresGradient {                   // db -= g y / b
+                    let t = scratch(y.rows, y.cols)
+                    Kernels.binary(.multiply, g, y, into: t)
+                    Kernels.binary(.divide, t, b.value, into: t)
+                    accumulate(t, scale: -1, into: b)
+                }
+            case .minimum, .maximum:
+                preconditionFailure("\(op) is recorded as its own operation")
+            }
+
+        case let .minimum(a, b):  // the gradient goes to the smaller input (a on ties)
+            Kernels.minimumBackward(a: a.value, b: b.value, dy: g, da: gradientBuffer(a), db: gradientBuffer(b))
+
+        case let .reduce(x, scale):  // dx += scale * g broadcast back
+            accumulate(g, scale: scale, into: x)
+
+        case let .concatColumns(parts):
+            var column = 0
+            for part in parts {
+                if let dp = gradientBuffer(part) {
+                    Kernels.copyColumns(g, from: column, into: dp, at: 0, width: part.cols, accumulate: true)
+                }
+                column += part.cols
+            }
+
+        case let .columns(x, start):
+            if let dx = gradientBuffer(x) { Kernels.copyColumns(g, from: 0, into: dx, at: start, width: g.cols, accumulate: true) }
+
+        case let .dropout(x, mask):  // dx += g mask
+            accumulate(.multiply, g, mask, into: x)
+        }
+    }
+}

@@ -1,0 +1,193 @@
+/// Which implementation runs a GEMM.
+public enum GEMMBackend: String, Sendable {
+    /// OpenBLAS when loaded, else the pure-Swift kernel.
+    case automatic
+    /// OpenBLAS only (a precondition failure if it is not loaded).
+    case blas
+    /// The pure-Swift SIMD kernel: the fallback and the tests' independent oracle.
+    case swift
+}
+
+/// General matrix multiply C = alpha * op(A) * op(B) + beta * C on 2-D tensors.
+public enum GEMM {
+    /// Computes `c = alpha * op(a) * op(b) + beta * c`, where op transposes when asked.
+    ///
+    /// With `beta == 0`, `c` is not read (stale NaNs in an output buffer do not leak).
+    /// Returns the backend that ran.
+    @discardableResult
+    public static func multiply<S: TensorScalar>(
+        _ a: Tensor<S>, _ b: Tensor<S>, transposeA transA: Bool = false, transposeB transB: Bool = false,
+        into c: Tensor<S>, alpha: S = 1, beta: S = 0, backend: GEMMBackend = .automatic
+    ) -> GEMMBackend {
+        let m = transA ? a.cols : a.rows
+        let k = transA ? a.rows : a.cols
+        let kb = transB ? b.cols : b.rows
+        let n = transB ? b.rows : b.cols
+        precondition(k == kb && c.rows == m && c.cols == n,
+                     "GEMM shapes: op(A) [\(m), \(k)] x op(B) [\(kb), \(n)] into [\(c.rows), \(c.cols)]")
+        if m == 0 || n == 0 { return backend }
+        let pa = UnsafePointer(a.buffer.baseAddress!), pb = UnsafePointer(b.buffer.baseAddress!)
+        let pc = c.buffer.baseAddress!
+        if k == 0 {
+            scale(pc, count: m * n, by: beta)
+            return backend
+        }
+        if backend != .swift,
+           S.blasGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                      a: pa, lda: a.cols, b: pb, ldb: b.cols, beta: beta, c: pc, ldc: n) {
+            return .blas
+        }
+        precondition(backend != .blas, "GEMM backend .blas requested but OpenBLAS is not loaded")
+        swiftGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                  a: pa, lda: a.cols, b: pb, ldb: b.cols, beta: beta, c: pc, ldc: n)
+        return .swift
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func scale<S: TensorScalar>(_ c: UnsafeMutablePointer<S>, count: Int, by beta: S) {
+        for i in 0..<count { c[i] = beta == 0 ? 0 : beta * c[i] }
+    }
+
+    /// Depth of one packed block: 256 rows of B (32 KiB per 32-wide panel) stay in L2.
+    static let kc = 256
+
+    /// The pure-Swift GEMM on raw row-major buffers.
+    ///
+    /// Register-blocked: an 8x32 tile of C lives in 16 SIMD16 accumulators while
+    /// k runs; A is packed 8 rows at a time and B 32 columns at a time into
+    /// 64-byte aligned buffers (zero-padded at the edges), so every transpose
+    /// case runs the same micro-kernel.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public static func swiftGEMM<S: TensorScalar>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: S,
+        a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
+        beta: S, c: UnsafeMutablePointer<S>, ldc: Int
+    ) {
+        let panels = (n + 31) / 32
+        let kcMax = Swift.min(k, kc)
+        let packedB = TensorStorage<S>(capacity: panels * kcMax * 32)
+        let packedA = TensorStorage<S>(capacity: kcMax * 8)
+        let tileStorage = TensorStorage<S>(capacity: 8 * 32)
+        let pt = tileStorage.buffer(offset: 0, count: 8 * 32).baseAddress!
+        let pb = packedB.buffer(offset: 0, count: packedB.capacity).baseAddress!
+        let pa = packedA.buffer(offset: 0, count: packedA.capacity).baseAddress!
+        var p0 = 0
+        while p0 < k {
+            let kb = Swift.min(kc, k - p0)
+            let blockBeta: S = p0 == 0 ? beta : 1
+            // Pack op(B)[p0 ..< p0+kb, all columns] panel by panel.
+            for panel in 0..<panels {
+                let j0 = panel * 32
+                let width = Swift.min(32, n - j0)
+                let dst = pb + panel * kb * 32
+                for kk in 0..<kb {
+                    let row = dst + kk * 32
+                    for jj in 0..<width {
+                        row[jj] = transB ? b[(j0 + jj) * ldb + p0 + kk] : b[(p0 + kk) * ldb + j0 + jj]
+                    }
+                    for jj in width..<32 { row[jj] = 0 }
+                }
+            }
+            var i0 = 0
+            while i0 < m {
+                let height = Swift.min(8, m - i0)
+                for kk in 0..<kb {
+                    for ii in 0..<8 {
+                        pa[kk * 8 + ii] = ii < height
+                            ? (transA ? a[(p0 + kk) * lda + i0 + ii] : a[(i0 + ii) * lda + p0 + kk]) : 0
+                    }
+                }
+                for panel in 0..<panels {
+                    let j0 = panel * 32
+                    microKernel(kb: kb, pa: UnsafePointer(pa), pb: UnsafePointer(pb + panel * kb * 32), tile: pt)
+                    store(UnsafePointer(pt), rows: height, cols: Swift.min(32, n - j0), alpha: alpha, beta: blockBeta,
+                          c: c + i0 * ldc + j0, ldc: ldc)
+                }
+                i0 += 8
+            }
+            p0 += kb
+        }
+    }
+
+    /// The 8x32 tile of op(A) op(B) over one packed k block.
+    @inline(__always)
+    static func microKernel<S: TensorScalar>(kb: Int, pa: UnsafePointer<S>, pb: UnsafePointer<S>,
+                                             tile: UnsafeMutablePointer<S>) {
+        var c00 = SIMD16<S>(), c01 = SIMD16<S>()
+        var c10 = SIMD16<S>(), c11 = SIMD16<S>()
+        var c20 = SIMD16<S>(), c21 = SIMD16<S>()
+        var c30 = SIMD16<S>(), c31 = SIMD16<S>()
+        var c40 = SIMD16<S>(), c41 = SIMD16<S>()
+        var c50 = SIMD16<S>(), c51 = SIMD16<S>()
+        var c60 = SIMD16<S>(), c61 = SIMD16<S>()
+        var c70 = SIMD16<S>(), c71 = SIMD16<S>()
+        for kk in 0..<kb {
+            let b0 = UnsafeRawPointer(pb + kk &* 32).loadUnaligned(as: SIMD16<S>.self)
+            let b1 = UnsafeRawPointer(pb + (kk &* 32 &+ 16)).loadUnaligned(as: SIMD16<S>.self)
+            let a0 = SIMD16<S>(repeating: pa[kk &* 8 &+ 0])
+            c00.addProduct(a0, b0)
+            c01.addProduct(a0, b1)
+            let a1 = SIMD16<S>(repeating: pa[kk &* 8 &+ 1])
+            c10.addProduct(a1, b0)
+            c11.addProduct(a1, b1)
+            let a2 = SIMD16<S>(repeating: pa[kk &* 8 &+ 2])
+            c20.addProduct(a2, b0)
+            c21.addProduct(a2, b1)
+            let a3 = SIMD16<S>(repeating: pa[kk &* 8 &+ 3])
+            c30.addProduct(a3, b0)
+            c31.addProduct(a3, b1)
+            let a4 = SIMD16<S>(repeating: pa[kk &* 8 &+ 4])
+            c40.addProduct(a4, b0)
+            c41.addProduct(a4, b1)
+            let a5 = SIMD16<S>(repeating: pa[kk &* 8 &+ 5])
+            c50.addProduct(a5, b0)
+            c51.addProduct(a5, b1)
+            let a6 = SIMD16<S>(repeating: pa[kk &* 8 &+ 6])
+            c60.addProduct(a6, b0)
+            c61.addProduct(a6, b1)
+            let a7 = SIMD16<S>(repeating: pa[kk &* 8 &+ 7])
+            c70.addProduct(a7, b0)
+            c71.addProduct(a7, b1)
+        }
+        UnsafeMutableRawPointer(tile + 0).storeBytes(of: c00, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 16).storeBytes(of: c01, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 32).storeBytes(of: c10, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 48).storeBytes(of: c11, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 64).storeBytes(of: c20, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 80).storeBytes(of: c21, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 96).storeBytes(of: c30, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 112).storeBytes(of: c31, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 128).storeBytes(of: c40, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 144).storeBytes(of: c41, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 160).storeBytes(of: c50, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 176).storeBytes(of: c51, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 192).storeBytes(of: c60, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 208).storeBytes(of: c61, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 224).storeBytes(of: c70, as: SIMD16<S>.self)
+        UnsafeMutableRawPointer(tile + 240).storeBytes(of: c71, as: SIMD16<S>.self)
+    }
+
+    /// Writes alpha * tile + beta * C for the valid part of an 8x32 tile.
+    @inline(__always)
+    static func store<S: TensorScalar>(_ tile: UnsafePointer<S>, rows: Int, cols: Int, alpha: S, beta: S,
+                                       c: UnsafeMutablePointer<S>, ldc: Int) {
+        for r in 0..<rows {
+            let row = c + r * ldc
+            for half in 0..<2 {
+                let j0 = half * 16
+                let width = Swift.min(16, cols - j0)
+                if width <= 0 { break }
+                let v = UnsafeRawPointer(tile + r * 32 + j0).loadUnaligned(as: SIMD16<S>.self) * alpha
+                if width == 16 {
+                    let dst = UnsafeMutableRawPointer(row + j0)
+                    let old = beta == 0 ? SIMD16<S>() : dst.loadUnaligned(as: SIMD16<S>.self) * beta
+                    dst.storeBytes(of: v + old, as: SIMD16<S>.self)
+                } else {
+                    for j in 0..<width { row[j0 + j] = v[j] + (beta == 0 ? 0 : beta * row[j0 + j]) }
+                }
+            }
+        }
+    }
+}
