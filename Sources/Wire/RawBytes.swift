@@ -63,23 +63,26 @@ enum RawBytes {
         }
     }
 
-    /// Continues a CRC-32 (zlib polynomial) over `bytes[range]`, slicing by 8 bytes at a time.
+    /// Continues a CRC-32 (zlib polynomial) over `bytes[range]`, slicing by 16 bytes at a time
+    /// (`tables[k * 256 + b]` is the CRC contribution of byte `b` followed by `k` zero bytes).
     static func crc32(_ crc: UInt32, _ bytes: [UInt8], _ range: Range<Int>, tables: [UInt32]) -> UInt32 {
-        assert(range.lowerBound >= 0 && range.upperBound <= bytes.count && tables.count == 8 * 256)
+        assert(range.lowerBound >= 0 && range.upperBound <= bytes.count && tables.count == 16 * 256)
         return bytes.withUnsafeBufferPointer { data in
             tables.withUnsafeBufferPointer { t in
                 var c = ~crc
                 var i = range.lowerBound
-                while i + 8 <= range.upperBound {
-                    let lo = c ^ (UInt32(data[i]) | UInt32(data[i + 1]) << 8
-                        | UInt32(data[i + 2]) << 16 | UInt32(data[i + 3]) << 24)
-                    let hi = UInt32(data[i + 4]) | UInt32(data[i + 5]) << 8
-                        | UInt32(data[i + 6]) << 16 | UInt32(data[i + 7]) << 24
-                    c = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                        ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                        ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                        ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                    i += 8
+                while range.upperBound - i >= 16 {
+                    let w0 = c ^ word(data, i)
+                    let w1 = word(data, i + 4), w2 = word(data, i + 8), w3 = word(data, i + 12)
+                    c = t[15 * 256 + Int(w0 & 0xFF)] ^ t[14 * 256 + Int((w0 >> 8) & 0xFF)]
+                        ^ t[13 * 256 + Int((w0 >> 16) & 0xFF)] ^ t[12 * 256 + Int(w0 >> 24)]
+                        ^ t[11 * 256 + Int(w1 & 0xFF)] ^ t[10 * 256 + Int((w1 >> 8) & 0xFF)]
+                        ^ t[9 * 256 + Int((w1 >> 16) & 0xFF)] ^ t[8 * 256 + Int(w1 >> 24)]
+                        ^ t[7 * 256 + Int(w2 & 0xFF)] ^ t[6 * 256 + Int((w2 >> 8) & 0xFF)]
+                        ^ t[5 * 256 + Int((w2 >> 16) & 0xFF)] ^ t[4 * 256 + Int(w2 >> 24)]
+                        ^ t[3 * 256 + Int(w3 & 0xFF)] ^ t[2 * 256 + Int((w3 >> 8) & 0xFF)]
+                        ^ t[1 * 256 + Int((w3 >> 16) & 0xFF)] ^ t[Int(w3 >> 24)]
+                    i += 16
                 }
                 while i < range.upperBound {
                     c = t[Int((c ^ UInt32(data[i])) & 0xFF)] ^ (c >> 8)
@@ -88,5 +91,11 @@ enum RawBytes {
                 return ~c
             }
         }
+    }
+
+    /// The little-endian word at `i`; the caller checked `i + 4` is in bounds.
+    @inline(__always)
+    private static func word(_ data: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt32 {
+        UInt32(data[i]) | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2]) << 16 | UInt32(data[i + 3]) << 24
     }
 }
