@@ -130,7 +130,8 @@ public struct Frame: Equatable, Sendable {
         }
 
         let payloadLength = writer.writerIndex - WireV1.headerSize
-        try Check.count(payloadLength, limit: max(0, limits.maxFrameBytes - WireV1.headerSize),
+        // The field is a u32 whatever the configured limit.
+        try Check.count(payloadLength, limit: min(max(0, limits.maxFrameBytes - WireV1.headerSize), Int(UInt32.max)),
                         field: "header.payload_length")
         writer.setUInt32LE(UInt32(payloadLength), at: 16)
         writer.setUInt32LE(Self.checksum(writer.bytes), at: 20)

@@ -17,7 +17,7 @@ public struct Space: Equatable, Sendable {
 
     /// A box with the same bounds for every element.
     public init(shape: [Int], low: Float, high: Float) {
-        let count = Check.product(shape) ?? 0
+        let count = max(0, Check.product(shape) ?? 0)
         self.init(shape: shape, low: .init(repeating: low, count: count), high: .init(repeating: high, count: count))
     }
 
