@@ -22,6 +22,18 @@ import Testing
         #expect(try frame.encode() == bytes, "\(name) does not re-encode byte for byte")
     }
 
+    @Test func theDescriptionComparisonNoticesAChangedValue() throws {
+        let expected = try JSONParser.parse(Array(try Vectors.jsonText("transitions_hopper").utf8))
+        guard case .transitions(var batch) = try Frame.decode(try Vectors.bytes("transitions_hopper")).message else {
+            Issue.record("transitions_hopper is not a TRANSITIONS frame")
+            return
+        }
+        batch.rewards[1] = batch.rewards[1].nextUp
+        #expect(firstDifference(expected, describe(Frame(.transitions(batch), requestID: 42))) != nil)
+        batch.rewards[1] = batch.rewards[1].nextDown
+        #expect(firstDifference(expected, describe(Frame(.transitions(batch), requestID: 42))) == nil)
+    }
+
     // MARK: - Malformed frames
 
     @Test(arguments: try Vectors.names().filter { $0.hasPrefix("bad_") })
