@@ -202,7 +202,7 @@ public final class LocalTrainer {
             // 4. Episode end: log and reset; otherwise continue from s'.
             if result.isLast {
                 metrics.record(step: step, tag: "charts/episodic_return", value: episodeReturn)
-                metrics.record(step: step, tag: "charts/episodic_length", value: Double(episodeLength))
+                metrics.record(step: step, tag: "charts/episodic_length", value: episodeLength)
                 summary.episodes += 1
                 summary.lastEpisodicReturn = episodeReturn
                 (episodeReturn, episodeLength) = (0, 0)
@@ -292,7 +292,7 @@ public final class LocalTrainer {
         metrics.record(step: step, tag: "values/log_sigma_mean", value: s.meanLogSigma)
         metrics.record(step: step, tag: "values/log_sigma_min", value: s.minLogSigma)
         metrics.record(step: step, tag: "values/log_sigma_max", value: s.maxLogSigma)
-        metrics.record(step: step, tag: "charts/skipped_updates", value: Double(agent.skippedUpdates))
+        metrics.record(step: step, tag: "charts/skipped_updates", value: agent.skippedUpdates)
     }
 
     private func file(_ name: String) -> URL {

@@ -40,6 +40,11 @@ final class MetricsWriter {
         append(step: step, tag: tag, formatted: "\(value)")
     }
 
+    /// Counts print without a fractional part.
+    func record(step: Int, tag: String, value: Int) {
+        append(step: step, tag: tag, formatted: "\(value)")
+    }
+
     /// Float values print as Float, so 0.2 reads "0.2", not "0.20000000298023224".
     func record(step: Int, tag: String, value: Float) {
         append(step: step, tag: tag, formatted: "\(value)")

@@ -1,3 +1,4 @@
+import Foundation
 import Environments
 import Tensor
 
@@ -9,6 +10,19 @@ public struct MultiGoalReport: Sendable, Equatable, CustomStringConvertible {
     public var timeouts: Int
     /// Rollouts run.
     public var rollouts: Int
+    /// Mean steps of the rollouts that reached a goal (nil when none did).
+    ///
+    /// The goal counts alone do not show learning: a uniform random walk reaches all
+    /// four goals within 100 steps often enough to pass. A trained policy heads for a
+    /// goal and gets there in tens of steps, so this number tells them apart.
+    public var meanStepsToGoal: Double?
+
+    public init(goalCounts: [Int], timeouts: Int, rollouts: Int, meanStepsToGoal: Double? = nil) {
+        self.goalCounts = goalCounts
+        self.timeouts = timeouts
+        self.rollouts = rollouts
+        self.meanStepsToGoal = meanStepsToGoal
+    }
 
     /// Goals reached by at least `minimumFraction` of the rollouts.
     public func goalsReached(minimumFraction: Double = 0.05) -> Int {
@@ -24,7 +38,8 @@ public struct MultiGoalReport: Sendable, Equatable, CustomStringConvertible {
         let counts = goalCounts.map(String.init).joined(separator: " / ")
         let verdict = passes() ? "PASS" : "FAIL"
         return "MultiGoal: goals (+x, -x, +y, -y) reached \(counts) of \(rollouts) rollouts, "
-            + "\(timeouts) timed out; \(goalsReached()) goals at >= 5%: \(verdict) (needs 3 of 4)"
+            + "\(timeouts) timed out, " + (meanStepsToGoal.map { String(format: "%.1f", $0) } ?? "-")
+            + " steps to a goal on average; \(goalsReached()) goals at >= 5%: \(verdict) (needs 3 of 4)"
     }
 }
 
@@ -45,9 +60,18 @@ public enum MultiGoalCheck {
             agent: agent, environment: environment, seeds: seeds, deterministic: false, rng: &rng)
         var counts = Array(repeating: 0, count: MultiGoal.goals.count)
         var timeouts = 0
+        var goalSteps = 0
         for outcome in outcomes {
-            if let goal = outcome.reachedGoal { counts[goal] += 1 } else { timeouts += 1 }
+            if let goal = outcome.reachedGoal {
+                counts[goal] += 1
+                goalSteps += outcome.length
+            } else {
+                timeouts += 1
+            }
         }
-        return MultiGoalReport(goalCounts: counts, timeouts: timeouts, rollouts: outcomes.count)
+        let reached = outcomes.count - timeouts
+        return MultiGoalReport(
+            goalCounts: counts, timeouts: timeouts, rollouts: outcomes.count,
+            meanStepsToGoal: reached > 0 ? Double(goalSteps) / Double(reached) : nil)
     }
 }

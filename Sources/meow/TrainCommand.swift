@@ -50,10 +50,10 @@ struct TrainCommand: ParsableCommand {
         let summary = try trainer.run()
 
         if summary.interrupted { log("stopped by signal after \(summary.steps) steps; policy and metrics saved") }
-        let evaluation = summary.finalEvaluationReturn.map { String(format: "%.2f", $0) } ?? "-"
+        let evaluation = summary.evaluations.last.map { String(format: "%.2f at step %d", $0.meanReturn, $0.step) } ?? "-"
         print(
             "steps \(summary.steps), updates \(summary.updates) (\(summary.skippedUpdates) skipped), "
-                + "episodes \(summary.episodes), final Test/return \(evaluation), "
+                + "episodes \(summary.episodes), last Test/return \(evaluation), "
                 + String(format: "%.1f SPS, %.1f s", summary.stepsPerSecond, summary.elapsedSeconds))
         print("policy: \(summary.policyPath)")
         if resolved.environmentName == "multigoal" {

@@ -81,9 +81,12 @@ import Testing
         let report = try MultiGoalCheck.run(agent: RightwardAgent(), rollouts: 20)
         #expect(report.goalCounts == [20, 0, 0, 0])
         #expect(report.timeouts == 0 && report.rollouts == 20)
+        // From about the origin, unit steps along +x come within 1 of (5, 0) on step 5 (x ≈ 4 falls short).
+        #expect(report.meanStepsToGoal.map { $0 >= 4 && $0 <= 5 } == true)
         #expect(!report.passes())
 
         let capped = try MultiGoalCheck.run(agent: RightwardAgent(), rollouts: 5, maxSteps: 2)
         #expect(capped.goalCounts == [0, 0, 0, 0] && capped.timeouts == 5, "two steps cannot reach a goal 5 away")
+        #expect(capped.meanStepsToGoal == nil)
     }
 }
