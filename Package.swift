@@ -78,11 +78,15 @@ let package = Package(
         .target(name: "Wire", swiftSettings: checkedSettings),
         .target(name: "Transport", dependencies: ["CNNG"], swiftSettings: checkedSettings),
 
+        // The single-process trainer (issue 3), composed from the agent, environments and replay.
+        .target(name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Tensor"],
+                swiftSettings: checkedSettings),
+
         // Executables: parse, validate, call a library entry point.
         .executableTarget(
             name: "meow",
             dependencies: [
-                "MEow", "Environments",
+                "MEow", "Environments", "Learning", "Tensor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSettings),
@@ -101,6 +105,7 @@ let package = Package(
         .testTarget(
             name: "EnvironmentsTests", dependencies: ["Environments"], exclude: ["Fixtures"],
             swiftSettings: checkedSettings),
+        .testTarget(name: "LearningTests", dependencies: ["Learning"], swiftSettings: checkedSettings),
         .testTarget(name: "ReplayTests", dependencies: ["Replay"], swiftSettings: checkedSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
         .testTarget(
