@@ -19,7 +19,10 @@ public enum SIMDMath {
     @usableFromInline static let magic: Float = 12_582_912
 
     /// e^x for every lane.
-    @inlinable @inline(__always)
+    ///
+    /// `@_transparent` because it is inlined into tanh and sigmoid, where plain
+    /// `@inline(__always)` was observed to leave a call behind.
+    @_transparent
     public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let xc = pointwiseMin(pointwiseMax(x, SIMD16(repeating: -104)), SIMD16(repeating: 89))
         let t = xc.addingProduct(xc, 0.442_695_040_888_963_4) + magic  // x * log2(e) = x + x * 0.4427

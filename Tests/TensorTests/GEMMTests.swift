@@ -45,20 +45,25 @@ private let shapes: [(Int, Int, Int)] = [(1, 1, 1), (3, 17, 33), (17, 3, 1), (33
                                          (64, 64, 300), (8, 32, 16), (9, 1, 257)]
 private let transposes = [(false, false), (false, true), (true, false), (true, true)]
 
+/// Checks every shape and alpha/beta pair for one backend in Float and Double.
+private func checkAllShapes(backend: GEMMBackend, transA: Bool, transB: Bool) {
+    for (m, n, k) in shapes {
+        for (alpha, beta) in [(1.0, 0.0), (1.0, 1.0), (-0.5, 2.0)] {
+            let f = gemmError(Float.self, m: m, n: n, k: k, transA: transA, transB: transB,
+                              alpha: alpha, beta: beta, backend: backend)
+            let d = gemmError(Double.self, m: m, n: n, k: k, transA: transA, transB: transB,
+                              alpha: alpha, beta: beta, backend: backend)
+            #expect(f < 1e-5 * Double(k).squareRoot(), "float \(m)x\(n)x\(k) alpha \(alpha) beta \(beta)")
+            #expect(d < 1e-13 * Double(k), "double \(m)x\(n)x\(k) alpha \(alpha) beta \(beta)")
+        }
+    }
+}
+
 // MARK: - Pure-Swift GEMM
 
 @Test(arguments: transposes)
 func swiftGEMMMatchesReference(transA: Bool, transB: Bool) {
-    for (m, n, k) in shapes {
-        for (alpha, beta) in [(1.0, 0.0), (1.0, 1.0), (-0.5, 2.0)] {
-            let f = gemmError(Float.self, m: m, n: n, k: k, transA: transA, transB: transB,
-                              alpha: alpha, beta: beta, backend: .swift)
-            let d = gemmError(Double.self, m: m, n: n, k: k, transA: transA, transB: transB,
-                              alpha: alpha, beta: beta, backend: .swift)
-            #expect(f < 1e-5 * Double(k).squareRoot(), "float \(m)x\(n)x\(k) alpha \(alpha) beta \(beta)")
-            #expect(d < 1e-13 * Double(k), "double \(m)x\(n)x\(k)")
-        }
-    }
+    checkAllShapes(backend: .swift, transA: transA, transB: transB)
 }
 
 @Test func swiftGEMMWithBetaZeroIgnoresStaleOutput() {
@@ -74,14 +79,5 @@ func swiftGEMMMatchesReference(transA: Bool, transB: Bool) {
 func blasGEMMMatchesReference(transA: Bool, transB: Bool) throws {
     let info = BLAS.load()
     try #require(info.loaded, "OpenBLAS is installed on this machine; \(info.summary)")
-    for (m, n, k) in shapes {
-        for (alpha, beta) in [(1.0, 0.0), (1.0, 1.0), (-0.5, 2.0)] {
-            let f = gemmError(Float.self, m: m, n: n, k: k, transA: transA, transB: transB,
-                              alpha: alpha, beta: beta, backend: .blas)
-            let d = gemmError(Double.self, m: m, n: n, k: k, transA: transA, transB: transB,
-                              alpha: alpha, beta: beta, backend: .blas)
-            #expect(f < 1e-5 * Double(k).squareRoot(), "float \(m)x\(n)x\(k)")
-            #expect(d < 1e-13 * Double(k), "double \(m)x\(n)x\(k)")
-        }
-    }
+    checkAllShapes(backend: .blas, transA: transA, transB: transB)
 }
