@@ -32,7 +32,7 @@ enum Operation<Scalar: TensorScalar> {
     /// y = op(a) op(b).
     case matmul(a: Variable<Scalar>, b: Variable<Scalar>, transposeA: Bool, transposeB: Bool)
     case layerNorm(x: Variable<Scalar>, gamma: Variable<Scalar>, beta: Variable<Scalar>, stats: Tensor<Scalar>)
-    case swish(x: Variable<Scalar>, beta: Variable<Scalar>)
+    case swish(x: Variable<Scalar>, beta: Variable<Scalar>, sigmoid: Tensor<Scalar>?)
     case unary(UnaryFunction, x: Variable<Scalar>)
     case binary(BinaryOperator, a: Variable<Scalar>, b: Variable<Scalar>)
     case minimum(a: Variable<Scalar>, b: Variable<Scalar>)

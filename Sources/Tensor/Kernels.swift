@@ -98,7 +98,7 @@ public enum Kernels {
     /// f applied to one chunk. The switch sits inside the loop so that each
     /// case is compiled inline (closures passed to pre-specialised generic
     /// functions are not inlined); it is one predictable branch per 16 lanes.
-    @inline(__always)
+    @_transparent
     static func apply<S: TensorScalar>(_ f: UnaryFunction, _ x: SIMD16<S>) -> SIMD16<S> {
         switch f {
         case .exp: return S.vectorExp(x)
@@ -118,7 +118,7 @@ public enum Kernels {
     }
 
     /// g f'(x) for one chunk, from the input x and the output y.
-    @inline(__always)
+    @_transparent
     static func derivative<S: TensorScalar>(_ f: UnaryFunction, _ g: SIMD16<S>, _ x: SIMD16<S>,
                                             _ y: SIMD16<S>) -> SIMD16<S> {
         switch f {
@@ -194,7 +194,7 @@ public enum Kernels {
         return (r, c)
     }
 
-    @inline(__always)
+    @_transparent
     static func apply<S: TensorScalar>(_ op: BinaryOperator, _ a: SIMD16<S>, _ b: SIMD16<S>) -> SIMD16<S> {
         switch op {
         case .add: return a + b

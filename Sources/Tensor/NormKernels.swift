@@ -82,18 +82,26 @@ extension Kernels {
     // MARK: - Swish
 
     /// y = x * sigmoid(beta * x) with one beta per column ([1, cols]).
+    ///
+    /// When `sigmoid` is given, sigmoid(beta * x) is stored there for the
+    /// backward pass, which then needs no exponentials.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public static func swish<S: TensorScalar>(_ x: Tensor<S>, beta: Tensor<S>, into y: Tensor<S>) {
-        precondition(y.count == x.count && beta.count == x.cols, "swish shapes")
+    public static func swish<S: TensorScalar>(_ x: Tensor<S>, beta: Tensor<S>, into y: Tensor<S>,
+                                              sigmoid: Tensor<S>? = nil) {
+        precondition(y.count == x.count && beta.count == x.cols && (sigmoid?.count ?? x.count) == x.count,
+                     "swish shapes")
         let n = x.cols, px = UnsafePointer(pointer(x)), py = pointer(y), pb = UnsafePointer(pointer(beta))
+        let psig = sigmoid.map(pointer)
         for r in 0..<x.rows {
             let xr = px + r &* n, yr = py + r &* n
             var j = 0
             while j < n {
                 let w = Swift.min(16, n &- j)
                 let v = ld(xr + j, w)
-                st(v * S.vectorSigmoid(ld(pb + j, w) * v), yr + j, w)
+                let s = S.vectorSigmoid(ld(pb + j, w) * v)
+                st(v * s, yr + j, w)
+                if let psig { st(s, psig + (r &* n &+ j), w) }
                 j &+= 16
             }
         }
@@ -102,9 +110,10 @@ extension Kernels {
     /// Accumulates Swish gradients: dx += dy (s + b x s (1 - s)), dbeta += sum_rows dy x^2 s (1 - s).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public static func swishBackward<S: TensorScalar>(x: Tensor<S>, beta: Tensor<S>, dy: Tensor<S>,
-                                                      dx: Tensor<S>?, dbeta: Tensor<S>?) {
+    public static func swishBackward<S: TensorScalar>(x: Tensor<S>, beta: Tensor<S>, sigmoid: Tensor<S>? = nil,
+                                                      dy: Tensor<S>, dx: Tensor<S>?, dbeta: Tensor<S>?) {
         let n = x.cols, px = UnsafePointer(pointer(x)), pdy = UnsafePointer(pointer(dy))
+        let psig = sigmoid.map { UnsafePointer(pointer($0)) }
         let pb = UnsafePointer(pointer(beta)), pdx = dx.map(pointer), pdbeta = dbeta.map(pointer)
         for r in 0..<x.rows {
             let xr = px + r &* n, gr = pdy + r &* n
@@ -112,7 +121,7 @@ extension Kernels {
             while j < n {
                 let w = Swift.min(16, n &- j)
                 let v = ld(xr + j, w), b = ld(pb + j, w), g = ld(gr + j, w)
-                let s = S.vectorSigmoid(b * v)
+                let s = psig.map { ld($0 + (r &* n &+ j), w) } ?? S.vectorSigmoid(b * v)
                 let ds = s * (1 - s)
                 if let p = pdx { let q = p + (r &* n &+ j); st(ld(q, w) + g * (s + b * v * ds), q, w) }
                 if let p = pdbeta { st(ld(p + j, w) + g * v * v * ds, p + j, w) }

@@ -14,6 +14,9 @@ struct CoreBenchmark: ParsableCommand {
     @Option(help: "OpenBLAS threads.")
     var blasThreads: Int = 1
 
+    @Flag(help: "Do not load OpenBLAS: every GEMM runs the pure-Swift kernel.")
+    var noBlas = false
+
     @Option(help: "Timed repetitions per measurement (the median is reported).")
     var repetitions: Int = 31
 
@@ -36,6 +39,7 @@ struct CoreBenchmark: ParsableCommand {
         var config = BLASConfiguration.fromEnvironment()
         if let blasCore { config.core = blasCore }
         config.threads = blasThreads
+        if noBlas { config.enabled = false }
         let info = BLAS.load(config)
         info.logLines.forEach { print($0) }
         let bench = CoreMeasurements(repetitions: repetitions)

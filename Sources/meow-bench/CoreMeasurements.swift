@@ -36,28 +36,42 @@ struct CoreResults: Codable {
     var activations: [ActivationRow] = []
 
     func printTable() {
-        func f(_ x: Double?, _ digits: Int = 1) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "-" }
-        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+        if !gemm.isEmpty { printGEMM() }
+        if !mlp.isEmpty {
+            print("\nMLP at batch 256 (median us)")
+            print(pad("network", 40) + pad("forward", 10) + pad("backward", 10) + "no-grad forward")
+            for row in mlp {
+                print(pad(row.name, 40) + pad(f(row.forwardMicroseconds), 10) + pad(f(row.backwardMicroseconds), 10)
+                      + f(row.inferenceMicroseconds))
+            }
+        }
+        if !update.isEmpty {
+            print("\nMEow-shaped update, Hopper dims, batch 256 (median us)")
+            for (k, v) in update.sorted(by: { $0.key < $1.key }) { print(pad(k, 40) + f(v)) }
+        }
+        if !adam.isEmpty {
+            print("\nOptimizer over a flat store")
+            for (k, v) in adam.sorted(by: { $0.key < $1.key }) { print(pad(k, 40) + f(v)) }
+        }
+        if !activations.isEmpty {
+            print("\nActivations over 1M floats")
+            print(pad("kernel", 20) + pad("GB/s", 10) + pad("copy/kernel", 14) + "speed-up over glibc")
+            for row in activations {
+                print(pad(row.name, 20) + pad(f(row.gigabytesPerSecond), 10) + pad(f(row.copyOverKernel, 2), 14)
+                      + f(row.speedupOverGlibc, 1))
+            }
+        }
+    }
+
+    private func f(_ x: Double?, _ digits: Int = 1) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "-" }
+
+    private func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+
+    private func printGEMM() {
         print("\nGEMM, 1 thread (GFLOP/s, kernel \(kernel ?? "none"))")
         print(pad("shape (MxNxK, op)", 26) + pad("OpenBLAS", 10) + pad("Swift", 10) + "Swift time / BLAS time")
         for row in gemm {
             print(pad(row.shape, 26) + pad(f(row.blasGFLOPS), 10) + pad(f(row.swiftGFLOPS), 10) + f(row.swiftOverBLAS, 2))
-        }
-        print("\nMLP at batch 256 (median us)")
-        print(pad("network", 40) + pad("forward", 10) + pad("backward", 10) + "no-grad forward")
-        for row in mlp {
-            print(pad(row.name, 40) + pad(f(row.forwardMicroseconds), 10) + pad(f(row.backwardMicroseconds), 10)
-                  + f(row.inferenceMicroseconds))
-        }
-        print("\nMEow-shaped update, Hopper dims, batch 256 (median us)")
-        for (k, v) in update.sorted(by: { $0.key < $1.key }) { print(pad(k, 40) + f(v)) }
-        print("\nAdam")
-        for (k, v) in adam.sorted(by: { $0.key < $1.key }) { print(pad(k, 40) + f(v)) }
-        print("\nActivations over 1M floats")
-        print(pad("kernel", 20) + pad("GB/s", 10) + pad("copy/kernel", 14) + "speed-up over glibc")
-        for row in activations {
-            print(pad(row.name, 20) + pad(f(row.gigabytesPerSecond), 10) + pad(f(row.copyOverKernel, 2), 14)
-                  + f(row.speedupOverGlibc, 1))
         }
     }
 }
