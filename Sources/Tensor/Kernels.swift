@@ -113,7 +113,8 @@ public enum Kernels {
             return r
         case let .affine(scale, shift): return x * S(scale) + S(shift)
         case let .clamp(lower, upper):
-            return pointwiseMin(pointwiseMax(x, SIMD16(repeating: S(lower))), SIMD16(repeating: S(upper)))
+            let lo = SIMD16<S>(repeating: S(lower)), hi = SIMD16<S>(repeating: S(upper))
+            return x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
         }
     }
 

@@ -16,6 +16,8 @@ struct CoreResults: Codable {
         var forwardMicroseconds: Double
         var backwardMicroseconds: Double
         var inferenceMicroseconds: Double
+        /// No-grad forward of one row (acting latency).
+        var singleRowInferenceMicroseconds: Double
     }
 
     struct ActivationRow: Codable {
@@ -39,10 +41,10 @@ struct CoreResults: Codable {
         if !gemm.isEmpty { printGEMM() }
         if !mlp.isEmpty {
             print("\nMLP at batch 256 (median us)")
-            print(pad("network", 40) + pad("forward", 10) + pad("backward", 10) + "no-grad forward")
+            print(pad("network", 40) + pad("forward", 10) + pad("backward", 10) + pad("no-grad", 10) + "no-grad batch 1")
             for row in mlp {
                 print(pad(row.name, 40) + pad(f(row.forwardMicroseconds), 10) + pad(f(row.backwardMicroseconds), 10)
-                      + f(row.inferenceMicroseconds))
+                      + pad(f(row.inferenceMicroseconds), 10) + f(row.singleRowInferenceMicroseconds))
             }
         }
         if !update.isEmpty {
@@ -170,8 +172,14 @@ struct CoreMeasurements {
                     inference.reset()
                     _ = net.mlp.forward(inference.constant(net.input), store: net.store, tape: inference)
                 }
+                let row = net.input.rows(0..<1)
+                let single = median {
+                    inference.reset()
+                    _ = net.mlp.forward(inference.constant(row), store: net.store, tape: inference)
+                }
                 return CoreResults.MLPRow(name: name, forwardMicroseconds: forward * 1e6,
-                                          backwardMicroseconds: (total - forward) * 1e6, inferenceMicroseconds: noGrad * 1e6)
+                                          backwardMicroseconds: (total - forward) * 1e6, inferenceMicroseconds: noGrad * 1e6,
+                                          singleRowInferenceMicroseconds: single * 1e6)
             }
     }
 
