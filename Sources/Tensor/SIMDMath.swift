@@ -24,6 +24,18 @@ public enum SIMDMath {
         SIMD16(repeating: c).addingProduct(a, b)
     }
 
+    /// e^r - 1 by its Taylor series to r^7 / 7!, for |r| <= ln(2)/2 (truncation below 1e-8 relative).
+    @_transparent
+    public static func expm1Taylor(_ r: SIMD16<Float>) -> SIMD16<Float> {
+        var p = SIMD16<Float>(repeating: 1.0 / 5040)
+        p = fma(p, r, 1.0 / 720)
+        p = fma(p, r, 1.0 / 120)
+        p = fma(p, r, 1.0 / 24)
+        p = fma(p, r, 1.0 / 6)
+        p = fma(p, r, 0.5)
+        return r.addingProduct(p, r * r)  // r + r^2 (1/2 + r/6 + ...): the leading term stays exact
+    }
+
     /// e^x for every lane.
     ///
     /// `@_transparent` because it is inlined into tanh and sigmoid, where plain
@@ -37,14 +49,7 @@ public enum SIMDMath {
         // products with n) and a tail, so r = x - n ln 2 keeps full precision.
         var r = xc.addingProduct(n, -0.693_359_375)
         r = r.addingProduct(n, 2.121_944_4e-4)
-        var p = SIMD16<Float>(repeating: 1.0 / 5040)
-        p = fma(p, r, 1.0 / 720)
-        p = fma(p, r, 1.0 / 120)
-        p = fma(p, r, 1.0 / 24)
-        p = fma(p, r, 1.0 / 6)
-        p = fma(p, r, 0.5)
-        p = fma(p, r, 1)
-        p = fma(p, r, 1)
+        let p = expm1Taylor(r) + 1
         // 2^n as two factors so subnormal results (n down to -150) and the
         // overflow to +inf both come out of ordinary multiplications.
         let ni = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
@@ -96,15 +101,7 @@ public enum SIMDMath {
         let y = 2 * pointwiseMin(a, SIMD16(repeating: 9.5))
         // NOTE: tanh = expm1(2a) / (expm1(2a) + 2) avoids the cancellation of
         // 1 - 2/(e^(2a)+1) for small a; expm1 uses its Taylor series below ln2/2.
-        var small = SIMD16<Float>(repeating: 1.0 / 40320)
-        small = fma(small, y, 1.0 / 5040)
-        small = fma(small, y, 1.0 / 720)
-        small = fma(small, y, 1.0 / 120)
-        small = fma(small, y, 1.0 / 24)
-        small = fma(small, y, 1.0 / 6)
-        small = fma(small, y, 0.5)
-        small = fma(small, y, 1)
-        small = small * y
+        let small = expm1Taylor(y)
         let large = exp(y) - 1
         let em = large.replacing(with: small, where: y .< 0.346_573_6)
         let t = em / (em + 2)
