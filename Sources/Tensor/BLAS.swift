@@ -184,6 +184,7 @@ public enum BLAS {
                             requestedCore: choice.core, coreSource: choice.source,
                             threads: config.threads, warnings: [], notes: choice.notes)
         guard config.enabled else {
+            info.notes = []
             info.warnings.append("WARNING: OpenBLAS disabled by configuration (MEOW_BLAS=off);"
                                  + " every GEMM uses the pure-Swift kernel")
             return LoadedBLAS(info: info, sgemm: nil, dgemm: nil)

@@ -67,7 +67,7 @@ public enum GEMM {
     ) {
         // Skinny shapes waste most of an 8x32 tile: a handful of output columns
         // become dot products, a handful of rows become row updates.
-        if n < 8 {
+        if n < 8 || (m < 4 && transB && !transA) {
             skinnyColumnsGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
@@ -129,17 +129,18 @@ public enum GEMM {
         a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
         beta: S, c: UnsafeMutablePointer<S>, ldc: Int
     ) {
-        // op(B)^T and (if transposed) op(A), packed so that k runs contiguously.
-        let packedB = TensorStorage<S>(capacity: n * k)
-        let bt = packedB.buffer(offset: 0, count: n * k).baseAddress!
-        for j in 0..<n { for p in 0..<k { bt[j * k + p] = transB ? b[j * ldb + p] : b[p * ldb + j] } }
+        // Rows of op(A) and columns of op(B) with k running contiguously: B
+        // transposed (x W^T) and A untransposed already are; others are packed.
+        let packedB = TensorStorage<S>(capacity: transB ? 0 : n * k)
+        let bt = packedB.buffer(offset: 0, count: transB ? 0 : n * k).baseAddress!
+        if !transB { for j in 0..<n { for p in 0..<k { bt[j * k + p] = b[p * ldb + j] } } }
         let packedA = TensorStorage<S>(capacity: transA ? m * k : 0)
         let at = packedA.buffer(offset: 0, count: transA ? m * k : 0).baseAddress!
         if transA { for i in 0..<m { for p in 0..<k { at[i * k + p] = a[p * lda + i] } } }
         for i in 0..<m {
             let row = transA ? UnsafePointer(at + i * k) : a + i * lda
             for j in 0..<n {
-                let col = UnsafePointer(bt + j * k)
+                let col = transB ? b + j * ldb : UnsafePointer(bt + j * k)
                 var acc = SIMD16<S>()
                 var p = 0
                 while p < k {
