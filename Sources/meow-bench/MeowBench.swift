@@ -5,11 +5,13 @@ import ArgumentParser
 /// To add a benchmark, write a `ParsableCommand` in its own file and append
 /// its type to `subcommands` below.
 @main
-struct MeowBench: ParsableCommand {
+struct MeowBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meow-bench",
         abstract: "Benchmarks for meow's subsystems.",
         subcommands: [
             CoreBenchmark.self,
+            WireBench.self,
+            TransportBench.self,
         ])
 }
