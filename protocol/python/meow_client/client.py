@@ -185,6 +185,9 @@ class Client:
         self._end_rows: List[Tuple[int, np.ndarray, float, int]] = []
         self._stats_rows: List[EpisodeSummary] = []
         self._closed = False
+        # Set when a round trip was cut off after its request went out: the learner may or may
+        # not have applied it, so no further rows can be trusted to line up with its state.
+        self._in_doubt = False
         self._sock = pynng.Req0()
         try:
             self._configure_socket(tls_ca, tls_server_name)
@@ -250,7 +253,11 @@ class Client:
                 self._sock.send(data)
                 raw = self._sock.recv_msg().bytes
             except pynng.Timeout:
+                self._in_doubt = True
                 raise LearnerUnreachable(self.url, self.timeout, kind.name) from None
+            except BaseException:  # e.g. Ctrl-C while waiting for the reply
+                self._in_doubt = True
+                raise
             finally:
                 self.stats.round_trips += 1
                 self.stats.round_trip_seconds += time.perf_counter() - began
@@ -337,7 +344,7 @@ class Client:
         learner must grant the ``VALUE_ESTIMATES`` capability).
         """
         with self._lock:
-            self._check_open()
+            self._check_in_step()
             ids = [int(e) for e in episode_ids]
             if len(set(ids)) != len(ids):
                 raise EpisodeStateError("get_actions got the same episode twice in one call")
@@ -439,7 +446,7 @@ class Client:
     def flush(self) -> None:
         """Send queued ``END`` rows and episode statistics now."""
         with self._lock:
-            self._check_open()
+            self._check_in_step()
             if self._end_rows:
                 self._send_rows([], False, False)
             self._send_stats()
@@ -494,19 +501,37 @@ class Client:
         if self._closed:
             raise MeowError("this client is closed; connect again")
 
+    def _check_in_step(self) -> None:
+        self._check_open()
+        if self._in_doubt:
+            raise MeowError("an earlier request got no reply, so the learner's view of the episodes is "
+                            "unknown: close this client and connect again")
+
     def close(self, reason: int = wire.GoodbyeReason.DONE, text: str = "") -> None:
         """Flush queued rows and statistics, say GOODBYE, close the socket. Idempotent."""
         with self._lock:
             if self._closed:
                 return
             try:
-                self.flush()
+                if self._in_doubt:
+                    # GOODBYE alone: the learner frees this peer's episodes, and rows or stats
+                    # that may already have been applied are not sent twice.
+                    self._end_rows.clear()
+                    self._stats_rows.clear()
+                else:
+                    self.flush()
                 ack = self._call(wire.Goodbye(int(reason), text), wire.Ack)
                 if ack.acked_type != wire.MessageType.GOODBYE:
                     raise ProtocolViolation(f"GOODBYE acknowledged as {wire.MessageType(ack.acked_type).name}")
             finally:
                 self._closed = True
                 self._sock.close()
+
+    def abort(self) -> None:
+        """Close the socket without a word to the learner (for a learner that stopped answering)."""
+        with self._lock:
+            self._closed = True
+            self._sock.close()
 
     def __enter__(self) -> "Client":
         return self

@@ -74,6 +74,7 @@ class FakeLearner:
         self.policy = policy
         self.grant_values = grant_values
         self.policy_version = 7
+        self.stall_actions = False
         # What the learner saw; appended on the server thread before each reply is sent.
         self.frames: List[wire.Frame] = []
         self.decode_errors: List[wire.WireError] = []
@@ -134,6 +135,8 @@ class FakeLearner:
                 self._send(wire.Frame(wire.Error(e.code, 0, 0, str(e))))
                 continue
             self.frames.append(frame)
+            if self.stall_actions and isinstance(frame.message, wire.ActionRequest):
+                continue  # never answered: the client's REQ gives up after its timeout
             try:
                 reply = self._answer(peer, frame.message)
             except Exception as e:  # a bug here must show up in the test, not hang the client

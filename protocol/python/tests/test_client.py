@@ -275,6 +275,24 @@ def test_learner_restart_is_answered_by_a_new_hello():
     assert learner.violations == [f"STEP for unknown episode {eid}"]
 
 
+def test_a_request_without_reply_leaves_only_goodbye():
+    with FakeLearner() as learner:
+        client = connect(learner, timeout=0.3)
+        first = client.start_episode(np.zeros(3))
+        client.end_episode(first)
+        second = client.start_episode(np.zeros(3))
+        learner.stall_actions = True
+        with pytest.raises(meow_client.LearnerUnreachable, match="ACTION_REQUEST"):
+            client.get_action(second)
+        learner.stall_actions = False
+        with pytest.raises(meow_client.MeowError, match="connect again"):
+            client.get_action(second)
+        client.close()
+        assert learner.wait_for(lambda: learner.goodbyes)
+        # The END row and stats of the first episode may have been applied already: not resent.
+        assert len(learner.messages(wire.ActionRequest)) == 1 and learner.stats_rows == []
+
+
 def test_rescale_action_maps_unit_interval_onto_bounds():
     np.testing.assert_allclose(meow_client.rescale_action([-1.0, 0.0, 1.0], Box([0, -2, 1], [1, 2, 3], (3,))),
                                [0.0, 0.0, 3.0])
