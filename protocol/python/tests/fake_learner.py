@@ -30,7 +30,13 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 import pynng
 
-from meow_client import wire
+if __name__ == "__main__":  # run as a script: import the package from this checkout
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from meow_client import wire  # noqa: E402
 
 
 def free_tcp_url() -> str:
@@ -64,7 +70,7 @@ class FakeLearner:
                  versions: Tuple[Tuple[int, int], Tuple[int, int]] = ((1, 0), (1, 0)),
                  reply_major: int = wire.MAJOR,
                  policy: Callable[[np.ndarray, int, bool], np.ndarray] = default_policy,
-                 grant_values: bool = True):
+                 grant_values: bool = True, tls: Optional[Tuple[str, str]] = None):
         self.url = url or free_tcp_url()
         self.observation_space = observation_space
         self.action_space = action_space
@@ -91,6 +97,9 @@ class FakeLearner:
         self._live: Dict[Tuple[int, int], Tuple[np.ndarray, np.ndarray]] = {}
         self._stop = threading.Event()
         self._sock = pynng.Rep0(recv_timeout=50, recv_max_size=wire.Limits().max_frame_bytes + 4)
+        if tls is not None:  # (certificate PEM, private key PEM)
+            self._sock.tls_config = pynng.TLSConfig(pynng.TLSConfig.MODE_SERVER, own_cert_string=tls[0],
+                                                    own_key_string=tls[1])
         self._sock.listen(self.url)
         self._thread = threading.Thread(target=self._serve, name="fake-learner", daemon=True)
 
@@ -266,3 +275,41 @@ class FakeLearner:
                 return True
             time.sleep(0.01)
         return predicate()
+
+
+def main(argv=None) -> None:
+    """Serve until SIGTERM or Ctrl-C, with a meow-learner-like command line (for manual runs and
+    for trying tests/test_real_learner.py's plumbing: MEOW_LEARNER_BIN may point at a script that
+    runs this file)."""
+    import argparse
+    import signal
+    import sys
+
+    p = argparse.ArgumentParser(description="fake meow learner for simulator tests")
+    p.add_argument("--listen", required=True)
+    p.add_argument("--env", default="")
+    p.add_argument("--token", default="")
+    p.add_argument("--run-dir", default=None)
+    args = p.parse_args(argv)
+    spaces = {}
+    if args.env:
+        import gymnasium
+        from meow_client import as_space
+
+        env = gymnasium.make(args.env)
+        spaces = dict(observation_space=as_space(env.observation_space, "observation"),
+                      action_space=as_space(env.action_space, "action"))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with FakeLearner(args.listen, token=args.token.encode(), **spaces) as learner:
+        print(f"fake learner listening on {learner.url}", flush=True)
+        try:
+            while not stop.wait(0.1):
+                pass
+        except KeyboardInterrupt:
+            pass
+    print(f"violations: {learner.violations}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

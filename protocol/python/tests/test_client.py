@@ -1,5 +1,7 @@
 """meow_client.connect and the episode calls against the fake learner (tests/fake_learner.py)."""
 
+import shutil
+import subprocess
 import time
 
 import numpy as np
@@ -71,6 +73,30 @@ def test_unreachable_learner_raises_after_the_timeout_with_the_url():
     waited = time.monotonic() - began
     assert url in str(info.value) and "0.3 s" in str(info.value)
     assert 0.25 <= waited < 3.0
+
+
+def test_tls_connection_verifies_the_learner_certificate(tmp_path):
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-subj", "/CN=localhost", "-days", "1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    port = free_tcp_url().rsplit(":", 1)[1]
+    url = f"tls+tcp://localhost:{port}"
+    with FakeLearner(url, tls=(cert.read_text(), key.read_text())) as learner:
+        with connect(learner, tls_ca=str(cert), tls_server_name="localhost") as client:
+            client.end_episode(client.start_episode(np.zeros(3)))
+        assert len(learner.stats_rows) == 1
+        # A name the certificate does not carry fails verification: no WELCOME ever comes.
+        with pytest.raises(meow_client.LearnerUnreachable):
+            connect(learner, tls_ca=str(cert), tls_server_name="not-localhost", timeout=0.5)
+
+
+def test_tls_options_need_a_tls_url():
+    with FakeLearner() as learner, pytest.raises(ValueError, match="tls"):
+        connect(learner, tls_ca="/nonexistent.pem")
 
 
 # MARK: refusals
