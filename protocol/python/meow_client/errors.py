@@ -59,9 +59,9 @@ class LearnerRejected(MeowError):
             name = ErrorCode(code).name
         except ValueError:
             name = f"code {code}"
-        said = f": {text}" if text else ""
+        said = f": {text.rstrip('.')}" if text else ""
         advice = f" {self.advice}" if self.advice else ""
-        super().__init__(f"learner answered {reply.name} {name}{said}.{advice}".replace("..", "."))
+        super().__init__(f"learner answered {reply.name} {name}{said}.{advice}")
 
 
 class SpaceMismatch(LearnerRejected):

@@ -29,7 +29,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from .client import connect, rescale_action
+from .client import as_space, connect, rescale_action
 from .errors import MeowError
 
 
@@ -121,6 +121,7 @@ def run(args: argparse.Namespace, out=sys.stdout) -> Report:
                              action_space=envs[0].action_space, name="meow_client.gym", env_id=args.env,
                              timeout=args.timeout, tls_ca=args.tls_ca, tls_server_name=args.tls_server_name)
         action_space = envs[0].action_space
+        bounds = as_space(action_space, "action")  # converted once, not per step
         k = args.num_envs
         episode_ids: List[Optional[int]] = [None] * k
         observations: List[Optional[np.ndarray]] = [None] * k
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace, out=sys.stdout) -> Report:
                                                  [observations[s] for s in active], args.deterministic)
                 results = []
                 for j, s in enumerate(active):
-                    env_action = rescale_action(actions[j], action_space).astype(action_space.dtype)
+                    env_action = rescale_action(actions[j], bounds).astype(action_space.dtype)
                     with env_time:
                         results.append(envs[s].step(env_action))
                 report.steps += len(active)
