@@ -176,7 +176,7 @@ final class BackgroundFileWriter: @unchecked Sendable {
 }
 
 /// `close(2)`, named apart from the `close()` methods that need it.
-private func closeDescriptor(_ descriptor: Int32) -> Int32 {
+func closeDescriptor(_ descriptor: Int32) -> Int32 {
     close(descriptor)
 }
 
