@@ -4,8 +4,9 @@ import Synchronization
 /// The learner's Prometheus metrics, typed: one method per thing that happens.
 ///
 /// Counters only go up (Prometheus derives rates from them); gauges hold the
-/// latest value. Every update is an atomic operation on a metric created up
-/// front, so calling these from the training loop costs nanoseconds. Names and
+/// latest value. Updates are atomic operations on metrics created up front
+/// (per-actor and per-code series are first found by a dictionary lookup
+/// under a short lock), so the training loop never waits on a scrape. Names and
 /// meanings are listed in docs/metrics.md; a test keeps the two in step.
 ///
 /// Label values that come from peers (actor ids, error codes) are bounded:
