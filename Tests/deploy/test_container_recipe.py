@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEPLOY, load_yaml_documents, run, tool
+from deploy_support import DEPLOY, load_yaml_documents, run, tool
 
 CONTAINER = DEPLOY / "container"
 CONTAINERFILE = CONTAINER / "Containerfile"

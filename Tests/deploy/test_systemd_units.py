@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEPLOY, run, tool
+from deploy_support import DEPLOY, run, tool
 
 UNITS = DEPLOY / "systemd"
 UNIT_FILES = ["meow-learner.service", "meow-actor@.service"]

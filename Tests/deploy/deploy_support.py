@@ -1,4 +1,5 @@
-"""Shared helpers for the deployment recipe tests.
+"""Shared helpers for the deployment recipe tests (imported, not a conftest,
+so it never clashes with another suite's conftest module).
 
 The linters these tests drive come from two places: Debian packages
 (systemd-analyze, shellcheck) and PyPI packages in the test environment
