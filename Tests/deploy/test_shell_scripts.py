@@ -16,7 +16,11 @@ from deploy_support import DEPLOY, run, tool
 
 LAUNCHERS = DEPLOY / "bin"
 SBATCH = DEPLOY / "slurm" / "meow.sbatch"
-SCRIPTS = sorted([*LAUNCHERS.iterdir(), SBATCH])
+# Every file under deploy/ that starts with a shell shebang.
+SCRIPTS = sorted(
+    path for path in DEPLOY.rglob("*")
+    if path.is_file() and path.read_bytes()[:32].startswith((b"#!/bin/sh", b"#!/bin/bash"))
+)
 
 
 def stand_in(directory: Path, name: str, body: str) -> Path:
@@ -36,6 +40,10 @@ def path_with(directory: Path) -> dict[str, str]:
 
 
 # MARK: - shellcheck
+
+
+def test_every_script_is_found() -> None:
+    assert {path.name for path in SCRIPTS} >= {"meow-learner-start", "meow-actor-start", "meow.sbatch", "make-test-certs"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
