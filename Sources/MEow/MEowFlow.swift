@@ -1,5 +1,5 @@
 import Foundation
-import NN
+@_exported import NN
 
 /// The state-conditioned energy-based normalizing flow that is MEow's policy, Q and V at once.
 ///
