@@ -11,6 +11,7 @@ struct MeowBench: AsyncParsableCommand {
         abstract: "Benchmarks for meow's subsystems.",
         subcommands: [
             CoreBenchmark.self,
+            AgentBenchmark.self,
             WireBench.self,
             TransportBench.self,
         ])

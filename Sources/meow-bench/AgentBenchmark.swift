@@ -11,7 +11,7 @@ import MEow
 /// update ≈ 33 ms, one action at batch 1 ≈ 1.5 ms; same machine kind, 1 thread) as a
 /// speed-up factor.
 /// `--phases` splits an update into the steps of section 7 to show where time goes.
-struct MEowBench: ParsableCommand {
+struct AgentBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meow",
         abstract: "Time MEow updates (batch 256) and action selection on one thread.")
