@@ -56,6 +56,16 @@ public struct EndedEpisode: Sendable, Equatable {
     public let duration: Duration
     /// The `END` row's flags; empty when the episode was ended with an action outstanding.
     public let doneFlags: DoneFlags
+
+    public init(session: UInt64, episodeID: UInt64, length: Int, episodeReturn: Double, duration: Duration,
+                doneFlags: DoneFlags) {
+        self.session = session
+        self.episodeID = episodeID
+        self.length = length
+        self.episodeReturn = episodeReturn
+        self.duration = duration
+        self.doneFlags = doneFlags
+    }
 }
 
 /// What one call of `SimulatorEpisodes.evict(olderThan:now:)` forgot.
