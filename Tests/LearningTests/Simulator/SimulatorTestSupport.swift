@@ -108,6 +108,7 @@ struct Harness {
     }
 
     /// One full round trip with the given request id (for resends).
+    @discardableResult
     mutating func exchange(_ rows: [Row], session: UInt64, requestID: UInt32, at seconds: Double = 0,
                            wantValues: Bool = false) throws(SimulatorError)
         -> (prepared: PreparedRequest, reply: ActionReply)
