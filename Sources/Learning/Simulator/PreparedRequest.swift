@@ -74,6 +74,11 @@ public struct EvictionReport: Sendable, Equatable {
     public var sessions = 0
     /// Episodes forgotten, those of evicted sessions included.
     public var episodes = 0
+
+    public init(sessions: Int = 0, episodes: Int = 0) {
+        self.sessions = sessions
+        self.episodes = episodes
+    }
 }
 
 /// Bounds on what simulators may make the learner remember.

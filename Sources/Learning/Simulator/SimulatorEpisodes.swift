@@ -300,7 +300,12 @@ public struct SimulatorEpisodes: Sendable {
         now: ContinuousClock.Instant
     ) -> PreparedRequest {
         counters.duplicateRequests += 1
-        sessions[session]?.lastSeen = now
+        if var touched = sessions.removeValue(forKey: session) {
+            // The simulator is alive and still running these episodes: keep them from eviction.
+            touched.lastSeen = now
+            for id in request.episodeIDs { touched.episodes[id]?.lastSeen = now }
+            sessions[session] = touched
+        }
         let cached = state.lastReply.flatMap { $0.requestID == requestID ? $0.reply : nil }
         // Still being served: act again on the same rows so the resend can be answered even if the
         // original never completes; `complete` prefers the original's reply if it comes first.
