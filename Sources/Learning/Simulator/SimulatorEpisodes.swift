@@ -21,6 +21,10 @@ import Wire
 ///   bit; truncation bootstraps from the real final observation) and forget the episode.
 /// - `END` with flags 0: the pending action was never carried out; store nothing and forget.
 /// - `END` for an unknown episode: ignored.
+///
+/// Rows of `DETERMINISTIC` (evaluation) requests build transitions like any others: they are
+/// valid off-policy data. A learner that keeps evaluation out of replay skips
+/// `PreparedRequest.transitions` when `PreparedRequest.deterministic` is set.
 public struct SimulatorEpisodes: Sendable {
     /// `d_o` agreed in HELLO.
     public let observationDimension: Int
@@ -207,11 +211,14 @@ public struct SimulatorEpisodes: Sendable {
         precondition(values.map { $0.count == prepared.actingCount } ?? true,
                      "complete got \(values?.count ?? 0) values for \(prepared.actingCount) rows")
         var replyActions = [Float](repeating: 0, count: prepared.rowCount * width)
-        var replyValues: [Float]? = prepared.wantValues && values != nil
-            ? [Float](repeating: 0, count: prepared.rowCount) : nil
         for (k, row) in prepared.actingRows.enumerated() {
             replyActions.replaceSubrange(row * width ..< (row + 1) * width, with: actions[k * width ..< (k + 1) * width])
-            if replyValues != nil, let values { replyValues![row] = values[k] }
+        }
+        var replyValues: [Float]?
+        if prepared.wantValues, let values {
+            var perRow = [Float](repeating: 0, count: prepared.rowCount)
+            for (k, row) in prepared.actingRows.enumerated() { perRow[row] = values[k] }
+            replyValues = perRow
         }
         let reply = ActionReply(policyVersion: policyVersion, actionSize: width, actions: replyActions,
                                 values: replyValues)
