@@ -42,13 +42,22 @@ struct MetricsServerTests {
         #expect(lines.contains(#"meow_batches_dropped_total{reason="stale"} 1"#))
         #expect(lines.contains(#"meow_transitions_ingested_total{actor="actor-3"} 17"#))
         #expect(lines.contains("# TYPE meow_actors_connected gauge"))
-        // Every sample line is `name{labels} value`, preceded by its family's TYPE line.
-        var typed = Set<String>()
+        // Every sample line is `name{labels} value`, preceded by its family's TYPE line; a
+        // histogram's samples are its name plus `_bucket`, `_sum` or `_count`.
+        var typed: [String: String] = [:]
         for line in lines {
-            if line.hasPrefix("# TYPE ") { typed.insert(String(line.split(separator: " ")[2])) }
+            if line.hasPrefix("# TYPE ") {
+                let fields = line.split(separator: " ")
+                typed[String(fields[2])] = String(fields[3])
+            }
             if line.hasPrefix("#") { continue }
             let name = String(line.prefix { $0 != "{" && $0 != " " })
-            #expect(typed.contains(name), "\(line) has no TYPE line before it")
+            let family = ["_bucket", "_sum", "_count"].lazy.compactMap { suffix -> String? in
+                guard name.hasSuffix(suffix) else { return nil }
+                let base = String(name.dropLast(suffix.count))
+                return typed[base] == "histogram" ? base : nil
+            }.first ?? name
+            #expect(typed[family] != nil, "\(line) has no TYPE line before it")
             #expect(Double(line.split(separator: " ").last ?? "") != nil, "\(line) ends in a number")
         }
     }
