@@ -14,5 +14,6 @@ struct MeowBench: AsyncParsableCommand {
             AgentBenchmark.self,
             WireBench.self,
             TransportBench.self,
+            ProtocolBench.self,
         ])
 }
