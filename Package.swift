@@ -91,7 +91,7 @@ let package = Package(
             swiftSettings: checkedSettings),
 
         // The single-process trainer (issue 3), composed from the agent, environments and replay.
-        .target(name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Tensor"],
+        .target(name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Tensor", "Telemetry"],
                 swiftSettings: checkedSettings),
 
         // Executables: parse, validate, call a library entry point.

@@ -28,6 +28,13 @@ public protocol TrainableAgent: AnyObject {
     func savePolicy(to path: String) throws
     /// Replaces the online policy with one saved by `savePolicy`.
     func loadPolicy(from path: String) throws
+
+    /// The full training state (weights, optimizer, generators, counters) as checkpoint files and a record.
+    func checkpoint() -> AgentCheckpoint
+
+    /// Replaces the full training state with one from `checkpoint()`; throws `CheckpointError`
+    /// naming the file that does not fit, and changes nothing then.
+    func restore(from checkpoint: AgentCheckpoint) throws
 }
 
 /// What one update did, for the metrics file and the progress line.
