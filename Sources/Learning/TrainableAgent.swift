@@ -71,3 +71,18 @@ public struct UpdateStatistics: Sendable, Equatable {
         self.maxLogSigma = maxLogSigma
     }
 }
+
+extension TrainableAgent {
+    /// Counters only: an agent without its own `checkpoint()` has no state a resume could restore.
+    public func checkpoint() -> AgentCheckpoint {
+        AgentCheckpoint(
+            files: [:],
+            record: AgentRecord(
+                updateCount: updateCount, skippedUpdates: skippedUpdates, optimizerStep: 0, randomStreams: [:]))
+    }
+
+    /// Refuses: resuming such an agent would silently start from fresh weights.
+    public func restore(from checkpoint: AgentCheckpoint) throws {
+        throw CheckpointError.incompatible(reason: "\(type(of: self)) cannot restore a training state")
+    }
+}
