@@ -109,7 +109,8 @@ func givenFields(_ overrides: Any) -> Set<String> {
 /// `logSigmaMax` -> `log-sigma-max`, `replayChunkMiB` -> `replay-chunk-mib`.
 func kebabCase(_ name: String) -> String {
     var out = ""
-    let characters = Array(name)
+    // The unit MiB is one word.
+    let characters = Array(name.replacingOccurrences(of: "MiB", with: "Mib"))
     for (i, c) in characters.enumerated() {
         let previousIsLower = i > 0 && characters[i - 1].isLowercase
         if c.isUppercase && previousIsLower { out.append("-") }
