@@ -10,6 +10,8 @@ import NN
 /// Arrays are the flat parameter buffers (`flow.layout.scalarCount` scalars, alignment
 /// padding included), so restoring is a plain copy.
 public struct AgentTrainingState: Sendable, Equatable {
+    /// The names, shapes and offsets the flat arrays follow; `restore` refuses another layout.
+    public var layout: ParameterLayout
     /// θ, the online parameters.
     public var online: [Float]
     /// θ̄, the Polyak-averaged target parameters.
@@ -26,9 +28,10 @@ public struct AgentTrainingState: Sendable, Equatable {
     public var skippedUpdates: Int
 
     public init(
-        online: [Float], target: [Float], firstMoment: [Float], secondMoment: [Float], optimizerStep: Int,
-        dropoutRNG: Xoshiro256, updateCount: Int, skippedUpdates: Int
+        layout: ParameterLayout, online: [Float], target: [Float], firstMoment: [Float], secondMoment: [Float],
+        optimizerStep: Int, dropoutRNG: Xoshiro256, updateCount: Int, skippedUpdates: Int
     ) {
+        self.layout = layout
         self.online = online
         self.target = target
         self.firstMoment = firstMoment
@@ -74,7 +77,7 @@ extension MEowAgent {
     /// A copy of the full training state.
     public func trainingState() -> AgentTrainingState {
         AgentTrainingState(
-            online: online.values.scalars, target: target.values.scalars,
+            layout: flow.layout, online: online.values.scalars, target: target.values.scalars,
             firstMoment: optimizer.firstMoment.scalars, secondMoment: optimizer.secondMoment.scalars,
             optimizerStep: optimizer.step, dropoutRNG: dropoutRNG, updateCount: updateCount,
             skippedUpdates: skippedUpdates)
@@ -82,6 +85,11 @@ extension MEowAgent {
 
     /// Replaces the full training state; nothing changes unless every part fits this agent.
     public func restore(_ state: AgentTrainingState) throws(TrainingStateError) {
+        guard state.layout == flow.layout else {
+            throw TrainingStateError(
+                part: "layout", reason: "the state's parameters (\(state.layout.parameterCount)) are not this agent's "
+                    + "(\(flow.layout.parameterCount)): another architecture or dimensions")
+        }
         let n = flow.layout.scalarCount
         for (part, values) in [
             ("online", state.online), ("target", state.target), ("adam first moment", state.firstMoment),
@@ -157,7 +165,7 @@ extension MEowAgent {
             throw TrainingStateError(part: "adam", reason: "metadata lacks a non-negative integer 'step'")
         }
         return AgentTrainingState(
-            online: onlineValues, target: targetValues,
+            layout: flow.layout, online: onlineValues, target: targetValues,
             firstMoment: flat(adamStore, prefix: "first_moment/"), secondMoment: flat(adamStore, prefix: "second_moment/"),
             optimizerStep: step, dropoutRNG: dropoutRNG, updateCount: updateCount, skippedUpdates: skippedUpdates)
     }
