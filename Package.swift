@@ -90,8 +90,9 @@ let package = Package(
             ],
             swiftSettings: checkedSettings),
 
-        // The single-process trainer (issue 3), composed from the agent, environments and replay.
-        .target(name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire"],
+        // The learner and the single-process trainer, composed from the agent, environments, replay,
+        // the protocol messages and telemetry.
+        .target(name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire", "Telemetry"],
                 swiftSettings: checkedSettings),
 
         // Executables: parse, validate, call a library entry point.

@@ -106,6 +106,13 @@ struct EpisodeClock: Sendable {
         elapsed = 0
     }
 
+    /// Puts the clock back at `elapsed` steps (restoring a snapshot); false if out of range.
+    mutating func restore(elapsed: Int) -> Bool {
+        guard elapsed >= 0 && elapsed <= maxSteps else { return false }
+        self.elapsed = elapsed
+        return true
+    }
+
     /// Counts one step and returns whether the time limit is now reached.
     mutating func tick() -> Bool {
         elapsed += 1

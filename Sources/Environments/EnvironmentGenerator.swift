@@ -36,6 +36,15 @@ public struct EnvironmentGenerator: RandomNumberGenerator, Sendable {
         s3 = splitMix()
     }
 
+    /// The four state words, for checkpoints (`init(state:)` restores them).
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// Restores a generator from `state` (four words, not all zero), or nil.
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+    }
+
     /// A generator seeded from the system's entropy source, for unseeded environments.
     public static func fromEntropy() -> EnvironmentGenerator {
         var system = SystemRandomNumberGenerator()

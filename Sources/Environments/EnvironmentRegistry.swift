@@ -4,6 +4,8 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
     case unknownEnvironment(name: String, known: [String])
     /// A time limit must allow at least one step.
     case invalidMaxEpisodeSteps(Int)
+    /// An `EnvironmentSnapshot` cannot be restored into this environment; `reason` says why.
+    case invalidSnapshot(kind: String, reason: String)
 
     public var description: String {
         switch self {
@@ -11,6 +13,8 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
             "unknown environment '\(name)'; choose one of: \(known.joined(separator: ", "))"
         case let .invalidMaxEpisodeSteps(steps):
             "max episode steps must be at least 1, got \(steps)"
+        case let .invalidSnapshot(kind, reason):
+            "cannot restore the \(kind) environment: \(reason)"
         }
     }
 }

@@ -136,3 +136,22 @@ public struct MountainCarContinuous: Environment {
         return p >= Self.goalPosition && v >= goalVelocity
     }
 }
+
+extension MountainCarContinuous: SnapshotEnvironment {
+    public func snapshot() -> EnvironmentSnapshot {
+        EnvironmentSnapshot(
+            kind: "mountaincar", values: ["position": position, "velocity": velocity],
+            flags: ["single_precision": stateIsSinglePrecision], elapsedSteps: clock.elapsed,
+            generator: generator.state)
+    }
+
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
+        let (position, velocity) = (try snapshot.value("position"), try snapshot.value("velocity"))
+        guard let single = snapshot.flags["single_precision"] else {
+            throw .invalidSnapshot(kind: "mountaincar", reason: "missing flag 'single_precision'")
+        }
+        generator = try snapshot.restoreCommon(expectedKind: "mountaincar", clock: &clock)
+        setState(position: position, velocity: velocity)
+        stateIsSinglePrecision = single
+    }
+}

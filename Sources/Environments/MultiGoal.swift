@@ -96,3 +96,17 @@ public struct MultiGoal: Environment {
         return best
     }
 }
+
+extension MultiGoal: SnapshotEnvironment {
+    public func snapshot() -> EnvironmentSnapshot {
+        EnvironmentSnapshot(
+            kind: "multigoal", values: ["x": position.x, "y": position.y], elapsedSteps: clock.elapsed,
+            generator: generator.state)
+    }
+
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
+        let point = SIMD2(try snapshot.value("x"), try snapshot.value("y"))
+        generator = try snapshot.restoreCommon(expectedKind: "multigoal", clock: &clock)
+        setState(position: point)
+    }
+}

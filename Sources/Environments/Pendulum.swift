@@ -104,3 +104,17 @@ public struct Pendulum: Environment {
         return r - Double.pi
     }
 }
+
+extension Pendulum: SnapshotEnvironment {
+    public func snapshot() -> EnvironmentSnapshot {
+        EnvironmentSnapshot(
+            kind: "pendulum", values: ["theta": theta, "theta_dot": thetaDot], elapsedSteps: clock.elapsed,
+            generator: generator.state)
+    }
+
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
+        let (theta, thetaDot) = (try snapshot.value("theta"), try snapshot.value("theta_dot"))
+        generator = try snapshot.restoreCommon(expectedKind: "pendulum", clock: &clock)
+        setState(theta: theta, thetaDot: thetaDot)
+    }
+}

@@ -35,3 +35,11 @@ extension Environment {
         RescaleAction(self)
     }
 }
+
+extension RescaleAction: SnapshotEnvironment where Base: SnapshotEnvironment {
+    public func snapshot() -> EnvironmentSnapshot { base.snapshot() }
+
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
+        try base.restore(snapshot)
+    }
+}

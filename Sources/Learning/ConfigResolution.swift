@@ -65,6 +65,60 @@ public struct ConfigOverrides: Sendable, Equatable {
     }
 }
 
+/// Command-line overrides of `RunSettings`: nil leaves the file's (or the default) value.
+public struct RunSettingsOverrides: Sendable, Equatable {
+    public var expName: String?
+    public var runDir: String?
+    public var checkpointEvery: Int?
+    public var keepCheckpoints: Int?
+    public var checkpointReplay: Bool?
+    public var replayChunkMiB: Int?
+    public var blasThreads: Int?
+    public var blasCore: String?
+    public var metricsListen: String?
+
+    public init() {}
+
+    /// `base` with every non-nil override written over it.
+    public func applied(to base: RunSettings) -> RunSettings {
+        var s = base
+        if let expName { s.expName = expName }
+        if let runDir { s.runDir = runDir }
+        if let checkpointEvery { s.checkpointEvery = checkpointEvery }
+        if let keepCheckpoints { s.keepCheckpoints = keepCheckpoints }
+        if let checkpointReplay { s.checkpointReplay = checkpointReplay }
+        if let replayChunkMiB { s.replayChunkMiB = replayChunkMiB }
+        if let blasThreads { s.blasThreads = blasThreads }
+        if let blasCore { s.blasCore = blasCore }
+        if let metricsListen { s.metricsListen = metricsListen }
+        return s
+    }
+}
+
+/// The kebab-case names of the fields an overrides struct sets (non-nil optionals).
+func givenFields(_ overrides: Any) -> Set<String> {
+    var names = Set<String>()
+    for child in Mirror(reflecting: overrides).children {
+        guard let label = child.label else { continue }
+        let value = Mirror(reflecting: child.value)
+        if value.displayStyle == .optional && !value.children.isEmpty { names.insert(kebabCase(label)) }
+    }
+    return names
+}
+
+/// `logSigmaMax` -> `log-sigma-max`, `replayChunkMiB` -> `replay-chunk-mib`.
+func kebabCase(_ name: String) -> String {
+    var out = ""
+    // The unit MiB is one word.
+    let characters = Array(name.replacingOccurrences(of: "MiB", with: "Mib"))
+    for (i, c) in characters.enumerated() {
+        let previousIsLower = i > 0 && characters[i - 1].isLowercase
+        if c.isUppercase && previousIsLower { out.append("-") }
+        out.append(contentsOf: c.lowercased())
+    }
+    return out
+}
+
 /// A configuration mistake, reported in one sentence that says what to change.
 public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     /// No preset and no simulation has this name.
@@ -73,6 +127,12 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     case noBuiltInSimulation(name: String, known: [String])
     /// A field's value cannot work; `flag` is the command-line flag that sets it.
     case invalidValue(flag: String, expected: String)
+    /// The config file has a key no section knows; `suggestion` is a near miss that exists.
+    case unknownKey(key: String, path: String, suggestion: String?)
+    /// A key of the config file has a value of the wrong type or out of range.
+    case invalidKey(key: String, path: String, expected: String)
+    /// The config file cannot be read or is not a JSON object.
+    case unreadableFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -83,6 +143,14 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
                 + "pass --env with one of \(known.joined(separator: ", "))."
         case let .invalidValue(flag, expected):
             "Invalid \(flag): expected \(expected); change \(flag)."
+        case let .unknownKey(key, path, suggestion):
+            "Unknown key '\(key)' in \(path)"
+                + (suggestion.map { " (did you mean '\($0)'?)" } ?? " (docs/configuration.md lists the keys)")
+                + "; rename or remove it."
+        case let .invalidKey(key, path, expected):
+            "Invalid '\(key)' in \(path): expected \(expected); change it in the file."
+        case let .unreadableFile(path, reason):
+            "Config file \(path) cannot be used: \(reason); fix the file or the --config path."
         }
     }
 
@@ -97,6 +165,13 @@ public struct ResolvedConfiguration: Sendable, Equatable {
     /// The registry's canonical name (e.g. "pendulum" for "Pendulum-v1").
     public var environmentName: String
     public var config: MEowConfig
+    /// The operational settings (defaults unless a config file or flags gave them).
+    public var settings: RunSettings = RunSettings()
+
+    /// The effective configuration as a config file (what `meow config` prints and config.json holds).
+    public var rendered: String {
+        ConfigFile.render(environment: environmentName, config: config, settings: settings)
+    }
 }
 
 /// Turns `--env` plus overrides into a checked `MEowConfig`.
@@ -110,11 +185,55 @@ public enum ConfigResolver {
     public static func resolve(
         environmentName: String, overrides: ConfigOverrides
     ) throws(ConfigurationError) -> ResolvedConfiguration {
-        let name = try canonicalName(environmentName)
+        try resolve(environmentName: environmentName, configFile: nil, overrides: overrides)
+    }
+
+    /// The full precedence: the environment's preset, then the config file, then the flags.
+    ///
+    /// The environment is the flag's, else the file's `env`, else pendulum. A value that
+    /// fails validation is blamed on whichever source set it: the flag if one was given,
+    /// else the file's key, else the flag that would change it.
+    public static func resolve(
+        environmentName: String?, configFile: String?, overrides: ConfigOverrides,
+        runOverrides: RunSettingsOverrides = RunSettingsOverrides()
+    ) throws(ConfigurationError) -> ResolvedConfiguration {
+        let file = try configFile.map { path throws(ConfigurationError) in try ConfigFile.load(path) }
+        let requested = environmentName ?? file?.environment ?? "pendulum"
+        let name = try canonicalName(requested)
         guard let preset = MEowConfig.preset(name) else {
-            throw .unknownEnvironment(name: environmentName, known: trainableEnvironments)
+            throw .unknownEnvironment(name: requested, known: trainableEnvironments)
         }
-        return try validated(name: name, config: overrides.applied(to: preset))
+        var config = preset
+        var settings = RunSettings()
+        if let file, let path = configFile {
+            try ConfigFile.apply(file.meow, keys: ConfigKeys.meow, section: "meow", path: path, to: &config)
+            try ConfigFile.apply(file.run, keys: ConfigKeys.run, section: "run", path: path, to: &settings)
+        }
+        config = overrides.applied(to: config)
+        settings = runOverrides.applied(to: settings)
+        do {
+            try config.validate()
+        } catch {
+            throw blame(error.field, error.expected, section: "meow", file: file?.meow, path: configFile,
+                        flags: givenFields(overrides))
+        }
+        do {
+            try settings.validate()
+        } catch {
+            throw blame(error.field, error.expected, section: "run", file: file?.run, path: configFile,
+                        flags: givenFields(runOverrides))
+        }
+        return ResolvedConfiguration(environmentName: name, config: config, settings: settings)
+    }
+
+    private static func blame(
+        _ field: String, _ expected: String, section: String, file: [String: JSONValue]?, path: String?,
+        flags: Set<String>
+    ) -> ConfigurationError {
+        if !flags.contains(field), let path, file?[field] != nil {
+            return .invalidKey(key: "\(section).\(field)", path: path, expected: expected)
+        }
+        return .invalidValue(flag: flag(forField: field), expected: expected)
     }
 
     /// The configuration a saved policy was trained with, for `meow evaluate`.
@@ -130,9 +249,15 @@ public enum ConfigResolver {
             return try resolve(environmentName: environmentName, overrides: overrides)
         }
         let name = try canonicalName(environmentName)
-        let saved: MEowConfig
+        var saved = MEowConfig()
         do {
-            saved = try JSONDecoder().decode(MEowConfig.self, from: Data(contentsOf: configURL))
+            let data = try Data(contentsOf: configURL)
+            if let contents = try? ConfigFile.parse(data, path: configURL.path) {
+                try ConfigFile.apply(contents.meow, keys: ConfigKeys.meow, section: "meow", path: configURL.path, to: &saved)
+            } else {
+                // A run written before config files existed: config.json is MEowConfig's own encoding.
+                saved = try JSONDecoder().decode(MEowConfig.self, from: data)
+            }
         } catch {
             throw LearningError.invalidConfigFile(path: configURL.path, reason: "\(error)")
         }

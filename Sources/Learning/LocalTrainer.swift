@@ -2,6 +2,7 @@ import Environments
 import Foundation
 import MEow
 import Replay
+import Telemetry
 import Tensor
 
 /// Builds an agent for a config and the environment's dimensions.
@@ -13,24 +14,28 @@ public typealias AgentFactory = (
 public struct TrainerOptions: Sendable {
     /// The live progress line on stderr.
     public var progress: ProgressMode
-    /// Reuse a run directory that already holds metrics.csv.
+    /// Reuse a run directory that already holds a run (its metrics, event files and checkpoints are deleted).
     public var overwrite: Bool
     /// Loss-type scalars are logged every this many updates, not every step.
     public var lossLogInterval: Int
-    /// Buffered metric rows reach the file at least this often.
+    /// Logged scalars reach the files at least this often (Telemetry's background writer).
     public var metricsFlushInterval: Duration
-    /// Checked after every step; when set, the run ends early, saves and flushes.
+    /// Checked after every step; when set, the run ends early, checkpoints, saves and flushes.
     public var stop: StopFlag?
+    /// End this session once the run has taken this many environment steps in total, as a
+    /// stop request would (checkpoint included): for time-sliced schedulers and resume tests.
+    public var stopAfterSteps: Int?
 
     public init(
         progress: ProgressMode = .automatic, overwrite: Bool = false, lossLogInterval: Int = 100,
-        metricsFlushInterval: Duration = .seconds(5), stop: StopFlag? = nil
+        metricsFlushInterval: Duration = .seconds(5), stop: StopFlag? = nil, stopAfterSteps: Int? = nil
     ) {
         self.progress = progress
         self.overwrite = overwrite
         self.lossLogInterval = max(1, lossLogInterval)
         self.metricsFlushInterval = metricsFlushInterval
         self.stop = stop
+        self.stopAfterSteps = stopAfterSteps
     }
 }
 
@@ -44,7 +49,7 @@ public struct EvaluationPoint: Sendable, Equatable, Codable {
 public struct TrainingSummary: Sendable, Equatable, Codable {
     /// The environment's canonical name.
     public var environment: String
-    /// Environment steps taken.
+    /// Environment steps taken (all sessions of a resumed run).
     public var steps: Int
     /// Update calls made, skipped ones included.
     public var updates: Int
@@ -56,29 +61,47 @@ public struct TrainingSummary: Sendable, Equatable, Codable {
     public var lastEpisodicReturn: Double?
     /// Every evaluation, in order; the last one ran after the last step.
     public var evaluations: [EvaluationPoint]
-    /// Wall-clock seconds from the first step to the policy save.
+    /// Wall-clock seconds of this session, from its first step to the policy save.
     public var elapsedSeconds: Double
-    /// Environment steps per second over the whole run (updates and evaluations included).
+    /// Environment steps per second of this session (updates and evaluations included).
     public var stepsPerSecond: Double
-    /// True when a stop request (SIGINT, SIGTERM) ended the run before `totalSteps`.
+    /// True when a stop request (SIGINT, SIGTERM, `stopAfterSteps`) ended the run before `totalSteps`.
     public var interrupted: Bool
     /// Where the final policy was saved.
     public var policyPath: String
+    /// The step this session resumed from; nil for a fresh run.
+    public var resumedFromStep: Int?
+    /// The newest checkpoint written, if any.
+    public var lastCheckpoint: String?
 
     /// The mean return of the last evaluation, nil when evaluation is off.
     public var finalEvaluationReturn: Double? { evaluations.last?.meanReturn }
+}
+
+/// Tags the single-process trainer logs beyond `MetricName` (docs/metrics.md).
+public enum TrainerMetricName {
+    /// Global gradient norm before clipping, of the latest update.
+    public static let gradientNorm = "losses/grad_norm"
+    /// Mean Q₁(s, a) over the latest batch.
+    public static let meanQ = "values/q"
+    /// Mean min_j V̄_j(s') over the latest batch: the bootstrapped target value.
+    public static let meanTargetV = "values/target_v"
 }
 
 /// The single-process MEow trainer (ALGORITHM.md section 3, CleanRL's loop).
 ///
 /// One environment, one replay buffer, one agent, in one thread: the baseline the
 /// distributed learner is compared against, and the engine behind `meow train`. The
-/// run directory receives config.json, metrics.csv, policy.safetensors and
-/// summary.json. Everything random derives from `config.seed`: the environment's first
-/// reset, and three split streams for exploration, replay sampling and evaluation (the
-/// agent seeds its own initialisation and dropout), so a run is reproducible.
+/// run directory receives config.json, metrics.csv, a TensorBoard event file,
+/// checkpoints/, policy.safetensors and summary.json. Everything random derives from
+/// `config.seed`: the environment's first reset, and three split streams for
+/// exploration, replay sampling and evaluation (the agent seeds its own
+/// initialisation and dropout), so a run is reproducible. A checkpoint holds all of
+/// it, so a resumed run continues bit for bit as if it had never stopped
+/// (docs/checkpoints.md).
 public final class LocalTrainer {
     public let config: MEowConfig
+    public let settings: RunSettings
     /// The environment's canonical name, for logs and the summary.
     public let environmentName: String
     public let runDirectory: URL
@@ -89,31 +112,98 @@ public final class LocalTrainer {
     private var environment: any Environment
     private let evaluationEnvironment: any Environment
     private(set) var replay: ReplayBuffer
+    /// The checkpoint this trainer continues from, nil for a fresh run.
+    private let resume: LoadedCheckpoint?
+    private let checkpoints: CheckpointStore
 
     /// A trainer for a built-in environment by name, behind a [-1, 1] action interface.
     ///
     /// The training and evaluation environments are separate instances.
     public convenience init(
-        config: MEowConfig, environmentName: String, runDirectory: URL, options: TrainerOptions = TrainerOptions(),
-        makeAgent: AgentFactory = DefaultAgent.make
+        config: MEowConfig, settings: RunSettings = RunSettings(), environmentName: String, runDirectory: URL,
+        options: TrainerOptions = TrainerOptions(), makeAgent: AgentFactory = DefaultAgent.make
     ) throws {
         let entry = try EnvironmentRegistry.entry(named: environmentName)
         try self.init(
-            config: config, environment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name),
+            config: config, settings: settings,
+            environment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name),
             evaluationEnvironment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name),
             environmentName: entry.name, runDirectory: runDirectory, options: options, makeAgent: makeAgent)
     }
 
     /// A trainer for any environment whose actions are [-1, 1]^d.
-    public init(
-        config: MEowConfig, environment: any Environment, evaluationEnvironment: any Environment,
-        environmentName: String, runDirectory: URL, options: TrainerOptions = TrainerOptions(),
+    public convenience init(
+        config: MEowConfig, settings: RunSettings = RunSettings(), environment: any Environment,
+        evaluationEnvironment: any Environment, environmentName: String, runDirectory: URL,
+        options: TrainerOptions = TrainerOptions(), makeAgent: AgentFactory = DefaultAgent.make
+    ) throws {
+        try self.init(
+            config: config, settings: settings, environment: environment, evaluationEnvironment: evaluationEnvironment,
+            environmentName: environmentName, runDirectory: runDirectory, options: options, makeAgent: makeAgent,
+            resume: nil)
+    }
+
+    /// A trainer that continues the run of a checkpoint on a built-in environment.
+    ///
+    /// `url` is a checkpoint directory, a run's checkpoints/ directory or a run directory
+    /// (then its `latest` checkpoint). The config is the checkpoint's; `settings`
+    /// replaces its operational settings when given. Output goes to the checkpoint's run
+    /// directory. A checkpoint that is missing, truncated or corrupted throws a
+    /// `CheckpointError` naming the file: a resume never starts fresh.
+    public convenience init(
+        resumingFrom url: URL, settings: RunSettings? = nil, options: TrainerOptions = TrainerOptions(),
         makeAgent: AgentFactory = DefaultAgent.make
+    ) throws {
+        try self.init(
+            resuming: try CheckpointStore.load(url), settings: settings, options: options, makeAgent: makeAgent)
+    }
+
+    /// A trainer that continues a loaded checkpoint on its built-in environment.
+    public convenience init(
+        resuming checkpoint: LoadedCheckpoint, settings: RunSettings? = nil, options: TrainerOptions = TrainerOptions(),
+        makeAgent: AgentFactory = DefaultAgent.make
+    ) throws {
+        let name = checkpoint.manifest.environment
+        let entry: EnvironmentRegistry.Entry
+        do {
+            entry = try EnvironmentRegistry.entry(named: name)
+        } catch {
+            throw CheckpointError.incompatible(reason: "environment '\(name)' is not built in")
+        }
+        try self.init(
+            resuming: checkpoint, settings: settings,
+            environment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name),
+            evaluationEnvironment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name), options: options,
+            makeAgent: makeAgent)
+    }
+
+    /// A trainer that continues a loaded checkpoint on the given environments.
+    public convenience init(
+        resuming checkpoint: LoadedCheckpoint, settings: RunSettings? = nil, environment: any Environment,
+        evaluationEnvironment: any Environment, options: TrainerOptions = TrainerOptions(),
+        makeAgent: AgentFactory = DefaultAgent.make
+    ) throws {
+        let manifest = checkpoint.manifest
+        try self.init(
+            config: manifest.config, settings: settings ?? manifest.run, environment: environment,
+            evaluationEnvironment: evaluationEnvironment, environmentName: manifest.environment,
+            runDirectory: checkpoint.runDirectory, options: options, makeAgent: makeAgent, resume: checkpoint)
+    }
+
+    private init(
+        config: MEowConfig, settings: RunSettings, environment: any Environment, evaluationEnvironment: any Environment,
+        environmentName: String, runDirectory: URL, options: TrainerOptions, makeAgent: AgentFactory,
+        resume: LoadedCheckpoint?
     ) throws {
         do {
             try config.validate()
         } catch {
             throw ConfigurationError(error)
+        }
+        do {
+            try settings.validate()
+        } catch {
+            throw ConfigurationError.invalidValue(flag: ConfigResolver.flag(forField: error.field), expected: error.expected)
         }
         for space in [environment.actionSpace, evaluationEnvironment.actionSpace] where space != space.unitBox {
             throw LearningError.actionsNotUnitBox(space.description)
@@ -121,34 +211,138 @@ public final class LocalTrainer {
         let observationDimension = environment.observationSpace.count
         let actionDimension = environment.actionSpace.count
         self.config = config
+        self.settings = settings
         self.environmentName = environmentName
         self.runDirectory = runDirectory
         self.options = options
         self.environment = environment
         self.evaluationEnvironment = evaluationEnvironment
+        self.resume = resume
+        checkpoints = CheckpointStore(runDirectory: runDirectory, keep: settings.keepCheckpoints)
         // A buffer larger than the run would never be filled: cap it to save memory.
+        let capacity = min(config.bufferSize, config.totalSteps)
+        agent = try makeAgent(config, observationDimension, actionDimension)
+        if let resume {
+            let spaces = resume.manifest.spaces
+            guard spaces.observationDimension == observationDimension, spaces.actionDimension == actionDimension else {
+                throw CheckpointError.incompatible(
+                    reason: "the checkpoint's spaces are \(spaces.observationDimension)/\(spaces.actionDimension) "
+                        + "dimensional, the environment's \(observationDimension)/\(actionDimension)")
+            }
+            try agent.restore(from: resume.agent)
+            if let restored = try resume.restoreReplay() {
+                guard restored.capacity == capacity, restored.observationDimension == observationDimension,
+                      restored.actionDimension == actionDimension else {
+                    throw CheckpointError.incompatible(
+                        reason: "the replay snapshot holds \(restored.capacity) transitions of "
+                            + "\(restored.observationDimension)/\(restored.actionDimension) values, this run needs "
+                            + "\(capacity) of \(observationDimension)/\(actionDimension)")
+                }
+                replay = restored
+                return
+            }
+        }
         do {
             replay = try ReplayBuffer(
-                capacity: min(config.bufferSize, config.totalSteps), observationDimension: observationDimension,
-                actionDimension: actionDimension)
+                capacity: capacity, observationDimension: observationDimension, actionDimension: actionDimension)
         } catch {
             throw LearningError.replay(error)
         }
-        agent = try makeAgent(config, observationDimension, actionDimension)
+    }
+
+    // MARK: - Loop state
+
+    /// Everything the loop carries from one step to the next; a checkpoint stores all of it.
+    struct LoopState {
+        var steps = 0
+        var updates = 0
+        var episodes = 0
+        var lastEpisodicReturn: Double?
+        var evaluations: [EvaluationPoint] = []
+        var best: BestRecord?
+        var observation: [Float]
+        var episodeReturn = 0.0
+        var episodeLength = 0
+        var exploration: Xoshiro256
+        var replaySampling: Xoshiro256
+        var evaluation: Xoshiro256
+        /// Updates run at step index t only when t exceeds this.
+        var learningResumesAfterStep: Int
+    }
+
+    private func freshState() -> LoopState {
+        var root = Xoshiro256(seed: config.seed)
+        let exploration = root.split()
+        let replaySampling = root.split()
+        let evaluation = root.split()
+        return LoopState(
+            observation: environment.reset(seed: config.seed), exploration: exploration,
+            replaySampling: replaySampling, evaluation: evaluation, learningResumesAfterStep: config.learningStarts)
+    }
+
+    private func restoredState(_ checkpoint: LoadedCheckpoint) throws -> LoopState {
+        let m = checkpoint.manifest
+        var state = LoopState(
+            steps: m.counters.steps, updates: m.counters.updates, episodes: m.counters.episodes,
+            lastEpisodicReturn: m.episode?.lastEpisodicReturn, evaluations: m.evaluations, best: m.best,
+            observation: [], exploration: try m.randomStream(RandomStreamName.exploration),
+            replaySampling: try m.randomStream(RandomStreamName.replay),
+            evaluation: try m.randomStream(RandomStreamName.evaluation),
+            learningResumesAfterStep: m.counters.learningResumesAfterStep)
+        if let snapshot = m.environmentState, let episode = m.episode,
+           var snapshotting = environment as? any SnapshotEnvironment {
+            do {
+                try snapshotting.restore(snapshot)
+            } catch {
+                throw CheckpointError.invalidData(path: CheckpointStore.manifestName, reason: error.description)
+            }
+            guard episode.observation.count == environment.observationSpace.count else {
+                throw CheckpointError.invalidManifest(reason: "the episode's observation has the wrong length")
+            }
+            environment = snapshotting
+            state.observation = episode.observationValues
+            (state.episodeReturn, state.episodeLength) = (episode.episodeReturn, episode.length)
+        } else {
+            // No environment state: start a new episode, seeded from the run seed and the step.
+            state.observation = environment.reset(seed: config.seed &+ UInt64(state.steps))
+        }
+        if m.replay == nil && state.steps > 0 {
+            // Replay starts empty: refill learning-starts transitions before updating again.
+            state.learningResumesAfterStep = max(state.learningResumesAfterStep, state.steps + config.learningStarts)
+        }
+        return state
     }
 
     // MARK: - The loop
 
-    /// Trains for `config.totalSteps` steps (or until stopped), saves the policy and returns a summary.
+    /// Trains until `config.totalSteps` steps (or until stopped), checkpoints, saves the policy and returns a summary.
     public func run() throws -> TrainingSummary {
-        try RunDirectory.prepare(runDirectory, overwrite: options.overwrite)
-        try RunDirectory.writeJSON(config, to: file(RunFiles.config))
-        let metrics = try MetricsWriter(url: file(RunFiles.metrics))
+        if let resume {
+            try RunDirectory.prepareForResume(runDirectory, metricsBytes: resume.manifest.metricsBytes)
+        } else {
+            try RunDirectory.prepare(runDirectory, overwrite: options.overwrite)
+        }
+        try RunDirectory.write(
+            ConfigFile.render(environment: environmentName, config: config, settings: settings),
+            to: file(RunFiles.config))
+        let logger = try makeLogger()
+        do {
+            let summary = try train(logger: logger)
+            try closeLogger(logger)
+            try RunDirectory.writeJSON(summary, to: file(RunFiles.summary))
+            return summary
+        } catch {
+            try? logger.close()
+            throw error
+        }
+    }
 
-        var root = Xoshiro256(seed: config.seed)
-        var explorationRNG = root.split()
-        var replayRNG = root.split()
-        var evaluationRNG = root.split()
+    private func train(logger: FanOutLogger) throws -> TrainingSummary {
+        if resume == nil { logger.hyperparameters(hyperparameterPairs) }
+        var state = try resume.map(restoredState) ?? freshState()
+        let firstStep = state.steps
+        var lastCheckpointStep: Int? = resume == nil ? nil : firstStep
+        var lastCheckpoint: URL? = resume?.directory
 
         let actionDimension = environment.actionSpace.count
         var batch = TransitionBatch(
@@ -158,42 +352,35 @@ public final class LocalTrainer {
         let clock = ContinuousClock()
         let start = clock.now
         let progress = ProgressReporter(mode: options.progress, start: start)
-        var nextFlush = start + options.metricsFlushInterval
-        func stepsPerSecond(_ steps: Int, at now: ContinuousClock.Instant) -> Double {
+        func stepsPerSecond(_ step: Int, at now: ContinuousClock.Instant) -> Double {
             let seconds = Self.seconds(now - start)
-            return seconds > 0 ? Double(steps) / seconds : 0
+            return seconds > 0 ? Double(step - firstStep) / seconds : 0
         }
-
-        var summary = TrainingSummary(
-            environment: environmentName, steps: 0, updates: 0, skippedUpdates: 0, episodes: 0,
-            lastEpisodicReturn: nil, evaluations: [], elapsedSeconds: 0, stepsPerSecond: 0, interrupted: false,
-            policyPath: file(RunFiles.policy).path)
         var lastLoss: Float?
-        var observation = environment.reset(seed: config.seed)
-        var episodeReturn = 0.0
-        var episodeLength = 0
+        var interrupted = false
 
-        for t in 0..<config.totalSteps {
+        for t in firstStep..<config.totalSteps {
             // 1. Act: uniform random actions until learning starts, then the stochastic policy (pitfall 12).
             let action: [Float]
             if t < config.learningStarts {
-                action = (0..<actionDimension).map { _ in 2 * explorationRNG.nextUniform(Float.self) - 1 }
+                action = (0..<actionDimension).map { _ in 2 * state.exploration.nextUniform(Float.self) - 1 }
             } else {
-                action = agent.act(observations: observation, count: 1, deterministic: false, rng: &explorationRNG)
+                action = agent.act(
+                    observations: state.observation, count: 1, deterministic: false, rng: &state.exploration)
             }
 
             // 2. Step; the environment maps [-1, 1] onto its own action box.
             let result = environment.step(action: action)
             let step = t + 1
-            summary.steps = step
-            episodeReturn += result.reward
-            episodeLength += 1
+            state.steps = step
+            state.episodeReturn += result.reward
+            state.episodeLength += 1
 
             // 3. Store the [-1, 1] action (pitfall 13) and the real s' even on truncation;
             //    only `terminated` masks bootstrapping (pitfall 6).
             do {
                 try replay.insert(
-                    observation: observation, action: action, reward: Float(result.reward),
+                    observation: state.observation, action: action, reward: Float(result.reward),
                     terminated: result.terminated, nextObservation: result.observation)
             } catch {
                 throw LearningError.replay(error)
@@ -201,34 +388,43 @@ public final class LocalTrainer {
 
             // 4. Episode end: log and reset; otherwise continue from s'.
             if result.isLast {
-                metrics.record(step: step, tag: "charts/episodic_return", value: episodeReturn)
-                metrics.record(step: step, tag: "charts/episodic_length", value: episodeLength)
-                summary.episodes += 1
-                summary.lastEpisodicReturn = episodeReturn
-                (episodeReturn, episodeLength) = (0, 0)
-                observation = environment.reset(seed: nil)
+                logger.log(tag: MetricName.episodicReturn, value: state.episodeReturn, step: step)
+                logger.log(tag: MetricName.episodicLength, value: Float(state.episodeLength), step: step)
+                state.episodes += 1
+                state.lastEpisodicReturn = state.episodeReturn
+                (state.episodeReturn, state.episodeLength) = (0, 0)
+                state.observation = environment.reset(seed: nil)
             } else {
-                observation = result.observation
+                state.observation = result.observation
             }
 
             // 5. Learn, strictly after learningStarts (pitfall 12), on uniform replay batches.
-            if t > config.learningStarts {
+            if t > state.learningResumesAfterStep {
                 for _ in 0..<config.updatesPerStep {
-                    replay.sample(into: &batch, using: &replayRNG)
+                    replay.sample(into: &batch, using: &state.replaySampling)
                     let statistics = agent.update(batch: batch)
-                    summary.updates += 1
+                    state.updates += 1
                     lastLoss = statistics.loss
-                    if summary.updates % options.lossLogInterval == 0 {
-                        logUpdate(statistics, step: step, to: metrics)
-                        metrics.record(
-                            step: step, tag: "charts/SPS", value: stepsPerSecond(step, at: clock.now).rounded())
+                    if state.updates % options.lossLogInterval == 0 {
+                        logUpdate(statistics, step: step, to: logger)
+                        logger.log(
+                            tag: MetricName.stepsPerSecond, value: stepsPerSecond(step, at: clock.now).rounded(),
+                            step: step)
                     }
                 }
             }
 
             // 6. Evaluate every evalEvery steps in the separate evaluation environment.
+            var newBest = false
             if config.evalEvery > 0 && step % config.evalEvery == 0 {
-                summary.evaluations.append(evaluate(at: step, rng: &evaluationRNG, metrics: metrics))
+                newBest = evaluate(at: step, state: &state, logger: logger)
+            }
+
+            // 7. Checkpoint every checkpointEvery steps, and whenever the evaluation found a new best.
+            let due = settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0
+            if due || newBest {
+                lastCheckpoint = try saveCheckpoint(state, best: newBest, logger: logger)
+                lastCheckpointStep = step
             }
 
             let now = clock.now
@@ -236,63 +432,133 @@ public final class LocalTrainer {
                 progress.report(
                     ProgressSnapshot(
                         step: step, totalSteps: config.totalSteps, stepsPerSecond: stepsPerSecond(step, at: now),
-                        lastEpisodicReturn: summary.lastEpisodicReturn,
-                        lastEvaluationReturn: summary.finalEvaluationReturn, lastLoss: lastLoss),
+                        lastEpisodicReturn: state.lastEpisodicReturn,
+                        lastEvaluationReturn: state.evaluations.last?.meanReturn, lastLoss: lastLoss),
                     now: now)
             }
-            if now >= nextFlush {
-                try metrics.flush()
-                nextFlush = now + options.metricsFlushInterval
-            }
-            if options.stop?.isSet == true {
-                summary.interrupted = step < config.totalSteps
+            let budgetReached = options.stopAfterSteps.map { step >= $0 } ?? false
+            if options.stop?.isSet == true || budgetReached {
+                interrupted = step < config.totalSteps
                 break
             }
         }
         progress.finish()
 
         // A final evaluation unless the last step just had one; an interrupted run exits promptly instead.
-        if config.evalEvery > 0 && !summary.interrupted && summary.evaluations.last?.step != summary.steps {
-            summary.evaluations.append(evaluate(at: summary.steps, rng: &evaluationRNG, metrics: metrics))
+        var finalBest = false
+        if config.evalEvery > 0 && !interrupted && state.evaluations.last?.step != state.steps {
+            finalBest = evaluate(at: state.steps, state: &state, logger: logger)
+        }
+        if lastCheckpointStep != state.steps || finalBest {
+            lastCheckpoint = try saveCheckpoint(state, best: finalBest, logger: logger)
         }
 
-        summary.skippedUpdates = agent.skippedUpdates
+        let policyPath = file(RunFiles.policy).path
         do {
-            try agent.savePolicy(to: summary.policyPath)
+            try agent.savePolicy(to: policyPath)
         } catch {
-            try? metrics.close()
-            throw LearningError.cannotWrite(path: summary.policyPath, reason: "\(error)")
+            throw LearningError.cannotWrite(path: policyPath, reason: "\(error)")
         }
         let end = clock.now
-        summary.elapsedSeconds = Self.seconds(end - start)
-        summary.stepsPerSecond = stepsPerSecond(summary.steps, at: end)
-        try metrics.close()
-        try RunDirectory.writeJSON(summary, to: file(RunFiles.summary))
-        return summary
+        return TrainingSummary(
+            environment: environmentName, steps: state.steps, updates: state.updates,
+            skippedUpdates: agent.skippedUpdates, episodes: state.episodes,
+            lastEpisodicReturn: state.lastEpisodicReturn, evaluations: state.evaluations,
+            elapsedSeconds: Self.seconds(end - start), stepsPerSecond: stepsPerSecond(state.steps, at: end),
+            interrupted: interrupted, policyPath: policyPath, resumedFromStep: resume.map { _ in firstStep },
+            lastCheckpoint: lastCheckpoint?.path)
     }
 
     // MARK: - Pieces of the loop
 
     /// Deterministic (by default) evaluation over seeds 0 ..< evalEpisodes, logged as `Test/return`.
-    private func evaluate(at step: Int, rng: inout Xoshiro256, metrics: MetricsWriter) -> EvaluationPoint {
+    ///
+    /// Returns whether it is the best so far.
+    private func evaluate(at step: Int, state: inout LoopState, logger: FanOutLogger) -> Bool {
         let result = PolicyEvaluation.evaluate(
             agent: agent, environment: evaluationEnvironment, episodes: config.evalEpisodes,
-            deterministic: config.deterministicEval, rng: &rng)
-        metrics.record(step: step, tag: "Test/return", value: result.meanReturn)
-        return EvaluationPoint(step: step, meanReturn: result.meanReturn)
+            deterministic: config.deterministicEval, rng: &state.evaluation)
+        logger.log(tag: MetricName.testReturn, value: result.meanReturn, step: step)
+        state.evaluations.append(EvaluationPoint(step: step, meanReturn: result.meanReturn))
+        guard result.meanReturn > (state.best?.testReturn ?? -.infinity) else { return false }
+        state.best = BestRecord(step: step, testReturn: result.meanReturn)
+        return true
     }
 
     /// The loss-type scalars, named as the reference code names them.
-    private func logUpdate(_ s: UpdateStatistics, step: Int, to metrics: MetricsWriter) {
-        metrics.record(step: step, tag: "losses/qf_loss", value: s.loss)
-        metrics.record(step: step, tag: "losses/alpha", value: config.alpha)
-        metrics.record(step: step, tag: "losses/grad_norm", value: s.gradientNorm)
-        metrics.record(step: step, tag: "values/q", value: s.meanQ)
-        metrics.record(step: step, tag: "values/target_v", value: s.meanTargetV)
-        metrics.record(step: step, tag: "values/log_sigma_mean", value: s.meanLogSigma)
-        metrics.record(step: step, tag: "values/log_sigma_min", value: s.minLogSigma)
-        metrics.record(step: step, tag: "values/log_sigma_max", value: s.maxLogSigma)
-        metrics.record(step: step, tag: "charts/skipped_updates", value: agent.skippedUpdates)
+    private func logUpdate(_ s: UpdateStatistics, step: Int, to logger: FanOutLogger) {
+        logger.log(tag: MetricName.qfLoss, value: s.loss, step: step)
+        logger.log(tag: MetricName.alpha, value: config.alpha, step: step)
+        logger.log(tag: TrainerMetricName.gradientNorm, value: s.gradientNorm, step: step)
+        logger.log(tag: TrainerMetricName.meanQ, value: s.meanQ, step: step)
+        logger.log(tag: TrainerMetricName.meanTargetV, value: s.meanTargetV, step: step)
+        logger.log(tag: MetricName.valuesLogSigmaMean, value: s.meanLogSigma, step: step)
+        logger.log(tag: MetricName.valuesLogSigmaMin, value: s.minLogSigma, step: step)
+        logger.log(tag: MetricName.valuesLogSigmaMax, value: s.maxLogSigma, step: step)
+        logger.log(tag: MetricName.lossesSkippedNonFinite, value: Float(agent.skippedUpdates), step: step)
+    }
+
+    /// Writes a checkpoint of `state` (with a replay snapshot when the settings ask for one).
+    private func saveCheckpoint(_ state: LoopState, best: Bool, logger: FanOutLogger) throws -> URL {
+        // Rows logged so far must be on disk so the manifest can record where the file ends.
+        do {
+            try logger.flush()
+        } catch {
+            throw LearningError.cannotWrite(path: file(RunFiles.metrics).path, reason: error.description)
+        }
+        let metricsSize = (try? FileManager.default.attributesOfItem(atPath: file(RunFiles.metrics).path))?[.size]
+        let snapshot = (environment as? any SnapshotEnvironment)?.snapshot()
+        let agentCheckpoint = agent.checkpoint()
+        let manifest = CheckpointManifest(
+            environment: environmentName, config: config, run: settings,
+            spaces: SpacesRecord(
+                observationDimension: environment.observationSpace.count,
+                actionDimension: environment.actionSpace.count,
+                observationSpace: environment.observationSpace.description,
+                actionSpace: environment.actionSpace.description),
+            counters: CheckpointCounters(
+                steps: state.steps, updates: state.updates, skippedUpdates: agent.skippedUpdates,
+                episodes: state.episodes, policyVersion: agent.updateCount,
+                learningResumesAfterStep: state.learningResumesAfterStep),
+            randomStreams: [
+                RandomStreamName.exploration: state.exploration.state,
+                RandomStreamName.replay: state.replaySampling.state,
+                RandomStreamName.evaluation: state.evaluation.state,
+            ],
+            agent: agentCheckpoint.record, environmentState: snapshot,
+            episode: EpisodeRecord(
+                episodeReturn: state.episodeReturn, length: state.episodeLength, observation: state.observation,
+                lastEpisodicReturn: state.lastEpisodicReturn),
+            evaluations: state.evaluations, best: state.best, metricsBytes: (metricsSize as? NSNumber)?.intValue)
+        return try checkpoints.save(
+            manifest: manifest, agent: agentCheckpoint, replay: settings.checkpointReplay ? replay : nil,
+            maxChunkBytes: settings.replayChunkMiB << 20, best: best)
+    }
+
+    private func makeLogger() throws -> FanOutLogger {
+        do {
+            let flush = options.metricsFlushInterval
+            return FanOutLogger([
+                try TensorBoardWriter(directory: runDirectory.path, flushInterval: flush),
+                try CSVScalarWriter(directory: runDirectory.path, flushInterval: flush),
+            ])
+        } catch {
+            throw LearningError.cannotWrite(path: runDirectory.path, reason: error.description)
+        }
+    }
+
+    private func closeLogger(_ logger: FanOutLogger) throws {
+        do {
+            try logger.close()
+        } catch {
+            throw LearningError.cannotWrite(path: runDirectory.path, reason: error.description)
+        }
+    }
+
+    /// The effective configuration as CleanRL's hyperparameter table.
+    private var hyperparameterPairs: [(name: String, value: String)] {
+        [("env", environmentName)] + ConfigKeys.meow.map { ("meow.\($0.name)", $0.render(config)) }
+            + ConfigKeys.run.map { ("run.\($0.name)", $0.render(settings)) }
     }
 
     private func file(_ name: String) -> URL {
@@ -303,4 +569,11 @@ public final class LocalTrainer {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) + Double(attoseconds) * 1e-18
     }
+}
+
+/// The names of the trainer's generators in a checkpoint manifest.
+public enum RandomStreamName {
+    public static let exploration = "exploration"
+    public static let replay = "replay"
+    public static let evaluation = "evaluation"
 }

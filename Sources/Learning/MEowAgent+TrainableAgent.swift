@@ -1,5 +1,6 @@
 import MEow
 import Replay
+import Tensor
 
 // MERGE: this file is the only place that names `MEowAgent`. On a branch where the agent
 // does not exist yet, the `#else` branch keeps the package building and makes
@@ -18,6 +19,53 @@ extension MEowAgent: TrainableAgent {
             meanTargetV: m.meanTargetV, meanLogSigma: m.meanLogSigma, minLogSigma: m.minLogSigma,
             maxLogSigma: m.maxLogSigma)
     }
+
+    /// online.safetensors, target.safetensors, adam.safetensors and the dropout generator.
+    public func checkpoint() -> AgentCheckpoint {
+        let state = trainingState()
+        let files = encode(state)
+        return AgentCheckpoint(
+            files: [
+                AgentFiles.online: files.online, AgentFiles.target: files.target, AgentFiles.adam: files.adam,
+            ],
+            record: AgentRecord(
+                updateCount: state.updateCount, skippedUpdates: state.skippedUpdates,
+                optimizerStep: state.optimizerStep, randomStreams: [AgentFiles.dropoutStream: state.dropoutRNG.state]))
+    }
+
+    public func restore(from checkpoint: AgentCheckpoint) throws {
+        func file(_ name: String) throws(CheckpointError) -> [UInt8] {
+            guard let bytes = checkpoint.files[name] else { throw .missingFile(path: name) }
+            return bytes
+        }
+        let record = checkpoint.record
+        guard let words = record.randomStreams[AgentFiles.dropoutStream], let dropout = Xoshiro256(state: words) else {
+            throw CheckpointError.invalidManifest(reason: "agent random stream 'dropout' is missing or invalid")
+        }
+        let files = TrainingStateFiles(
+            online: try file(AgentFiles.online), target: try file(AgentFiles.target), adam: try file(AgentFiles.adam))
+        do {
+            let state = try decode(
+                files, dropoutRNG: dropout, updateCount: record.updateCount, skippedUpdates: record.skippedUpdates)
+            guard state.optimizerStep == record.optimizerStep else {
+                throw CheckpointError.invalidData(
+                    path: AgentFiles.adam,
+                    reason: "step \(state.optimizerStep) in its metadata, \(record.optimizerStep) in the manifest")
+            }
+            try restore(state)
+        } catch let error as TrainingStateError {
+            let name = ["online": AgentFiles.online, "target": AgentFiles.target, "adam": AgentFiles.adam][error.part]
+            throw CheckpointError.invalidData(path: name ?? error.part, reason: error.reason)
+        }
+    }
+}
+
+/// The names of a MEow agent's checkpoint files and generator.
+public enum AgentFiles {
+    public static let online = "online.safetensors"
+    public static let target = "target.safetensors"
+    public static let adam = "adam.safetensors"
+    public static let dropoutStream = "dropout"
 }
 
 /// Builds the agent that `meow train` and `meow evaluate` use.

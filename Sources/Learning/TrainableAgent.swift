@@ -28,6 +28,13 @@ public protocol TrainableAgent: AnyObject {
     func savePolicy(to path: String) throws
     /// Replaces the online policy with one saved by `savePolicy`.
     func loadPolicy(from path: String) throws
+
+    /// The full training state (weights, optimizer, generators, counters) as checkpoint files and a record.
+    func checkpoint() -> AgentCheckpoint
+
+    /// Replaces the full training state with one from `checkpoint()`; throws `CheckpointError`
+    /// naming the file that does not fit, and changes nothing then.
+    func restore(from checkpoint: AgentCheckpoint) throws
 }
 
 /// What one update did, for the metrics file and the progress line.
@@ -62,5 +69,20 @@ public struct UpdateStatistics: Sendable, Equatable {
         self.meanLogSigma = meanLogSigma
         self.minLogSigma = minLogSigma
         self.maxLogSigma = maxLogSigma
+    }
+}
+
+extension TrainableAgent {
+    /// Counters only: an agent without its own `checkpoint()` has no state a resume could restore.
+    public func checkpoint() -> AgentCheckpoint {
+        AgentCheckpoint(
+            files: [:],
+            record: AgentRecord(
+                updateCount: updateCount, skippedUpdates: skippedUpdates, optimizerStep: 0, randomStreams: [:]))
+    }
+
+    /// Refuses: resuming such an agent would silently start from fresh weights.
+    public func restore(from checkpoint: AgentCheckpoint) throws {
+        throw CheckpointError.incompatible(reason: "\(type(of: self)) cannot restore a training state")
     }
 }

@@ -52,9 +52,9 @@ public final class MEowAgent {
     public let observationDimension: Int
     public let actionDimension: Int
     /// Successful (not skipped) updates so far; the learner's policy version.
-    public private(set) var updateCount = 0
+    public internal(set) var updateCount = 0
     /// Updates skipped because the loss or gradient norm was not finite.
-    public private(set) var skippedUpdates = 0
+    public internal(set) var skippedUpdates = 0
 
     /// The module definitions, shared by the online and the target store.
     public let flow: MEowFlow<Float>

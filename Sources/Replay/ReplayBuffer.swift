@@ -18,14 +18,14 @@ public struct ReplayBuffer: Sendable {
     public let actionDimension: Int
 
     /// Transitions stored now: grows to `capacity`, then stays there.
-    public private(set) var count = 0
+    public internal(set) var count = 0
     /// Transitions inserted since creation, overwritten ones included.
-    public private(set) var insertCount = 0
+    public internal(set) var insertCount = 0
 
     /// The slot the next insert writes; slots `0 ..< count` are always the filled ones.
-    private var nextSlot = 0
-    /// The ring itself: `capacity` rows in columns.
-    private var storage: TransitionBatch
+    var nextSlot = 0
+    /// The ring itself: `capacity` rows in columns (internal for ReplaySnapshot.swift).
+    var storage: TransitionBatch
 
     /// The bytes a buffer of this shape allocates, to check before building one.
     ///
@@ -170,7 +170,7 @@ public struct ReplayBuffer: Sendable {
     // MARK: - Row copies (the only unsafe pointer work in Replay)
 
     /// Every column of a transition with its row width.
-    private var columns: [(WritableKeyPath<TransitionBatch, [Float]>, Int)] {
+    var columns: [(WritableKeyPath<TransitionBatch, [Float]>, Int)] {
         [
             (\.observations, observationDimension), (\.actions, actionDimension), (\.rewards, 1),
             (\.terminations, 1), (\.nextObservations, observationDimension),

@@ -10,6 +10,8 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(field: String, expected: Int, actual: Int)
     /// A termination flag must be 0 or 1.
     case invalidTermination(Float)
+    /// A replay snapshot does not describe a buffer that could exist; `reason` says what is wrong.
+    case invalidSnapshot(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible {
             "replay \(field) has \(actual) values, expected \(expected)"
         case let .invalidTermination(value):
             "termination flags must be 0 or 1, got \(value)"
+        case let .invalidSnapshot(reason):
+            "invalid replay snapshot: \(reason)"
         }
     }
 

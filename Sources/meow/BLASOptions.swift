@@ -18,9 +18,14 @@ struct BLASOptions: ParsableArguments {
 
     /// Loads OpenBLAS with these choices and logs what runs to stderr.
     func loadAndLog() {
+        Self.loadAndLog(core: blasCore, threads: blasThreads)
+    }
+
+    /// Loads OpenBLAS with `core` and `threads` over MEOW_BLAS_CORE / MEOW_BLAS_THREADS.
+    static func loadAndLog(core: String?, threads: Int?) {
         var configuration = BLASConfiguration.fromEnvironment()
-        if let blasCore { configuration.core = blasCore }
-        if let blasThreads { configuration.threads = blasThreads }
+        if let core { configuration.core = core }
+        if let threads { configuration.threads = threads }
         for line in BLAS.load(configuration).logLines { log(line) }
     }
 }

@@ -2,26 +2,43 @@ import ArgumentParser
 import Foundation
 import Learning
 
-/// `meow train`: the single-process trainer of issue 3.
+/// `meow train`: the single-process trainer, fresh or resumed from a checkpoint.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Train a MEow policy on a built-in environment.")
+        commandName: "train", abstract: "Train a MEow policy on a built-in environment.",
+        discussion: """
+            Settings come from the --env preset, then --config FILE, then the flags (docs/configuration.md). \
+            --resume DIR continues a run from a checkpoint directory or a run directory's latest checkpoint \
+            with its stored config (docs/checkpoints.md).
+            """)
 
-    @Option(help: "Environment and preset: \(ConfigResolver.trainableEnvironments.joined(separator: ", ")).")
-    var env = "pendulum"
-    @Option(help: "Where config.json, metrics.csv, policy.safetensors and summary.json go (default runs/<env>-seed<seed>).")
-    var runDir: String?
-    @Flag(help: "Reuse a run directory that already holds a run.") var overwrite = false
+    @Option(help: "Environment and preset: \(ConfigResolver.trainableEnvironments.joined(separator: ", ")) (default: the config file's env, else pendulum).")
+    var env: String?
+    @Option(help: "A JSON config file (`meow config` prints a template).") var config: String?
+    @Option(help: "Continue from a checkpoint directory, or a run directory's latest checkpoint.") var resume: String?
+    @Flag(help: "Reuse a run directory that already holds a run (deletes its metrics and checkpoints).")
+    var overwrite = false
     @Flag(help: "No progress line on stderr.") var quiet = false
     @Option(help: "Stochastic rollouts for the MultiGoal check after training on multigoal.")
     var multigoalRollouts = 200
 
-    @OptionGroup(title: "MEow hyperparameters (default: the --env preset)") var hyperparameters: MEowOptions
+    @OptionGroup(title: "MEow hyperparameters (default: the config file, else the --env preset)")
+    var hyperparameters: MEowOptions
+    @OptionGroup(title: "Run settings (default: the config file, else the documented defaults)") var runSettings: RunOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
 
     func validate() throws {
-        _ = try resolve { () throws(ConfigurationError) in
-            try ConfigResolver.resolve(environmentName: env, overrides: hyperparameters.overrides)
+        if resume != nil {
+            if config != nil || env != nil || hyperparameters.overrides != ConfigOverrides() {
+                throw ValidationError(
+                    "A resumed run keeps its checkpoint's environment and hyperparameters; drop --config, --env and "
+                        + "the hyperparameter flags, or start a new run without --resume.")
+            }
+            if overwrite {
+                throw ValidationError("--overwrite would delete the run being resumed; drop --overwrite.")
+            }
+        } else {
+            _ = try resolved()
         }
         if multigoalRollouts < 1 {
             throw ValidationError(
@@ -29,35 +46,86 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let resolved = try resolve { () throws(ConfigurationError) in
-            try ConfigResolver.resolve(environmentName: env, overrides: hyperparameters.overrides)
+    func resolved() throws -> ResolvedConfiguration {
+        try resolve { () throws(ConfigurationError) in
+            try ConfigResolver.resolve(
+                environmentName: env, configFile: config, overrides: hyperparameters.overrides,
+                runOverrides: runSettings.overrides(blas: blas))
         }
-        let config = resolved.config
-        blas.loadAndLog()
-        let directory = URL(fileURLWithPath: runDir ?? "runs/\(resolved.environmentName)-seed\(config.seed)")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print("environment: \(resolved.environmentName), run directory: \(directory.path)")
-        print(String(decoding: try encoder.encode(config), as: UTF8.self))
+    }
 
+    func run() throws {
         let stop = StopFlag()
         let handlers = stop.installSignalHandlers()
         defer { handlers.cancel() }
-        let trainer = try LocalTrainer(
-            config: config, environmentName: resolved.environmentName, runDirectory: directory,
-            options: TrainerOptions(progress: quiet ? .off : .automatic, overwrite: overwrite, stop: stop))
+        let options = TrainerOptions(progress: quiet ? .off : .automatic, overwrite: overwrite, stop: stop)
+
+        let trainer: LocalTrainer
+        if let resume {
+            let checkpoint = try CheckpointStore.load(URL(fileURLWithPath: resume))
+            let settings = runSettings.overrides(blas: blas).applied(to: checkpoint.manifest.run)
+            do {
+                try settings.validate()
+            } catch {
+                throw ValidationError(ConfigurationError.invalidValue(
+                    flag: ConfigResolver.flag(forField: error.field), expected: error.expected).description)
+            }
+            BLASOptions.loadAndLog(core: settings.blasCore, threads: settings.blasThreads)
+            let counters = checkpoint.manifest.counters
+            log("resuming \(checkpoint.directory.path) at step \(counters.steps) (\(counters.updates) updates)"
+                + (checkpoint.manifest.replay == nil
+                    ? "; no replay snapshot: \(checkpoint.manifest.config.learningStarts) steps refill replay before updates resume"
+                    : "; replay snapshot restored"))
+            trainer = try LocalTrainer(resuming: checkpoint, settings: settings, options: options)
+            print("environment: \(trainer.environmentName), run directory: \(trainer.runDirectory.path)")
+            print(ConfigFile.render(environment: trainer.environmentName, config: trainer.config, settings: settings))
+        } else {
+            let resolved = try resolved()
+            let settings = resolved.settings
+            BLASOptions.loadAndLog(core: settings.blasCore, threads: settings.blasThreads)
+            let directory = URL(fileURLWithPath: settings.runDir ?? RunDirectory.defaultPath(
+                environment: resolved.environmentName, expName: settings.expName, seed: resolved.config.seed))
+            print("environment: \(resolved.environmentName), run directory: \(directory.path)")
+            print(resolved.rendered)
+            trainer = try LocalTrainer(
+                config: resolved.config, settings: settings, environmentName: resolved.environmentName,
+                runDirectory: directory, options: options)
+        }
         let summary = try trainer.run()
 
-        if summary.interrupted { log("stopped by signal after \(summary.steps) steps; policy and metrics saved") }
+        if summary.interrupted {
+            log("stopped by signal after \(summary.steps) steps; checkpoint, policy and metrics saved")
+        }
         let evaluation = summary.evaluations.last.map { String(format: "%.2f at step %d", $0.meanReturn, $0.step) } ?? "-"
         print(
             "steps \(summary.steps), updates \(summary.updates) (\(summary.skippedUpdates) skipped), "
                 + "episodes \(summary.episodes), last Test/return \(evaluation), "
                 + String(format: "%.1f SPS, %.1f s", summary.stepsPerSecond, summary.elapsedSeconds))
         print("policy: \(summary.policyPath)")
-        if resolved.environmentName == "multigoal" {
+        if let checkpoint = summary.lastCheckpoint { print("checkpoint: \(checkpoint)") }
+        if trainer.environmentName == "multigoal" && !summary.interrupted {
             print(try MultiGoalCheck.run(agent: trainer.agent, rollouts: multigoalRollouts))
         }
+    }
+}
+
+/// `meow config`: the effective configuration as a config file, to edit and pass back with --config.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Print the effective configuration as a JSON config file (a template).")
+
+    @Option(help: "Environment and preset (default: the config file's env, else pendulum).") var env: String?
+    @Option(help: "A JSON config file to start from.") var config: String?
+    @OptionGroup(title: "MEow hyperparameters") var hyperparameters: MEowOptions
+    @OptionGroup(title: "Run settings") var runSettings: RunOptions
+    @OptionGroup(title: "BLAS") var blas: BLASOptions
+
+    func run() throws {
+        let resolved = try resolve { () throws(ConfigurationError) in
+            try ConfigResolver.resolve(
+                environmentName: env, configFile: config, overrides: hyperparameters.overrides,
+                runOverrides: runSettings.overrides(blas: blas))
+        }
+        print(resolved.rendered, terminator: "")
     }
 }

@@ -22,12 +22,13 @@ import Testing
 
     /// A trainer on `ScriptedEnvironment` with a `ScriptedAgent`, both reporting to `log`.
     static func makeTrainer(
-        config: MEowConfig = smallConfig(), log: EventLog, directory: URL = temporaryRunDirectory(),
+        config: MEowConfig = smallConfig(), settings: RunSettings = RunSettings(), log: EventLog,
+        directory: URL = temporaryRunDirectory(),
         options: TrainerOptions = TrainerOptions(progress: .off, lossLogInterval: 10)
     ) throws -> (LocalTrainer, ScriptedAgent) {
         let agent = ScriptedAgent(log: log)
         let trainer = try LocalTrainer(
-            config: config, environment: ScriptedEnvironment(role: "train", log: log),
+            config: config, settings: settings, environment: ScriptedEnvironment(role: "train", log: log),
             evaluationEnvironment: ScriptedEnvironment(role: "eval", log: log), environmentName: "scripted",
             runDirectory: directory, options: options, makeAgent: { _, _, _ in agent })
         return (trainer, agent)
@@ -162,7 +163,7 @@ import Testing
             / Double(config.evalEpisodes)
         let logged = try metricRows(in: directory).rows.filter { $0.tag == "Test/return" }
         #expect(logged.map(\.step) == [15, 30, 40])
-        #expect(logged.allSatisfy { Double($0.value) == expected })
+        #expect(logged.allSatisfy { Float($0.value) == Float(expected) })
         #expect(summary.finalEvaluationReturn == expected)
     }
 
@@ -180,7 +181,7 @@ import Testing
         let tags = Set(rows.map(\.tag))
         for tag in [
             "charts/episodic_return", "charts/episodic_length", "charts/SPS", "losses/qf_loss", "losses/alpha",
-            "losses/grad_norm", "values/target_v", "values/log_sigma_mean", "Test/return",
+            "losses/grad_norm", "values/target_v", "values/log_sigma_mean", "losses/skipped_nonfinite", "Test/return",
         ] {
             #expect(tags.contains(tag), "missing \(tag)")
         }
@@ -190,9 +191,12 @@ import Testing
         #expect(rows.filter { $0.tag == "losses/alpha" }.allSatisfy { $0.value == "\(config.alpha)" })
         #expect(rows.allSatisfy { $0.step >= 1 && $0.step <= config.totalSteps })
 
-        let saved = try JSONDecoder().decode(
-            MEowConfig.self, from: Data(contentsOf: directory.appendingPathComponent(RunFiles.config)))
+        let configPath = directory.appendingPathComponent(RunFiles.config).path
+        let contents = try ConfigFile.parse(Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
+        var saved = MEowConfig()
+        try ConfigFile.apply(contents.meow, keys: ConfigKeys.meow, section: "meow", path: configPath, to: &saved)
         #expect(saved == config)
+        #expect(contents.environment == "scripted")
         let savedSummary = try JSONDecoder().decode(
             TrainingSummary.self, from: Data(contentsOf: directory.appendingPathComponent(RunFiles.summary)))
         #expect(savedSummary.steps == summary.steps && savedSummary.evaluations == summary.evaluations)

@@ -40,8 +40,8 @@ struct ScriptedEnvironment: Environment {
     let observationSpace = BoxSpace(shape: [2], low: -1e6, high: 1e6)
     let actionSpace = BoxSpace(shape: [1], low: -1, high: 1)
     let maxEpisodeSteps = Self.timeLimit
-    private(set) var elapsedSteps = 0
-    private var episode = 0
+    fileprivate(set) var elapsedSteps = 0
+    fileprivate var episode = 0
 
     init(role: String, log: EventLog) {
         self.role = role
@@ -120,6 +120,34 @@ final class ScriptedAgent: TrainableAgent {
 
     func loadPolicy(from path: String) throws {
         _ = try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    /// No tensors: the counters are the whole state.
+    func checkpoint() -> AgentCheckpoint {
+        AgentCheckpoint(
+            files: [:],
+            record: AgentRecord(
+                updateCount: updateCount, skippedUpdates: skippedUpdates, optimizerStep: updateCount, randomStreams: [:]))
+    }
+
+    func restore(from checkpoint: AgentCheckpoint) throws {
+        updateCount = checkpoint.record.updateCount
+        skippedUpdates = checkpoint.record.skippedUpdates
+    }
+}
+
+extension ScriptedEnvironment: SnapshotEnvironment {
+    func snapshot() -> EnvironmentSnapshot {
+        EnvironmentSnapshot(
+            kind: "scripted", values: ["episode": Double(episode)], elapsedSteps: elapsedSteps, generator: [1, 0, 0, 0])
+    }
+
+    mutating func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
+        guard snapshot.kind == "scripted", let episode = snapshot.values["episode"] else {
+            throw .invalidSnapshot(kind: "scripted", reason: "not a scripted snapshot")
+        }
+        self.episode = Int(episode)
+        elapsedSteps = snapshot.elapsedSteps
     }
 }
 

@@ -1,0 +1,303 @@
+import Foundation
+import MEow
+
+/// A JSON value as the config file holds it; numbers keep whether they were integers.
+enum JSONValue: Equatable, Decodable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case unsigned(UInt64)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let v = try? c.decode(Bool.self) {
+            self = .bool(v)
+        } else if let v = try? c.decode(Int64.self) {
+            self = .integer(v)
+        } else if let v = try? c.decode(UInt64.self) {
+            self = .unsigned(v)
+        } else if let v = try? c.decode(Double.self) {
+            self = .number(v)
+        } else if let v = try? c.decode(String.self) {
+            self = .string(v)
+        } else if let v = try? c.decode([String: JSONValue].self) {
+            self = .object(v)
+        } else {
+            self = .array(try c.decode([JSONValue].self))
+        }
+    }
+
+    /// What this value is, for error messages.
+    var kindName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .integer, .unsigned: "an integer"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+}
+
+/// One key of a config file section: its name, documentation, and how to read and write it.
+struct ConfigKey<Root>: @unchecked Sendable {
+    /// The key in kebab case, also the CLI flag without `--`.
+    let name: String
+    /// What the value is, as docs/configuration.md states it ("number", "integer", ...).
+    let type: String
+    /// The value in `root` as JSON text.
+    let render: (Root) -> String
+    /// Stores `value` into `root`; the error says what was expected.
+    let apply: (inout Root, JSONValue) -> String?
+
+    static func float(_ name: String, _ path: WritableKeyPath<Root, Float>) -> ConfigKey {
+        ConfigKey(name: name, type: "number", render: { $0[keyPath: path].description }) { root, value in
+            let number: Double
+            switch value {
+            case let .integer(v): number = Double(v)
+            case let .unsigned(v): number = Double(v)
+            case let .number(v): number = v
+            default: return "a number, got \(value.kindName)"
+            }
+            guard Float(number).isFinite else { return "a finite 32-bit number, got \(number)" }
+            root[keyPath: path] = Float(number)
+            return nil
+        }
+    }
+
+    static func int(_ name: String, _ path: WritableKeyPath<Root, Int>) -> ConfigKey {
+        ConfigKey(name: name, type: "integer", render: { String($0[keyPath: path]) }) { root, value in
+            guard let v = integer(value) else { return "an integer, got \(value.kindName)" }
+            root[keyPath: path] = v
+            return nil
+        }
+    }
+
+    static func uint64(_ name: String, _ path: WritableKeyPath<Root, UInt64>) -> ConfigKey {
+        ConfigKey(name: name, type: "integer ≥ 0", render: { String($0[keyPath: path]) }) { root, value in
+            switch value {
+            case let .integer(v) where v >= 0: root[keyPath: path] = UInt64(v)
+            case let .unsigned(v): root[keyPath: path] = v
+            default: return "a non-negative integer, got \(value.kindName)"
+            }
+            return nil
+        }
+    }
+
+    static func bool(_ name: String, _ path: WritableKeyPath<Root, Bool>) -> ConfigKey {
+        ConfigKey(name: name, type: "boolean", render: { String($0[keyPath: path]) }) { root, value in
+            guard case let .bool(v) = value else { return "true or false, got \(value.kindName)" }
+            root[keyPath: path] = v
+            return nil
+        }
+    }
+
+    static func string(_ name: String, _ path: WritableKeyPath<Root, String>) -> ConfigKey {
+        ConfigKey(name: name, type: "string", render: { jsonString($0[keyPath: path]) }) { root, value in
+            guard case let .string(v) = value else { return "a string, got \(value.kindName)" }
+            root[keyPath: path] = v
+            return nil
+        }
+    }
+
+    static func optionalString(_ name: String, _ path: WritableKeyPath<Root, String?>) -> ConfigKey {
+        ConfigKey(name: name, type: "string or null", render: { $0[keyPath: path].map(jsonString) ?? "null" }) {
+            root, value in
+            switch value {
+            case .null: root[keyPath: path] = nil
+            case let .string(v): root[keyPath: path] = v
+            default: return "a string or null, got \(value.kindName)"
+            }
+            return nil
+        }
+    }
+
+    static func optionalInt(_ name: String, _ path: WritableKeyPath<Root, Int?>) -> ConfigKey {
+        ConfigKey(name: name, type: "integer or null", render: { $0[keyPath: path].map(String.init) ?? "null" }) {
+            root, value in
+            if value == .null {
+                root[keyPath: path] = nil
+                return nil
+            }
+            guard let v = integer(value) else { return "an integer or null, got \(value.kindName)" }
+            root[keyPath: path] = v
+            return nil
+        }
+    }
+
+    private static func integer(_ value: JSONValue) -> Int? {
+        switch value {
+        case let .integer(v): return Int(exactly: v)
+        case let .unsigned(v): return Int(exactly: v)
+        case let .number(v): return v.rounded() == v ? Int(exactly: v) : nil
+        default: return nil
+        }
+    }
+}
+
+/// The keys of the config file, in the order `meow config` prints them.
+///
+/// docs/configuration.md lists every one; a test checks that these tables cover every
+/// field of `MEowConfig` and `RunSettings` and that the page names every key.
+enum ConfigKeys {
+    static let meow: [ConfigKey<MEowConfig>] = [
+        .float("alpha", \.alpha), .float("gamma", \.gamma), .float("tau", \.tau),
+        .float("log-sigma-min", \.logSigmaMin), .float("log-sigma-max", \.logSigmaMax),
+        .int("flow-hidden", \.flowHidden), .int("shift-hidden", \.shiftHidden),
+        .int("coupling-layers", \.couplingLayers), .float("coupling-dropout", \.couplingDropout),
+        .bool("reward-shift", \.rewardShift), .bool("clipped-double-q", \.clippedDoubleQ),
+        .float("learning-rate", \.learningRate), .float("grad-clip", \.gradClip),
+        .int("batch-size", \.batchSize), .int("buffer-size", \.bufferSize),
+        .int("learning-starts", \.learningStarts), .int("updates-per-step", \.updatesPerStep),
+        .int("total-steps", \.totalSteps), .int("eval-every", \.evalEvery), .int("eval-episodes", \.evalEpisodes),
+        .bool("deterministic-eval", \.deterministicEval), .uint64("seed", \.seed),
+    ]
+
+    static let run: [ConfigKey<RunSettings>] = [
+        .string("exp-name", \.expName), .optionalString("run-dir", \.runDir),
+        .int("checkpoint-every", \.checkpointEvery), .int("keep-checkpoints", \.keepCheckpoints),
+        .bool("checkpoint-replay", \.checkpointReplay), .int("replay-chunk-mib", \.replayChunkMiB),
+        .optionalInt("blas-threads", \.blasThreads), .optionalString("blas-core", \.blasCore),
+        .optionalString("metrics-listen", \.metricsListen),
+    ]
+
+    /// The top-level keys.
+    static let sections = ["env", "meow", "run"]
+}
+
+/// The contents of a config file: each part optional, unknown keys already rejected.
+struct ConfigFileContents {
+    var environment: String?
+    /// Keys given in the `meow` object, applied in `apply(to:)`.
+    var meow: [String: JSONValue] = [:]
+    var run: [String: JSONValue] = [:]
+}
+
+/// Reads and writes the JSON config file (docs/configuration.md).
+public enum ConfigFile {
+    /// Parses `data` (the file at `path`, for messages) and checks every key's name.
+    static func parse(_ data: Data, path: String) throws(ConfigurationError) -> ConfigFileContents {
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw .unreadableFile(path: path, reason: "it is not valid JSON (\(Self.reason(error)))")
+        }
+        guard case let .object(top) = root else {
+            throw .unreadableFile(path: path, reason: "the top level must be an object with env, meow and run")
+        }
+        var contents = ConfigFileContents()
+        for (key, value) in top.sorted(by: { $0.key < $1.key }) {
+            switch key {
+            case "env":
+                guard case let .string(name) = value else {
+                    throw .invalidKey(key: "env", path: path, expected: "an environment name, got \(value.kindName)")
+                }
+                contents.environment = name
+            case "meow":
+                contents.meow = try section(value, "meow", names: ConfigKeys.meow.map(\.name), path: path)
+            case "run":
+                contents.run = try section(value, "run", names: ConfigKeys.run.map(\.name), path: path)
+            default:
+                throw .unknownKey(key: key, path: path, suggestion: suggestion(for: key, among: ConfigKeys.sections))
+            }
+        }
+        return contents
+    }
+
+    /// Reads and parses the file at `path`.
+    static func load(_ path: String) throws(ConfigurationError) -> ConfigFileContents {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw .unreadableFile(path: path, reason: "it cannot be read (\(error.localizedDescription))")
+        }
+        return try parse(data, path: path)
+    }
+
+    private static func section(
+        _ value: JSONValue, _ name: String, names: [String], path: String
+    ) throws(ConfigurationError) -> [String: JSONValue] {
+        guard case let .object(entries) = value else {
+            throw .invalidKey(key: name, path: path, expected: "an object of keys, got \(value.kindName)")
+        }
+        for key in entries.keys.sorted() where !names.contains(key) {
+            throw .unknownKey(key: "\(name).\(key)", path: path, suggestion: suggestion(for: key, among: names))
+        }
+        return entries
+    }
+
+    /// Writes `values` over `root` in table order; the error names "section.key".
+    static func apply<Root>(
+        _ values: [String: JSONValue], keys: [ConfigKey<Root>], section: String, path: String, to root: inout Root
+    ) throws(ConfigurationError) {
+        for key in keys {
+            guard let value = values[key.name] else { continue }
+            if let expected = key.apply(&root, value) {
+                throw .invalidKey(key: "\(section).\(key.name)", path: path, expected: expected)
+            }
+        }
+    }
+
+    /// The effective configuration as a config file: `meow config` prints it, config.json stores it.
+    public static func render(environment: String, config: MEowConfig, settings: RunSettings) -> String {
+        func object<Root>(_ keys: [ConfigKey<Root>], _ root: Root) -> String {
+            keys.map { "    \(jsonString($0.name)): \($0.render(root))" }.joined(separator: ",\n")
+        }
+        return "{\n  \"env\": \(jsonString(environment)),\n  \"meow\": {\n\(object(ConfigKeys.meow, config))\n  },\n"
+            + "  \"run\": {\n\(object(ConfigKeys.run, settings))\n  }\n}\n"
+    }
+
+    /// The nearest known key within edit distance 2 (a typo), or nil.
+    static func suggestion(for key: String, among names: [String]) -> String? {
+        let scored = names.map { ($0, editDistance(key, $0)) }.min { $0.1 < $1.1 }
+        guard let (best, distance) = scored, distance <= max(2, key.count / 4) else { return nil }
+        return best
+    }
+
+    /// Levenshtein distance over characters.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if case let DecodingError.dataCorrupted(context) = error {
+            return context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription
+        }
+        return error.localizedDescription
+    }
+}
+
+/// `s` as a JSON string literal.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

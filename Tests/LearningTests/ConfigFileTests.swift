@@ -1,0 +1,108 @@
+import Foundation
+import MEow
+import Testing
+
+@testable import Learning
+
+@Suite struct ConfigFileTests {
+    /// Writes `text` to a temporary file and returns its path.
+    static func file(_ text: String) throws -> String {
+        let url = temporaryRunDirectory().appendingPathExtension("json")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    static func error(_ text: String, overrides: ConfigOverrides = ConfigOverrides()) throws -> String? {
+        let path = try file(text)
+        do {
+            _ = try ConfigResolver.resolve(environmentName: nil, configFile: path, overrides: overrides)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    // MARK: - Precedence
+
+    @Test func presetThenFileThenFlags() throws {
+        let path = try Self.file(#"{"env": "mountaincar", "meow": {"alpha": 0.5, "tau": 0.01}, "run": {"keep-checkpoints": 5}}"#)
+        var overrides = ConfigOverrides()
+        overrides.tau = 0.02
+        var runOverrides = RunSettingsOverrides()
+        runOverrides.expName = "ablation"
+        let resolved = try ConfigResolver.resolve(
+            environmentName: nil, configFile: path, overrides: overrides, runOverrides: runOverrides)
+        var expected = try #require(MEowConfig.preset("mountaincar"))
+        (expected.alpha, expected.tau) = (0.5, 0.02)
+        #expect(resolved.environmentName == "mountaincar")
+        #expect(resolved.config == expected)
+        #expect(resolved.settings.keepCheckpoints == 5 && resolved.settings.expName == "ablation")
+
+        let flagEnvironment = try ConfigResolver.resolve(
+            environmentName: "pendulum", configFile: path, overrides: ConfigOverrides())
+        #expect(flagEnvironment.environmentName == "pendulum" && flagEnvironment.config.alpha == 0.5)
+    }
+
+    @Test func theRenderedConfigReadsBackAsTheSameConfig() throws {
+        var overrides = ConfigOverrides()
+        (overrides.learningRate, overrides.seed, overrides.rewardShift, overrides.clippedDoubleQ) =
+            (3e-4, UInt64.max, false, false)
+        var runOverrides = RunSettingsOverrides()
+        (runOverrides.blasCore, runOverrides.checkpointReplay) = ("Haswell", true)
+        let resolved = try ConfigResolver.resolve(
+            environmentName: "multigoal", configFile: nil, overrides: overrides, runOverrides: runOverrides)
+        let path = try Self.file(resolved.rendered)
+        let again = try ConfigResolver.resolve(environmentName: nil, configFile: path, overrides: ConfigOverrides())
+        #expect(again == resolved)
+        #expect(resolved.rendered.contains(#""learning-rate": 0.0003"#))
+        #expect(resolved.rendered.contains(#""run-dir": null"#))
+    }
+
+    // MARK: - Mistakes name the key
+
+    @Test func unknownKeysAreErrorsWithASuggestion() throws {
+        let typo = try #require(try Self.error(#"{"meow": {"learning-rat": 0.001}}"#))
+        #expect(typo.hasPrefix("Unknown key 'meow.learning-rat' in "))
+        #expect(typo.contains("did you mean 'learning-rate'?"))
+        let section = try #require(try Self.error(#"{"mewo": {}}"#))
+        #expect(section.contains("'mewo'") && section.contains("did you mean 'meow'?"))
+        let far = try #require(try Self.error(#"{"run": {"completely-unrelated": 1}}"#))
+        #expect(far.contains("'run.completely-unrelated'") && far.contains("docs/configuration.md"))
+    }
+
+    @Test func wrongTypesAndRangesNameTheKeyAndWhatIsExpected() throws {
+        let type = try #require(try Self.error(#"{"meow": {"batch-size": "big"}}"#))
+        #expect(type.hasPrefix("Invalid 'meow.batch-size' in ") && type.contains("expected an integer, got a string"))
+        let fraction = try #require(try Self.error(#"{"meow": {"batch-size": 2.5}}"#))
+        #expect(fraction.contains("'meow.batch-size'"))
+        let range = try #require(try Self.error(#"{"meow": {"tau": 0}}"#))
+        #expect(range.hasPrefix("Invalid 'meow.tau' in ") && range.contains("a Polyak rate in (0, 1]"))
+        let run = try #require(try Self.error(#"{"run": {"keep-checkpoints": 0}}"#))
+        #expect(run.hasPrefix("Invalid 'run.keep-checkpoints' in ") && run.contains("at least 1"))
+        // A flag that sets the bad value is blamed instead of the file.
+        var overrides = ConfigOverrides()
+        overrides.tau = 2
+        let flag = try #require(try Self.error(#"{"meow": {"tau": 0.01}}"#, overrides: overrides))
+        #expect(flag.hasPrefix("Invalid --tau:"))
+        let json = try #require(try Self.error(#"{"meow": {"alpha": 0.2"#))
+        #expect(json.contains("is not valid JSON"))
+    }
+
+    // MARK: - Documentation
+
+    /// The config structs' stored properties, as keys.
+    static func fieldKeys(_ value: Any) -> [String] {
+        Mirror(reflecting: value).children.compactMap(\.label).map(kebabCase)
+    }
+
+    @Test func everyFieldHasAKeyAndEveryKeyIsDocumented() throws {
+        #expect(Self.fieldKeys(MEowConfig()).sorted() == ConfigKeys.meow.map(\.name).sorted())
+        #expect(Self.fieldKeys(RunSettings()).sorted() == ConfigKeys.run.map(\.name).sorted())
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let page = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        for key in ConfigKeys.meow.map(\.name) + ConfigKeys.run.map(\.name) {
+            #expect(page.contains("| `\(key)` |"), "docs/configuration.md has no row for \(key)")
+        }
+    }
+}
