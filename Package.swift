@@ -53,6 +53,8 @@ let package = Package(
     products: [
         .executable(name: "meow", targets: ["meow"]),
         .executable(name: "meow-bench", targets: ["meow-bench"]),
+        .executable(name: "meow-learner", targets: ["meow-learner"]),
+        .executable(name: "meow-actor", targets: ["meow-actor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,7 +80,29 @@ let package = Package(
         .target(name: "Wire", swiftSettings: checkedSettings),
         .target(name: "Transport", dependencies: ["CNNG"], swiftSettings: checkedSettings),
 
+        // The learner service and the actor loop, composed from the modules above.
+        .target(
+            name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Wire", "Transport"],
+            swiftSettings: checkedSettings),
+        .target(
+            name: "Acting", dependencies: ["MEow", "Environments", "Wire", "Transport"],
+            swiftSettings: checkedSettings),
+
         // Executables: parse, validate, call a library entry point.
+        .executableTarget(
+            name: "meow-learner",
+            dependencies: [
+                "Learning", "MEow",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: checkedSettings),
+        .executableTarget(
+            name: "meow-actor",
+            dependencies: [
+                "Acting", "Learning", "MEow",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: checkedSettings),
         .executableTarget(
             name: "meow",
             dependencies: [
@@ -103,6 +127,9 @@ let package = Package(
             swiftSettings: checkedSettings),
         .testTarget(name: "ReplayTests", dependencies: ["Replay"], swiftSettings: checkedSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
+        .testTarget(
+            name: "LearningTests", dependencies: ["Learning", "Replay", "Wire"], swiftSettings: checkedSettings),
+        .testTarget(name: "ActingTests", dependencies: ["Acting", "Wire"], swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],
             swiftSettings: checkedSettings),
