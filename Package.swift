@@ -80,10 +80,12 @@ let package = Package(
         .target(name: "Wire", swiftSettings: checkedSettings),
         .target(name: "Transport", dependencies: ["CNNG"], swiftSettings: checkedSettings),
 
-        // The learner service and the actor loop, composed from the modules above.
+        // The single-process trainer (issue 3) and the learner service (issue 5, Learning/Service),
+        // composed from the agent, environments, replay, the wire protocol and the transport.
         .target(
-            name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Wire", "Transport"],
+            name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire", "Transport"],
             swiftSettings: checkedSettings),
+        // The actor loop (issue 5), composed from the same parts.
         .target(
             name: "Acting", dependencies: ["MEow", "Environments", "Wire", "Transport"],
             swiftSettings: checkedSettings),
@@ -106,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "meow",
             dependencies: [
-                "MEow", "Environments",
+                "MEow", "Environments", "Learning", "Tensor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSettings),
@@ -128,7 +130,8 @@ let package = Package(
         .testTarget(name: "ReplayTests", dependencies: ["Replay"], swiftSettings: checkedSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
         .testTarget(
-            name: "LearningTests", dependencies: ["Learning", "Replay", "Wire"], swiftSettings: checkedSettings),
+            name: "LearningTests", dependencies: ["Learning", "Replay", "Wire", "Environments"],
+            swiftSettings: checkedSettings),
         .testTarget(name: "ActingTests", dependencies: ["Acting", "Wire"], swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],

@@ -28,8 +28,9 @@ extension Tape {
             Kernels.layerNormBackward(x: x.value, gamma: gamma.value, stats: stats, dy: g, dx: gradientBuffer(x),
                                       dgamma: gradientBuffer(gamma), dbeta: gradientBuffer(beta))
 
-        case let .swish(x, beta):  // y = x s, s = sigmoid(beta x)
-            Kernels.swishBackward(x: x.value, beta: beta.value, dy: g, dx: gradientBuffer(x), dbeta: gradientBuffer(beta))
+        case let .swish(x, beta, sigmoid):  // y = x s, s = sigmoid(beta x)
+            Kernels.swishBackward(x: x.value, beta: beta.value, sigmoid: sigmoid, dy: g, dx: gradientBuffer(x),
+                                  dbeta: gradientBuffer(beta))
 
         case let .unary(f, x):  // dx += g f'(x), f' from x or y
             if let dx = gradientBuffer(x) { Kernels.mapBackward(f, x: x.value, y: y, dy: g, accumulateInto: dx) }

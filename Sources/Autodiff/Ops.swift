@@ -39,8 +39,11 @@ extension Tape {
     /// Swish with a learnable slope per column: x * sigmoid(beta * x), beta [1, cols].
     public func swish(_ x: Variable<Scalar>, beta: Variable<Scalar>) -> Variable<Scalar> {
         let y = output(x.rows, x.cols)
-        Kernels.swish(x.value, beta: beta.value, into: y)
-        return record(y, .swish(x: x, beta: beta), inputs: x, beta)
+        // Recording tapes keep sigmoid(beta x) for the backward rule.
+        let needsGradient = isRecording && (x.requiresGradient || beta.requiresGradient)
+        let sigmoid = needsGradient ? output(x.rows, x.cols) : nil
+        Kernels.swish(x.value, beta: beta.value, into: y, sigmoid: sigmoid)
+        return record(y, .swish(x: x, beta: beta, sigmoid: sigmoid), inputs: x, beta)
     }
 
     /// Applies an element-wise function.

@@ -32,7 +32,7 @@ enum Operation<Scalar: TensorScalar> {
     /// y = op(a) op(b).
     case matmul(a: Variable<Scalar>, b: Variable<Scalar>, transposeA: Bool, transposeB: Bool)
     case layerNorm(x: Variable<Scalar>, gamma: Variable<Scalar>, beta: Variable<Scalar>, stats: Tensor<Scalar>)
-    case swish(x: Variable<Scalar>, beta: Variable<Scalar>)
+    case swish(x: Variable<Scalar>, beta: Variable<Scalar>, sigmoid: Tensor<Scalar>?)
     case unary(UnaryFunction, x: Variable<Scalar>)
     case binary(BinaryOperator, a: Variable<Scalar>, b: Variable<Scalar>)
     case minimum(a: Variable<Scalar>, b: Variable<Scalar>)
@@ -105,17 +105,10 @@ public final class Tape<Scalar: TensorScalar> {
     /// Gradients accumulate: call `reset()` (and zero parameter gradient buffers)
     /// between updates.
     public func backward(from output: Variable<Scalar>, seed: Scalar = 1) {
-        precondition(isRecording, "backward on an inference tape")
-        guard output.node >= 0 else { return }
-        let g = gradientBuffer(output.node)
-        Kernels.accumulate(Tensor(repeating: seed, rows: 1, cols: 1), into: g)
-        for id in stride(from: output.node, through: 0, by: -1) {
-            guard let g = nodes[id].gradient else { continue }
-            propagate(nodes[id].operation, output: nodes[id].value, gradient: g)
-        }
+        backward(from: output, gradient: Tensor(repeating: seed, rows: 1, cols: 1))
     }
 
-    /// Backpropagates with an explicit output gradient (same shape as `output`).
+    /// Backpropagates with an explicit output gradient (`output`'s shape, or [1, 1] to seed every element).
     public func backward(from output: Variable<Scalar>, gradient seed: Tensor<Scalar>) {
         precondition(isRecording, "backward on an inference tape")
         guard output.node >= 0 else { return }

@@ -13,20 +13,26 @@ public struct BLASConfiguration: Sendable, Equatable {
     public var threads: Int
     /// Library names tried in order with `dlopen`.
     public var libraryNames: [String]
+    /// False to skip OpenBLAS and run every GEMM on the pure-Swift kernel (`MEOW_BLAS=off`).
+    public var enabled: Bool
 
     public init(core: String? = nil, threads: Int = 1,
-                libraryNames: [String] = ["libopenblas.so.0", "libopenblas.so", "libblas.so.3"]) {
+                libraryNames: [String] = ["libopenblas.so.0", "libopenblas.so", "libblas.so.3"], enabled: Bool = true) {
         self.core = core
         self.threads = threads
         self.libraryNames = libraryNames
+        self.enabled = enabled
     }
 
-    /// The configuration the environment asks for (`MEOW_BLAS_CORE`, `MEOW_BLAS_THREADS`).
+    /// The configuration the environment asks for (`MEOW_BLAS_CORE`, `MEOW_BLAS_THREADS`, `MEOW_BLAS=off`).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
         -> BLASConfiguration {
         var config = BLASConfiguration()
         if let core = environment["MEOW_BLAS_CORE"], !core.isEmpty { config.core = core }
         if let text = environment["MEOW_BLAS_THREADS"], let n = Int(text), n > 0 { config.threads = n }
+        if let flag = environment["MEOW_BLAS"]?.lowercased(), ["off", "0", "false", "no"].contains(flag) {
+            config.enabled = false
+        }
         return config
     }
 }
@@ -177,6 +183,12 @@ public enum BLAS {
         var info = BLASInfo(loaded: false, library: nil, version: nil, kernel: nil,
                             requestedCore: choice.core, coreSource: choice.source,
                             threads: config.threads, warnings: [], notes: choice.notes)
+        guard config.enabled else {
+            info.notes = []
+            info.warnings.append("WARNING: OpenBLAS disabled by configuration (MEOW_BLAS=off);"
+                                 + " every GEMM uses the pure-Swift kernel")
+            return LoadedBLAS(info: info, sgemm: nil, dgemm: nil)
+        }
         var handle: UnsafeMutableRawPointer?
         for name in config.libraryNames {
             handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)

@@ -58,8 +58,13 @@ extension Kernels {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func scale<S: TensorScalar>(_ x: Tensor<S>, by factor: S) {
-        let p = pointer(x)
-        map1(x.count, UnsafePointer(p), p) { $0 * factor }
+        let p = pointer(x), n = x.count
+        var i = 0
+        while i < n {
+            let w = Swift.min(16, n &- i)
+            st(ld(p + i, w) * factor, p + i, w)
+            i &+= 16
+        }
     }
 
     /// target <- tau * source + (1 - tau) * target (Polyak averaging).
@@ -67,8 +72,14 @@ extension Kernels {
     @_specialize(where S == Double)
     public static func lerp<S: TensorScalar>(_ target: Tensor<S>, toward source: Tensor<S>, tau: S) {
         precondition(target.count == source.count, "lerp: \(target.count) vs \(source.count)")
-        let pt = pointer(target)
-        map2(target.count, UnsafePointer(pointer(source)), UnsafePointer(pt), pt) { s, t in t + (s - t) * tau }
+        let pt = pointer(target), ps = UnsafePointer(pointer(source)), n = target.count
+        var i = 0
+        while i < n {
+            let w = Swift.min(16, n &- i)
+            let t = ld(pt + i, w)
+            st(t + (ld(ps + i, w) - t) * tau, pt + i, w)
+            i &+= 16
+        }
     }
 }
 

@@ -65,6 +65,18 @@ public enum GEMM {
         a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
         beta: S, c: UnsafeMutablePointer<S>, ldc: Int
     ) {
+        // Skinny shapes waste most of an 8x32 tile: a handful of output columns
+        // become dot products, a handful of rows become row updates.
+        if n < 8 || (m < 4 && transB && !transA) {
+            skinnyColumnsGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        if m < 4 {
+            skinnyRowsGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                           b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         let panels = (n + 31) / 32
         let kcMax = Swift.min(k, kc)
         let packedB = TensorStorage<S>(capacity: panels * kcMax * 32)
@@ -108,6 +120,65 @@ public enum GEMM {
                 i0 += 8
             }
             p0 += kb
+        }
+    }
+
+    /// Few output columns: each C[i, j] is a SIMD dot product over k of packed rows.
+    static func skinnyColumnsGEMM<S: TensorScalar>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: S,
+        a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
+        beta: S, c: UnsafeMutablePointer<S>, ldc: Int
+    ) {
+        // Rows of op(A) and columns of op(B) with k running contiguously: B
+        // transposed (x W^T) and A untransposed already are; others are packed.
+        let packedB = TensorStorage<S>(capacity: transB ? 0 : n * k)
+        let bt = packedB.buffer(offset: 0, count: transB ? 0 : n * k).baseAddress!
+        if !transB { for j in 0..<n { for p in 0..<k { bt[j * k + p] = b[p * ldb + j] } } }
+        let packedA = TensorStorage<S>(capacity: transA ? m * k : 0)
+        let at = packedA.buffer(offset: 0, count: transA ? m * k : 0).baseAddress!
+        if transA { for i in 0..<m { for p in 0..<k { at[i * k + p] = a[p * lda + i] } } }
+        for i in 0..<m {
+            let row = transA ? UnsafePointer(at + i * k) : a + i * lda
+            for j in 0..<n {
+                let col = transB ? b + j * ldb : UnsafePointer(bt + j * k)
+                var acc = SIMD16<S>()
+                var p = 0
+                while p < k {
+                    let w = Swift.min(16, k &- p)
+                    acc.addProduct(Kernels.ld(row + p, w), Kernels.ld(col + p, w))
+                    p &+= 16
+                }
+                let dst = c + i * ldc + j
+                dst.pointee = alpha * acc.sum() + (beta == 0 ? 0 : beta * dst.pointee)
+            }
+        }
+    }
+
+    /// Few output rows: each row of C accumulates scaled rows of op(B).
+    static func skinnyRowsGEMM<S: TensorScalar>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: S,
+        a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
+        beta: S, c: UnsafeMutablePointer<S>, ldc: Int
+    ) {
+        let packedB = TensorStorage<S>(capacity: transB ? k * n : 0)
+        let bp = packedB.buffer(offset: 0, count: transB ? k * n : 0).baseAddress!
+        if transB { for p in 0..<k { for j in 0..<n { bp[p * n + j] = b[j * ldb + p] } } }
+        let accumulator = TensorStorage<S>(capacity: n)
+        let acc = accumulator.buffer(offset: 0, count: n).baseAddress!
+        for i in 0..<m {
+            for j in 0..<n { acc[j] = 0 }
+            for p in 0..<k {
+                let scale = SIMD16<S>(repeating: transA ? a[p * lda + i] : a[i * lda + p])
+                let row = transB ? UnsafePointer(bp + p * n) : b + p * ldb
+                var j = 0
+                while j < n {
+                    let w = Swift.min(16, n &- j)
+                    Kernels.st(Kernels.ld(acc + j, w).addingProduct(scale, Kernels.ld(row + j, w)), acc + j, w)
+                    j &+= 16
+                }
+            }
+            let dst = c + i * ldc
+            for j in 0..<n { dst[j] = alpha * acc[j] + (beta == 0 ? 0 : beta * dst[j]) }
         }
     }
 

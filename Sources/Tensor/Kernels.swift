@@ -12,6 +12,27 @@ public enum BinaryOperator: Sendable, Equatable {
     case add, subtract, multiply, divide, minimum, maximum
 }
 
+/// A SIMD function as a type, so each loop over it is specialised separately.
+protocol VectorFunction {
+    static func apply<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S>
+}
+
+enum ExpFunction: VectorFunction {
+    @inline(__always) static func apply<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> { S.vectorExp(x) }
+}
+
+enum LogFunction: VectorFunction {
+    @inline(__always) static func apply<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> { S.vectorLog(x) }
+}
+
+enum TanhFunction: VectorFunction {
+    @inline(__always) static func apply<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> { S.vectorTanh(x) }
+}
+
+enum SigmoidFunction: VectorFunction {
+    @inline(__always) static func apply<S: TensorScalar>(_ x: SIMD16<S>) -> SIMD16<S> { S.vectorSigmoid(x) }
+}
+
 /// Vectorised element-wise and reduction kernels over tensors.
 ///
 /// Every kernel is pre-specialised for `Float` and `Double`; outputs may alias
@@ -42,67 +63,78 @@ public enum Kernels {
         for i in 0..<n { p[i] = v[i] }
     }
 
-    /// y[i] = f(x[i]) over n scalars, 16 at a time.
-    @inline(__always)
-    static func map1<S: TensorScalar>(_ n: Int, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>,
-                                      _ f: (SIMD16<S>) -> SIMD16<S>) {
-        var i = 0
-        while i &+ 16 <= n {
-            store(f(load(x + i)), y + i)
-            i &+= 16
-        }
-        if i < n { storePartial(f(loadPartial(x + i, n &- i)), y + i, n &- i) }
-    }
-
-    /// y[i] = f(a[i], b[i]).
-    @inline(__always)
-    static func map2<S: TensorScalar>(_ n: Int, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>,
-                                      _ y: UnsafeMutablePointer<S>, _ f: (SIMD16<S>, SIMD16<S>) -> SIMD16<S>) {
-        var i = 0
-        while i &+ 16 <= n {
-            store(f(load(a + i), load(b + i)), y + i)
-            i &+= 16
-        }
-        if i < n { storePartial(f(loadPartial(a + i, n &- i), loadPartial(b + i, n &- i)), y + i, n &- i) }
-    }
-
-    /// y[i] = f(a[i], b[i], c[i]).
-    @inline(__always)
-    static func map3<S: TensorScalar>(_ n: Int, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ c: UnsafePointer<S>,
-                                      _ y: UnsafeMutablePointer<S>,
-                                      _ f: (SIMD16<S>, SIMD16<S>, SIMD16<S>) -> SIMD16<S>) {
-        var i = 0
-        while i &+ 16 <= n {
-            store(f(load(a + i), load(b + i), load(c + i)), y + i)
-            i &+= 16
-        }
-        if i < n {
-            let r = n &- i
-            storePartial(f(loadPartial(a + i, r), loadPartial(b + i, r), loadPartial(c + i, r)), y + i, r)
-        }
-    }
-
-    /// y[i] += f(a[i], b[i], c[i]).
-    @inline(__always)
-    static func map3Accumulate<S: TensorScalar>(_ n: Int, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>,
-                                                _ c: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>,
-                                                _ f: (SIMD16<S>, SIMD16<S>, SIMD16<S>) -> SIMD16<S>) {
-        var i = 0
-        while i &+ 16 <= n {
-            store(load(y + i) + f(load(a + i), load(b + i), load(c + i)), y + i)
-            i &+= 16
-        }
-        if i < n {
-            let r = n &- i
-            storePartial(loadPartial(y + i, r) + f(loadPartial(a + i, r), loadPartial(b + i, r), loadPartial(c + i, r)),
-                         y + i, r)
-        }
-    }
-
     @inline(__always)
     static func pointer<S: TensorScalar>(_ t: Tensor<S>) -> UnsafeMutablePointer<S> { t.buffer.baseAddress! }
 
+    @inline(__always)
+    static func ld<S: TensorScalar>(_ p: UnsafePointer<S>, _ w: Int) -> SIMD16<S> {
+        w == 16 ? load(p) : loadPartial(p, w)
+    }
+
+    @inline(__always)
+    static func ld<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ w: Int) -> SIMD16<S> {
+        w == 16 ? load(p) : loadPartial(p, w)
+    }
+
+    @inline(__always)
+    static func st<S: TensorScalar>(_ v: SIMD16<S>, _ p: UnsafeMutablePointer<S>, _ w: Int) {
+        if w == 16 { store(v, p) } else { storePartial(v, p, w) }
+    }
+
+    /// Sets `count` scalars to `value`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public static func fill<S: TensorScalar>(_ t: Tensor<S>, with value: S) {
+        let p = pointer(t), n = t.count, v = SIMD16<S>(repeating: value)
+        var i = 0
+        while i < n {
+            st(v, p + i, Swift.min(16, n &- i))
+            i &+= 16
+        }
+    }
+
     // MARK: - Unary
+
+    /// f applied to one chunk. The switch sits inside the loop so that each
+    /// case is compiled inline (closures passed to pre-specialised generic
+    /// functions are not inlined); it is one predictable branch per 16 lanes.
+    @_transparent
+    static func apply<S: TensorScalar>(_ f: UnaryFunction, _ x: SIMD16<S>) -> SIMD16<S> {
+        switch f {
+        case .exp: return S.vectorExp(x)
+        case .log: return S.vectorLog(x)
+        case .tanh: return S.vectorTanh(x)
+        case .sigmoid: return S.vectorSigmoid(x)
+        case .square: return x * x
+        case .negate: return -x
+        case .atanh:
+            var r = SIMD16<S>()
+            for i in 0..<16 { r[i] = S.scalarAtanh(x[i]) }
+            return r
+        case let .affine(scale, shift): return x * S(scale) + S(shift)
+        case let .clamp(lower, upper):
+            let lo = SIMD16<S>(repeating: S(lower)), hi = SIMD16<S>(repeating: S(upper))
+            return x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
+        }
+    }
+
+    /// g f'(x) for one chunk, from the input x and the output y.
+    @_transparent
+    static func derivative<S: TensorScalar>(_ f: UnaryFunction, _ g: SIMD16<S>, _ x: SIMD16<S>,
+                                            _ y: SIMD16<S>) -> SIMD16<S> {
+        switch f {
+        case .exp: return g * y
+        case .log: return g / x
+        case .tanh: return g * (1 - y * y)
+        case .sigmoid: return g * y * (1 - y)
+        case .atanh: return g / (1 - x * x)
+        case .square: return 2 * g * x
+        case .negate: return -g
+        case let .affine(scale, _): return g * S(scale)
+        case let .clamp(lower, upper):
+            return g.replacing(with: 0, where: (x .< SIMD16(repeating: S(lower))) .| (x .> SIMD16(repeating: S(upper))))
+        }
+    }
 
     /// out = f(x), element-wise (same count).
     @_specialize(where S == Float)
@@ -110,20 +142,31 @@ public enum Kernels {
     public static func map<S: TensorScalar>(_ f: UnaryFunction, _ x: Tensor<S>, into out: Tensor<S>) {
         precondition(x.count == out.count, "map: \(x.shape) into \(out.shape)")
         let n = x.count, px = UnsafePointer(pointer(x)), py = pointer(out)
+        // The transcendental functions get a loop each: inlined into one shared
+        // loop they exceed the inliner's budget and become calls.
         switch f {
-        case .exp: map1(n, px, py) { S.vectorExp($0) }
-        case .log: map1(n, px, py) { S.vectorLog($0) }
-        case .tanh: map1(n, px, py) { S.vectorTanh($0) }
-        case .sigmoid: map1(n, px, py) { S.vectorSigmoid($0) }
-        case .square: map1(n, px, py) { $0 * $0 }
-        case .negate: map1(n, px, py) { -$0 }
-        case .atanh: for i in 0..<n { py[i] = S.scalarAtanh(px[i]) }
-        case let .affine(scale, shift):
-            let s = S(scale), t = S(shift)
-            map1(n, px, py) { $0 * s + t }
-        case let .clamp(lower, upper):
-            let lo = SIMD16<S>(repeating: S(lower)), hi = SIMD16<S>(repeating: S(upper))
-            map1(n, px, py) { $0.replacing(with: lo, where: $0 .< lo).replacing(with: hi, where: $0 .> hi) }
+        case .exp: mapLoop(ExpFunction.self, n, px, py)
+        case .log: mapLoop(LogFunction.self, n, px, py)
+        case .tanh: mapLoop(TanhFunction.self, n, px, py)
+        case .sigmoid: mapLoop(SigmoidFunction.self, n, px, py)
+        default:
+            var i = 0
+            while i < n {
+                let w = Swift.min(16, n &- i)
+                st(apply(f, ld(px + i, w)), py + i, w)
+                i &+= 16
+            }
+        }
+    }
+
+    @inline(never)
+    static func mapLoop<S: TensorScalar, F: VectorFunction>(_: F.Type, _ n: Int, _ px: UnsafePointer<S>,
+                                                            _ py: UnsafeMutablePointer<S>) {
+        var i = 0
+        while i < n {
+            let w = Swift.min(16, n &- i)
+            st(F.apply(ld(px + i, w)), py + i, w)
+            i &+= 16
         }
     }
 
@@ -135,22 +178,11 @@ public enum Kernels {
         precondition(x.count == dx.count && y.count == dx.count && dy.count == dx.count, "mapBackward shapes")
         let n = dx.count, px = UnsafePointer(pointer(x)), py = UnsafePointer(pointer(y))
         let pdy = UnsafePointer(pointer(dy)), pdx = pointer(dx)
-        switch f {
-        case .exp: map3(n, pdy, py, pdx, pdx) { g, y, d in d + g * y }
-        case .log: map3(n, pdy, px, pdx, pdx) { g, x, d in d + g / x }
-        case .tanh: map3(n, pdy, py, pdx, pdx) { g, y, d in d + g * (1 - y * y) }
-        case .sigmoid: map3(n, pdy, py, pdx, pdx) { g, y, d in d + g * y * (1 - y) }
-        case .atanh: map3(n, pdy, px, pdx, pdx) { g, x, d in d + g / (1 - x * x) }
-        case .square: map3(n, pdy, px, pdx, pdx) { g, x, d in d + 2 * g * x }
-        case .negate: map2(n, pdy, pdx, pdx) { g, d in d - g }
-        case let .affine(scale, _):
-            let s = S(scale)
-            map2(n, pdy, pdx, pdx) { g, d in d + g * s }
-        case let .clamp(lower, upper):
-            let lo = SIMD16<S>(repeating: S(lower)), hi = SIMD16<S>(repeating: S(upper))
-            map3(n, pdy, px, pdx, pdx) { g, x, d in
-                d + g.replacing(with: 0, where: (x .< lo) .| (x .> hi))
-            }
+        var i = 0
+        while i < n {
+            let w = Swift.min(16, n &- i)
+            st(ld(pdx + i, w) + derivative(f, ld(pdy + i, w), ld(px + i, w), ld(py + i, w)), pdx + i, w)
+            i &+= 16
         }
     }
 
@@ -163,6 +195,18 @@ public enum Kernels {
         return (r, c)
     }
 
+    @_transparent
+    static func apply<S: TensorScalar>(_ op: BinaryOperator, _ a: SIMD16<S>, _ b: SIMD16<S>) -> SIMD16<S> {
+        switch op {
+        case .add: return a + b
+        case .subtract: return a - b
+        case .multiply: return a * b
+        case .divide: return a / b
+        case .minimum: return a.replacing(with: b, where: b .< a)
+        case .maximum: return a.replacing(with: b, where: b .> a)
+        }
+    }
+
     /// out = a op b (or out += a op b), broadcasting a and b to out's shape.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
@@ -171,33 +215,29 @@ public enum Kernels {
         precondition((a.rows == out.rows || a.rows == 1) && (a.cols == out.cols || a.cols == 1)
                      && (b.rows == out.rows || b.rows == 1) && (b.cols == out.cols || b.cols == 1),
                      "binary: \(a.shape) and \(b.shape) do not broadcast to \(out.shape)")
-        switch op {
-        case .add: broadcastLoop(a, b, out, accumulate) { $0 + $1 }
-        case .subtract: broadcastLoop(a, b, out, accumulate) { $0 - $1 }
-        case .multiply: broadcastLoop(a, b, out, accumulate) { $0 * $1 }
-        case .divide: broadcastLoop(a, b, out, accumulate) { $0 / $1 }
-        case .minimum: broadcastLoop(a, b, out, accumulate) { $0.replacing(with: $1, where: $1 .< $0) }
-        case .maximum: broadcastLoop(a, b, out, accumulate) { $0.replacing(with: $1, where: $1 .> $0) }
-        }
-    }
-
-    @inline(__always)
-    static func broadcastLoop<S: TensorScalar>(_ a: Tensor<S>, _ b: Tensor<S>, _ out: Tensor<S>, _ accumulate: Bool,
-                                               _ f: (SIMD16<S>, SIMD16<S>) -> SIMD16<S>) {
         let rows = out.rows, cols = out.cols
         let pa = UnsafePointer(pointer(a)), pb = UnsafePointer(pointer(b)), po = pointer(out)
+        if a.count == out.count && b.count == out.count {  // no broadcasting: one flat loop
+            let n = out.count
+            var i = 0
+            while i < n {
+                let w = Swift.min(16, n &- i)
+                let v = apply(op, ld(pa + i, w), ld(pb + i, w))
+                st(accumulate ? ld(po + i, w) + v : v, po + i, w)
+                i &+= 16
+            }
+            return
+        }
         let aRowStride = a.rows == 1 ? 0 : a.cols, bRowStride = b.rows == 1 ? 0 : b.cols
         let aFull = a.cols == cols, bFull = b.cols == cols
         for r in 0..<rows {
             let ar = pa + r &* aRowStride, br = pb + r &* bRowStride, orow = po + r &* cols
+            let aSplat = SIMD16<S>(repeating: ar[0]), bSplat = SIMD16<S>(repeating: br[0])
             var j = 0
             while j < cols {
                 let w = Swift.min(16, cols &- j)
-                let va = aFull ? (w == 16 ? load(ar + j) : loadPartial(ar + j, w)) : SIMD16<S>(repeating: ar[0])
-                let vb = bFull ? (w == 16 ? load(br + j) : loadPartial(br + j, w)) : SIMD16<S>(repeating: br[0])
-                var v = f(va, vb)
-                if accumulate { v += w == 16 ? load(orow + j) : loadPartial(orow + j, w) }
-                if w == 16 { store(v, orow + j) } else { storePartial(v, orow + j, w) }
+                let v = apply(op, aFull ? ld(ar + j, w) : aSplat, bFull ? ld(br + j, w) : bSplat)
+                st(accumulate ? ld(orow + j, w) + v : v, orow + j, w)
                 j &+= 16
             }
         }
@@ -211,16 +251,42 @@ public enum Kernels {
     @_specialize(where S == Double)
     public static func accumulate<S: TensorScalar>(_ src: Tensor<S>, scale: S = 1, into dst: Tensor<S>) {
         let ps = UnsafePointer(pointer(src)), pd = pointer(dst)
+        let factor = SIMD16<S>(repeating: scale)
         if src.rows == dst.rows && src.cols == dst.cols {
-            map2(dst.count, ps, UnsafePointer(pd), pd) { s, d in d + s * scale }
+            let n = dst.count
+            var i = 0
+            while i < n {
+                let w = Swift.min(16, n &- i)
+                st(ld(pd + i, w) + ld(ps + i, w) * factor, pd + i, w)
+                i &+= 16
+            }
         } else if (src.rows == dst.rows || src.rows == 1) && (src.cols == dst.cols || src.cols == 1) {
-            broadcastLoop(dst, src, dst, false) { d, s in d + s * scale }  // broadcast src up to dst
+            // Broadcast src up to dst.
+            let rowStride = src.rows == 1 ? 0 : src.cols, full = src.cols == dst.cols
+            for r in 0..<dst.rows {
+                let sr = ps + r &* rowStride, dr = pd + r &* dst.cols
+                let splat = SIMD16<S>(repeating: sr[0] * scale)
+                var j = 0
+                while j < dst.cols {
+                    let w = Swift.min(16, dst.cols &- j)
+                    st(ld(dr + j, w) + (full ? ld(sr + j, w) * factor : splat), dr + j, w)
+                    j &+= 16
+                }
+            }
         } else {
             precondition((dst.rows == src.rows || dst.rows == 1) && (dst.cols == src.cols || dst.cols == 1),
                          "accumulate: \(src.shape) into \(dst.shape)")
             let rows = src.rows, cols = src.cols
             if dst.cols == cols {  // sum over rows -> [1, cols]
-                for r in 0..<rows { map2(cols, ps + r &* cols, UnsafePointer(pd), pd) { s, d in d + s * scale } }
+                for r in 0..<rows {
+                    let sr = ps + r &* cols
+                    var j = 0
+                    while j < cols {
+                        let w = Swift.min(16, cols &- j)
+                        st(ld(pd + j, w) + ld(sr + j, w) * factor, pd + j, w)
+                        j &+= 16
+                    }
+                }
             } else {  // sum over columns -> [rows, 1] or [1, 1]
                 var total: S = 0
                 for r in 0..<rows {
@@ -256,8 +322,16 @@ public enum Kernels {
                                                         da: Tensor<S>?, db: Tensor<S>?) {
         let n = dy.count, pa = UnsafePointer(pointer(a)), pb = UnsafePointer(pointer(b))
         let pdy = UnsafePointer(pointer(dy))
-        if let da { map3Accumulate(n, pa, pb, pdy, pointer(da)) { a, b, g in g.replacing(with: 0, where: a .> b) } }
-        if let db { map3Accumulate(n, pa, pb, pdy, pointer(db)) { a, b, g in g.replacing(with: 0, where: a .<= b) } }
+        // dy goes to a where a <= b (ties to a), to b elsewhere.
+        let pda = da.map(pointer), pdb = db.map(pointer)
+        var i = 0
+        while i < n {
+            let w = Swift.min(16, n &- i)
+            let g = ld(pdy + i, w), takeB = ld(pa + i, w) .> ld(pb + i, w)
+            if let pda { st(ld(pda + i, w) + g.replacing(with: 0, where: takeB), pda + i, w) }
+            if let pdb { st(ld(pdb + i, w) + g.replacing(with: 0, where: .!takeB), pdb + i, w) }
+            i &+= 16
+        }
     }
 
     // MARK: - Columns
@@ -282,7 +356,12 @@ public enum Kernels {
         for r in 0..<src.rows {
             let s = ps + (r &* src.cols &+ srcColumn), d = pd + (r &* dst.cols &+ dstColumn)
             if accumulate {
-                map2(width, s, UnsafePointer(d), d) { $0 + $1 }
+                var j = 0
+                while j < width {
+                    let w = Swift.min(16, width &- j)
+                    st(ld(d + j, w) + ld(s + j, w), d + j, w)
+                    j &+= 16
+                }
             } else {
                 d.update(from: s, count: width)
             }

@@ -1,14 +1,4 @@
 extension Kernels {
-    @inline(__always)
-    static func ld<S: TensorScalar>(_ p: UnsafePointer<S>, _ w: Int) -> SIMD16<S> {
-        w == 16 ? load(p) : loadPartial(p, w)
-    }
-
-    @inline(__always)
-    static func st<S: TensorScalar>(_ v: SIMD16<S>, _ p: UnsafeMutablePointer<S>, _ w: Int) {
-        if w == 16 { store(v, p) } else { storePartial(v, p, w) }
-    }
-
     // MARK: - LayerNorm
 
     /// y = (x - mean) / sqrt(var + eps) * gamma + beta per row; stats[r] = (mean, 1/sqrt(var + eps)).
@@ -58,6 +48,7 @@ extension Kernels {
                                                           dbeta: Tensor<S>?) {
         let n = x.cols, px = UnsafePointer(pointer(x)), pdy = UnsafePointer(pointer(dy))
         let pg = UnsafePointer(pointer(gamma)), ps = UnsafePointer(pointer(stats))
+        let pdx = dx.map(pointer), pdgamma = dgamma.map(pointer), pdbeta = dbeta.map(pointer)
         for r in 0..<x.rows {
             let xr = px + r &* n, gr = pdy + r &* n
             let mv = SIMD16<S>(repeating: ps[2 &* r]), rv = SIMD16<S>(repeating: ps[2 &* r &+ 1])
@@ -70,13 +61,13 @@ extension Kernels {
                 let g = dyv * ld(pg + j, w)
                 sumG += g
                 sumGX += g * xhat
-                if let dgamma { let p = pointer(dgamma) + j; st(ld(p, w) + dyv * xhat, p, w) }
-                if let dbeta { let p = pointer(dbeta) + j; st(ld(p, w) + dyv, p, w) }
+                if let p = pdgamma { st(ld(p + j, w) + dyv * xhat, p + j, w) }
+                if let p = pdbeta { st(ld(p + j, w) + dyv, p + j, w) }
                 j &+= 16
             }
-            guard let dx else { continue }
+            guard let pdx else { continue }
             let meanG = SIMD16<S>(repeating: sumG.sum() / S(n)), meanGX = SIMD16<S>(repeating: sumGX.sum() / S(n))
-            let dxr = pointer(dx) + r &* n
+            let dxr = pdx + r &* n
             j = 0
             while j < n {
                 let w = Swift.min(16, n &- j)
@@ -91,18 +82,26 @@ extension Kernels {
     // MARK: - Swish
 
     /// y = x * sigmoid(beta * x) with one beta per column ([1, cols]).
+    ///
+    /// When `sigmoid` is given, sigmoid(beta * x) is stored there for the
+    /// backward pass, which then needs no exponentials.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public static func swish<S: TensorScalar>(_ x: Tensor<S>, beta: Tensor<S>, into y: Tensor<S>) {
-        precondition(y.count == x.count && beta.count == x.cols, "swish shapes")
+    public static func swish<S: TensorScalar>(_ x: Tensor<S>, beta: Tensor<S>, into y: Tensor<S>,
+                                              sigmoid: Tensor<S>? = nil) {
+        precondition(y.count == x.count && beta.count == x.cols && (sigmoid?.count ?? x.count) == x.count,
+                     "swish shapes")
         let n = x.cols, px = UnsafePointer(pointer(x)), py = pointer(y), pb = UnsafePointer(pointer(beta))
+        let psig = sigmoid.map(pointer)
         for r in 0..<x.rows {
             let xr = px + r &* n, yr = py + r &* n
             var j = 0
             while j < n {
                 let w = Swift.min(16, n &- j)
                 let v = ld(xr + j, w)
-                st(v * S.vectorSigmoid(ld(pb + j, w) * v), yr + j, w)
+                let s = S.vectorSigmoid(ld(pb + j, w) * v)
+                st(v * s, yr + j, w)
+                if let psig { st(s, psig + (r &* n &+ j), w) }
                 j &+= 16
             }
         }
@@ -111,20 +110,21 @@ extension Kernels {
     /// Accumulates Swish gradients: dx += dy (s + b x s (1 - s)), dbeta += sum_rows dy x^2 s (1 - s).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public static func swishBackward<S: TensorScalar>(x: Tensor<S>, beta: Tensor<S>, dy: Tensor<S>,
-                                                      dx: Tensor<S>?, dbeta: Tensor<S>?) {
+    public static func swishBackward<S: TensorScalar>(x: Tensor<S>, beta: Tensor<S>, sigmoid: Tensor<S>? = nil,
+                                                      dy: Tensor<S>, dx: Tensor<S>?, dbeta: Tensor<S>?) {
         let n = x.cols, px = UnsafePointer(pointer(x)), pdy = UnsafePointer(pointer(dy))
-        let pb = UnsafePointer(pointer(beta))
+        let psig = sigmoid.map { UnsafePointer(pointer($0)) }
+        let pb = UnsafePointer(pointer(beta)), pdx = dx.map(pointer), pdbeta = dbeta.map(pointer)
         for r in 0..<x.rows {
             let xr = px + r &* n, gr = pdy + r &* n
             var j = 0
             while j < n {
                 let w = Swift.min(16, n &- j)
                 let v = ld(xr + j, w), b = ld(pb + j, w), g = ld(gr + j, w)
-                let s = S.vectorSigmoid(b * v)
+                let s = psig.map { ld($0 + (r &* n &+ j), w) } ?? S.vectorSigmoid(b * v)
                 let ds = s * (1 - s)
-                if let dx { let p = pointer(dx) + (r &* n &+ j); st(ld(p, w) + g * (s + b * v * ds), p, w) }
-                if let dbeta { let p = pointer(dbeta) + j; st(ld(p, w) + g * v * v * ds, p, w) }
+                if let p = pdx { let q = p + (r &* n &+ j); st(ld(q, w) + g * (s + b * v * ds), q, w) }
+                if let p = pdbeta { st(ld(p + j, w) + g * v * v * ds, p + j, w) }
                 j &+= 16
             }
         }

@@ -18,24 +18,38 @@ public enum SIMDMath {
     // in one add and leaves the integer in the low mantissa bits.
     @usableFromInline static let magic: Float = 12_582_912
 
+    /// a * b + c with one rounding (a vfmadd with a target CPU).
+    @_transparent
+    public static func fma(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: Float) -> SIMD16<Float> {
+        SIMD16(repeating: c).addingProduct(a, b)
+    }
+
+    /// e^r - 1 by its Taylor series to r^7 / 7!, for |r| <= ln(2)/2 (truncation below 1e-8 relative).
+    @_transparent
+    public static func expm1Taylor(_ r: SIMD16<Float>) -> SIMD16<Float> {
+        var p = SIMD16<Float>(repeating: 1.0 / 5040)
+        p = fma(p, r, 1.0 / 720)
+        p = fma(p, r, 1.0 / 120)
+        p = fma(p, r, 1.0 / 24)
+        p = fma(p, r, 1.0 / 6)
+        p = fma(p, r, 0.5)
+        return r.addingProduct(p, r * r)  // r + r^2 (1/2 + r/6 + ...): the leading term stays exact
+    }
+
     /// e^x for every lane.
-    @inlinable @inline(__always)
+    ///
+    /// `@_transparent` because it is inlined into tanh and sigmoid, where plain
+    /// `@inline(__always)` was observed to leave a call behind.
+    @_transparent
     public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let xc = pointwiseMin(pointwiseMax(x, SIMD16(repeating: -104)), SIMD16(repeating: 89))
-        let t = xc.addingProduct(xc, 0.442_695_040_888_963_4) + magic  // x * log2(e) = x + x * 0.4427
+        let t = fma(xc, SIMD16(repeating: 1.442_695_040_888_963_4), magic)  // round(x log2 e) + magic in one rounding
         let n = t - magic
         // NOTE: Cody-Waite reduction: ln 2 split into a short head (exact
         // products with n) and a tail, so r = x - n ln 2 keeps full precision.
         var r = xc.addingProduct(n, -0.693_359_375)
         r = r.addingProduct(n, 2.121_944_4e-4)
-        var p = SIMD16<Float>(repeating: 1.0 / 5040)
-        p = p * r + 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
+        let p = expm1Taylor(r) + 1
         // 2^n as two factors so subnormal results (n down to -150) and the
         // overflow to +inf both come out of ordinary multiplications.
         let ni = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
@@ -87,15 +101,7 @@ public enum SIMDMath {
         let y = 2 * pointwiseMin(a, SIMD16(repeating: 9.5))
         // NOTE: tanh = expm1(2a) / (expm1(2a) + 2) avoids the cancellation of
         // 1 - 2/(e^(2a)+1) for small a; expm1 uses its Taylor series below ln2/2.
-        var small = SIMD16<Float>(repeating: 1.0 / 40320)
-        small = small * y + 1.0 / 5040
-        small = small * y + 1.0 / 720
-        small = small * y + 1.0 / 120
-        small = small * y + 1.0 / 24
-        small = small * y + 1.0 / 6
-        small = small * y + 0.5
-        small = small * y + 1
-        small = small * y
+        let small = expm1Taylor(y)
         let large = exp(y) - 1
         let em = large.replacing(with: small, where: y .< 0.346_573_6)
         let t = em / (em + 2)

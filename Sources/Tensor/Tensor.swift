@@ -110,7 +110,9 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// Sets every element to `value`.
-    public func fill(_ value: Scalar) { storage.fill(offset: offset, count: count, with: value) }
+    public func fill(_ value: Scalar) {
+        if value == 0 { storage.zero(offset: offset, count: count) } else { Kernels.fill(self, with: value) }
+    }
 
     /// Copies `other`'s elements (same count) into this tensor.
     public func assign(_ other: Tensor) {

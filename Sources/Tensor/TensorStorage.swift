@@ -52,16 +52,18 @@ public final class TensorStorage<Scalar: TensorScalar>: @unchecked Sendable {
         return UnsafeMutableBufferPointer(start: base + offset, count: count)
     }
 
-    /// Fills `count` scalars at `offset` with `value`.
-    public func fill(offset: Int, count: Int, with value: Scalar) {
-        buffer(offset: offset, count: count).update(repeating: value)
+    /// Sets `count` scalars at `offset` to zero.
+    ///
+    /// Raw byte operations: generic element-wise `update` is not specialised
+    /// across modules and costs a witness call per element.
+    public func zero(offset: Int, count: Int) {
+        UnsafeMutableRawBufferPointer(buffer(offset: offset, count: count)).initializeMemory(as: UInt8.self, repeating: 0)
     }
 
-    /// Copies `count` scalars from another storage.
+    /// Copies `count` scalars from another storage (a raw memmove).
     public func copy(from source: TensorStorage<Scalar>, sourceOffset: Int, offset: Int, count: Int) {
-        let src = source.buffer(offset: sourceOffset, count: count)
-        let dst = buffer(offset: offset, count: count)
-        if count > 0 { dst.baseAddress!.update(from: src.baseAddress!, count: count) }
+        let src = UnsafeRawBufferPointer(source.buffer(offset: sourceOffset, count: count))
+        UnsafeMutableRawBufferPointer(buffer(offset: offset, count: count)).copyMemory(from: src)
     }
 
     /// Copies raw bytes (little-endian scalars) into the storage.

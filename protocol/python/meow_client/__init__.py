@@ -1,10 +1,19 @@
 """meow_client: talk to a meow learner from Python.
 
-For now the package holds the wire codec (``meow_client.wire``), written from
-``protocol/PROTOCOL.md``; the client API and the Gymnasium bridge come later.
+``meow_client.wire`` is the codec of ``protocol/PROTOCOL.md``; ``meow_client.connect`` opens a
+simulator connection (the learner chooses the actions, see :mod:`meow_client.client`);
+``python -m meow_client.gym`` runs a Gymnasium environment as such a simulator.
 """
 
 from . import wire
+from .client import CLIENT_VERSION, Client, ClientStats, EpisodeSummary, as_space, connect, rescale_action
+from .errors import (AuthFailed, EpisodeStateError, LearnerFull, LearnerRejected, LearnerShuttingDown,
+                     LearnerUnreachable, MeowError, NotWelcome, ProtocolViolation, SpaceMismatch,
+                     VersionMismatch)
 
-__all__ = ["wire"]
-__version__ = "0.1.0"
+__all__ = [
+    "wire", "connect", "Client", "ClientStats", "EpisodeSummary", "as_space", "rescale_action",
+    "MeowError", "LearnerUnreachable", "LearnerRejected", "SpaceMismatch", "AuthFailed", "VersionMismatch",
+    "LearnerFull", "NotWelcome", "LearnerShuttingDown", "ProtocolViolation", "EpisodeStateError",
+]
+__version__ = CLIENT_VERSION

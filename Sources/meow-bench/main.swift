@@ -1,4 +1,0 @@
-import NN
-import Wire
-import Transport
-print("bench")

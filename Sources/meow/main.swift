@@ -1,3 +1,0 @@
-import MEow
-import Environments
-print("meow")

@@ -1,3 +1,0 @@
-import Testing
-@testable import Tensor
-@Test func placeholderTensor() {}
