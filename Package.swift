@@ -90,25 +90,31 @@ let package = Package(
             name: "Acting", dependencies: ["MEow", "Environments", "Wire", "Transport"],
             swiftSettings: checkedSettings),
 
+        // Option groups shared by every executable (STYLE.md: commands reuse @OptionGroups).
+        .target(
+            name: "CommandLineOptions",
+            dependencies: ["Learning", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: checkedSettings),
+
         // Executables: parse, validate, call a library entry point.
         .executableTarget(
             name: "meow-learner",
             dependencies: [
-                "Learning", "MEow",
+                "Learning", "MEow", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSettings),
         .executableTarget(
             name: "meow-actor",
             dependencies: [
-                "Acting", "Learning", "MEow",
+                "Acting", "Learning", "MEow", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSettings),
         .executableTarget(
             name: "meow",
             dependencies: [
-                "MEow", "Environments", "Learning", "Tensor",
+                "MEow", "Environments", "Learning", "Tensor", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSettings),

@@ -219,7 +219,7 @@ public final class LocalTrainer {
                     summary.updates += 1
                     lastLoss = statistics.loss
                     if summary.updates % options.lossLogInterval == 0 {
-                        logUpdate(statistics, step: step, to: metrics)
+                        metrics.record(update: statistics, alpha: config.alpha, skippedUpdates: agent.skippedUpdates, step: step)
                         metrics.record(
                             step: step, tag: "charts/SPS", value: stepsPerSecond(step, at: clock.now).rounded())
                     }
@@ -280,19 +280,6 @@ public final class LocalTrainer {
             deterministic: config.deterministicEval, rng: &rng)
         metrics.record(step: step, tag: "Test/return", value: result.meanReturn)
         return EvaluationPoint(step: step, meanReturn: result.meanReturn)
-    }
-
-    /// The loss-type scalars, named as the reference code names them.
-    private func logUpdate(_ s: UpdateStatistics, step: Int, to metrics: MetricsWriter) {
-        metrics.record(step: step, tag: "losses/qf_loss", value: s.loss)
-        metrics.record(step: step, tag: "losses/alpha", value: config.alpha)
-        metrics.record(step: step, tag: "losses/grad_norm", value: s.gradientNorm)
-        metrics.record(step: step, tag: "values/q", value: s.meanQ)
-        metrics.record(step: step, tag: "values/target_v", value: s.meanTargetV)
-        metrics.record(step: step, tag: "values/log_sigma_mean", value: s.meanLogSigma)
-        metrics.record(step: step, tag: "values/log_sigma_min", value: s.minLogSigma)
-        metrics.record(step: step, tag: "values/log_sigma_max", value: s.maxLogSigma)
-        metrics.record(step: step, tag: "charts/skipped_updates", value: agent.skippedUpdates)
     }
 
     private func file(_ name: String) -> URL {

@@ -6,7 +6,7 @@ import Replay
 // `DefaultAgent.make` throw `LearningError.agentUnavailable`. Once Sources/MEow has
 // `MEowAgent` (AGENT_CONTRACT.md), change `#if false` to `#if true` (or delete the `#if`,
 // the `#else` branch and the `#endif`).
-#if false
+#if true
 
 extension MEowAgent: TrainableAgent {
     public func update(batch: TransitionBatch) -> UpdateStatistics {

@@ -74,3 +74,20 @@ final class MetricsWriter {
         try? handle.close()
     }
 }
+
+extension MetricsWriter {
+    /// The loss-type scalars of one update, named as the reference code names them.
+    ///
+    /// Shared by the single-process trainer and the learner service so their curves overlay.
+    func record(update s: UpdateStatistics, alpha: Float, skippedUpdates: Int, step: Int) {
+        record(step: step, tag: "losses/qf_loss", value: s.loss)
+        record(step: step, tag: "losses/alpha", value: alpha)
+        record(step: step, tag: "losses/grad_norm", value: s.gradientNorm)
+        record(step: step, tag: "values/q", value: s.meanQ)
+        record(step: step, tag: "values/target_v", value: s.meanTargetV)
+        record(step: step, tag: "values/log_sigma_mean", value: s.meanLogSigma)
+        record(step: step, tag: "values/log_sigma_min", value: s.minLogSigma)
+        record(step: step, tag: "values/log_sigma_max", value: s.maxLogSigma)
+        record(step: step, tag: "charts/skipped_updates", value: skippedUpdates)
+    }
+}

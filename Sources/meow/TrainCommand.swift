@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CommandLineOptions
 import Learning
 
 /// `meow train`: the single-process trainer of issue 3.

@@ -2,27 +2,27 @@ import MEow
 import Replay
 import Tensor
 
-/// What the learner service needs from the agent it trains.
+/// What the learner service and actors need from an agent: the trainer's contract plus
+/// moving the online policy's weights in and out as named tensors.
 ///
-/// The service only ever talks to the agent from its training thread, so the agent
-/// need not be Sendable. `policyTensors()` is the one call beyond single-process
-/// training: it copies the online weights for the WEIGHTS cache, and is cheap next to
-/// an update (a memcpy of well under 2 MiB).
-public protocol DistributedAgent: AnyObject {
-    /// Successful updates so far: the policy version actors see.
-    var updateCount: Int { get }
-    /// Updates skipped because the loss or gradient norm was not finite.
-    var skippedUpdates: Int { get }
-
-    /// Actions in [-1, 1] for `count` observations; used for deterministic evaluation.
-    func act(observations: [Float], count: Int, deterministic: Bool, rng: inout Xoshiro256) -> [Float]
-
-    /// One update on a replay batch; returns the loss (`losses/qf_loss`).
-    func update(batch: Replay.TransitionBatch) -> Float
-
+/// The service talks to its agent only from the training thread, so the agent need
+/// not be Sendable. `policyTensors()` copies the weights for the WEIGHTS cache, a memcpy
+/// of well under 2 MiB, cheap next to an update; actors load them with
+/// `loadPolicyTensors`.
+public protocol DistributedAgent: TrainableAgent {
     /// A copy of the online policy's weights.
     func policyTensors() -> [NamedTensor]
+    /// Replaces the online policy's weights (names and shapes must match).
+    func loadPolicyTensors(_ tensors: [NamedTensor]) throws
+}
 
-    /// Saves the online policy as safetensors.
-    func savePolicy(to path: String) throws
+extension MEowAgent: DistributedAgent {}
+
+/// Builds the agents of a distributed run.
+public enum DistributedAgents {
+    /// A fresh `MEowAgent` for these dimensions, initialised from `config.seed`.
+    public static func make(config: MEowConfig, observationDimension: Int, actionDimension: Int) throws
+        -> any DistributedAgent {
+        try MEowAgent(config: config, observationDimension: observationDimension, actionDimension: actionDimension)
+    }
 }

@@ -33,11 +33,9 @@ public final class LearnerService: Sendable {
     ///
     /// - Parameters:
     ///   - makeAgent: builds the agent for the agreed spaces (on the training thread).
-    ///   - makeEvaluator: optional deterministic evaluation, called every `evalEvery` env steps.
     ///   - log: where start-up lines and the progress line go (stderr in the executable).
     public init(configuration: LearnerConfiguration,
                 makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
-                makeEvaluator: (@Sendable () -> ((any DistributedAgent, Int) -> Void)?)? = nil,
                 log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
         try configuration.validate()
         let spec = try EnvironmentSpec.resolve(configuration.environment)
@@ -85,8 +83,8 @@ public final class LearnerService: Sendable {
         for entry in earlier { ledger.recordSeen(entry.key, seq: entry.seq) }
         core = LearnerCore(ledger: ledger)
         publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes)
-        training = TrainingLoop(core: core, publisher: publisher, configuration: configuration,
-                                makeAgent: makeAgent, makeEvaluator: makeEvaluator)
+        training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
+                                makeAgent: makeAgent)
         if !earlier.isEmpty {
             log("learner: \(earlier.count) batches from an earlier run in \(logPath) stay duplicates")
         }

@@ -1,3 +1,4 @@
+import Environments
 import Foundation
 import MEow
 import Replay
@@ -15,8 +16,6 @@ import Wire
 final class TrainingLoop: @unchecked Sendable {
     /// Builds the agent once the spaces are known (at start-up, or at a preset's first HELLO).
     typealias AgentFactory = @Sendable (AgreedSpaces) throws -> any DistributedAgent
-    /// Called on the training thread every `evalEvery` env steps with the agent and the step.
-    typealias Evaluator = (any DistributedAgent, Int) -> Void
 
     /// What the thread did, reported when it ends.
     struct Outcome: Sendable {
@@ -29,18 +28,21 @@ final class TrainingLoop: @unchecked Sendable {
     private let publisher: WeightsPublisher
     private let configuration: LearnerConfiguration
     private let makeAgent: AgentFactory
-    private let makeEvaluator: (@Sendable () -> Evaluator?)?
     private let done = Mutex<(outcome: Outcome?, waiter: CheckedContinuation<Outcome, Never>?)>((nil, nil))
-    /// Seconds per update, and the loss of the last one, for the stats file.
+    /// The loss of the last update, for the stats file.
     let lastLoss = Mutex<Float?>(nil)
+    /// The last evaluation (env step, mean return), for the stats file.
+    let lastEvaluation = Mutex<(step: Int, meanReturn: Double)?>(nil)
+    private let spec: EnvironmentSpec
+    private let started = ContinuousClock.now
 
-    init(core: LearnerCore, publisher: WeightsPublisher, configuration: LearnerConfiguration,
-         makeAgent: @escaping AgentFactory, makeEvaluator: (@Sendable () -> Evaluator?)? = nil) {
+    init(core: LearnerCore, publisher: WeightsPublisher, configuration: LearnerConfiguration, spec: EnvironmentSpec,
+         makeAgent: @escaping AgentFactory) {
         self.core = core
         self.publisher = publisher
         self.configuration = configuration
         self.makeAgent = makeAgent
-        self.makeEvaluator = makeEvaluator
+        self.spec = spec
     }
 
     /// Starts the thread.
@@ -105,9 +107,22 @@ final class TrainingLoop: @unchecked Sendable {
             return outcome
         }
         publisher.publish(version: UInt64(agent.updateCount), tensors: agent.policyTensors())
-        let evaluator = makeEvaluator?()
+        let metrics: MetricsWriter
+        do {
+            metrics = try Self.openMetrics(in: configuration.runDirectory)
+        } catch {
+            outcome.error = .io(path: configuration.runDirectory, reason: "\(error)")
+            core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
+            return outcome
+        }
+        defer { try? metrics.close() }
+        // Built-in environments are evaluated here, deterministically, as the single-process trainer does.
+        let evaluationEnvironment = spec.spaces == nil
+            ? nil : try? EnvironmentRegistry.makeUnitActionEnvironment(name: spec.name)
+        var evaluationRNG = Xoshiro256(seed: configuration.agent.seed &+ 0xE7A1)
         let evalEvery = configuration.agent.evalEvery
-        var nextEvaluation = evalEvery > 0 ? evalEvery : Int.max
+        var nextEvaluation = evalEvery > 0 && evaluationEnvironment != nil ? evalEvery : Int.max
+        var lastFlush = ContinuousClock.now
 
         var batch = Replay.TransitionBatch(count: configuration.agent.batchSize,
                                            observationDimension: spaces.observationSize,
@@ -141,13 +156,13 @@ final class TrainingLoop: @unchecked Sendable {
             while core.withLedger({ $0.shutdown != .stopping && $0.reserveSample() }) {
                 let started = ContinuousClock.now
                 replay.sample(into: &batch, using: &rng)
-                let loss = agent.update(batch: batch)
+                let statistics = agent.update(batch: batch)
                 let elapsed = ContinuousClock.now - started
                 let seconds = elapsed.seconds
                 secondsPerUpdate = secondsPerUpdate == 0 ? seconds : 0.95 * secondsPerUpdate + 0.05 * seconds
                 outcome.updates += 1
                 updatedThisRound = true
-                lastLoss.withLock { $0 = loss }
+                lastLoss.withLock { $0 = statistics.loss }
                 let version = UInt64(agent.updateCount)
                 let (queued, steps) = core.withLedger { ledger in
                     ledger.policyVersion = version
@@ -161,12 +176,29 @@ final class TrainingLoop: @unchecked Sendable {
                     publishedVersion = version
                     lastPublish = ContinuousClock.now
                 }
-                if steps >= nextEvaluation, let evaluator {
-                    evaluator(agent, steps)
+                if outcome.updates % Self.metricsInterval == 0 {
+                    metrics.record(update: statistics, alpha: configuration.agent.alpha,
+                                   skippedUpdates: agent.skippedUpdates, step: steps)
+                    metrics.record(step: steps, tag: "charts/SPS", value: (Double(steps) / max(1e-3, (ContinuousClock.now - started).seconds)).rounded())
+                }
+                if steps >= nextEvaluation, let evaluationEnvironment {
+                    let result = PolicyEvaluation.evaluate(
+                        agent: agent, environment: evaluationEnvironment, episodes: configuration.agent.evalEpisodes,
+                        deterministic: configuration.agent.deterministicEval, rng: &evaluationRNG)
+                    metrics.record(step: steps, tag: "Test/return", value: result.meanReturn)
+                    lastEvaluation.withLock { $0 = (steps, result.meanReturn) }
                     nextEvaluation = (steps / evalEvery + 1) * evalEvery
                 }
                 // Fresh batches go into replay before the next update, so ingest never waits on a long run.
                 if queued > 0 { break }
+            }
+            for (step, episode) in core.withLedger({ $0.takeEpisodes() }) {
+                metrics.record(step: step, tag: "charts/episodic_return", value: episode.episodeReturn)
+                metrics.record(step: step, tag: "charts/episodic_length", value: Int(episode.length))
+            }
+            if ContinuousClock.now - lastFlush >= .seconds(2) {
+                try? metrics.flush()
+                lastFlush = ContinuousClock.now
             }
             let (finished, queueEmpty) = core.withLedger { ($0.shutdown == .finished, $0.queuedTransitions == 0) }
             if finished && queueEmpty && !updatedThisRound && !core.withLedger({ $0.hasWork }) { break }
@@ -182,6 +214,20 @@ final class TrainingLoop: @unchecked Sendable {
             outcome.error = .io(path: path, reason: "could not save the policy: \(error)")
         }
         return outcome
+    }
+
+    /// Updates between two rows of loss metrics (the single-process trainer's default).
+    static let metricsInterval = 100
+
+    /// metrics.csv in the run directory; a restarted learner keeps the earlier file as metrics.N.csv.
+    static func openMetrics(in directory: String) throws -> MetricsWriter {
+        let path = directory + "/" + RunFiles.metrics
+        if FileManager.default.fileExists(atPath: path) {
+            var index = 1
+            while FileManager.default.fileExists(atPath: directory + "/metrics.\(index).csv") { index += 1 }
+            try FileManager.default.moveItem(atPath: path, toPath: directory + "/metrics.\(index).csv")
+        }
+        return try MetricsWriter(url: URL(fileURLWithPath: path))
     }
 
     /// Replay's columns for a wire batch; terminations are done-flag bit 0 (truncation bootstraps).

@@ -6,7 +6,7 @@ import Learning
 /// A flag left out keeps the preset's value (`--env` picks the preset). Names are the
 /// config fields in kebab case; `--steps` is `totalSteps`. Validation happens in
 /// `ConfigResolver` (Learning), which names the flag to change.
-struct MEowOptions: ParsableArguments {
+public struct MEowOptions: ParsableArguments {
     @Option(help: "Temperature α.") var alpha: Float?
     @Option(help: "Discount γ.") var gamma: Float?
     @Option(help: "Polyak rate τ of the target network.") var tau: Float?
@@ -31,8 +31,10 @@ struct MEowOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Evaluate with z₀ = 0 rather than sampling.") var deterministicEval: Bool?
     @Option(help: "Run seed.") var seed: UInt64?
 
+    public init() {}
+
     /// The flags given, as overrides of a preset.
-    var overrides: ConfigOverrides {
+    public var overrides: ConfigOverrides {
         var o = ConfigOverrides()
         (o.alpha, o.gamma, o.tau) = (alpha, gamma, tau)
         (o.logSigmaMin, o.logSigmaMax) = (logSigmaMin, logSigmaMax)
