@@ -125,7 +125,8 @@ public final class ActorProcess: Sendable {
         switch await firstWelcome(connection) {
         case .success(let first): welcome = first
         case .failure(.runOver):
-            return finalStats(state: "run-over", started: started)
+            let stopped = shared.stopRequested.load(ordering: .relaxed)
+            return finalStats(state: stopped ? "stopped" : "run-over", started: started)
         case .failure(.failed(let error)):
             _ = finalStats(state: "error", started: started)
             throw error

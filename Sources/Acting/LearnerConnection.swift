@@ -93,7 +93,10 @@ public final class LearnerConnection: Sendable {
             state.pending = task
             return task
         }
-        if let task { return try await task.value }
+        if let task {
+            // Waiting is cancellable: a stopping actor must not hang in the HELLO backoff.
+            return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        }
         return session.withLock { ($0.welcome!, $0.epoch) }
     }
 

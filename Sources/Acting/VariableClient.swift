@@ -3,10 +3,13 @@ import Wire
 
 /// Decides when an actor pulls new weights (Acme's `VariableClient(updatePeriod:)`).
 ///
-/// A pull is due every `updatePeriod` environment steps, and at once when the learner
-/// says (in a TRANSITIONS_ACK or HEARTBEAT_REPLY) that it holds a newer version than
-/// the actor. Requests carry ONLY_IF_NEWER, so a due pull of an unchanged policy costs
-/// one small round trip.
+/// A pull is due every `updatePeriod` environment steps. While the actor holds no
+/// trained policy yet (version 0: random actions), it pulls as soon as the learner says
+/// (in a TRANSITIONS_ACK or HEARTBEAT_REPLY) that one exists, so acting with the policy
+/// starts right after the learner's first update. Later hints do not trigger pulls: the
+/// learner's version moves with every update, and the period is what bounds staleness.
+/// Requests carry ONLY_IF_NEWER, so a due pull of an unchanged policy costs one small
+/// round trip.
 public struct VariableClient: Sendable, Equatable {
     public let updatePeriod: Int
     /// The version the actor acts with (0: none yet, random actions).
@@ -27,7 +30,7 @@ public struct VariableClient: Sendable, Equatable {
 
     /// Whether to pull now, `envSteps` steps into the run.
     public func isDue(envSteps: Int) -> Bool {
-        if learnerVersion > heldVersion { return true }
+        if heldVersion == 0 && learnerVersion > 0 { return true }
         guard let last = stepsAtLastPull else { return true }
         return envSteps - last >= updatePeriod
     }

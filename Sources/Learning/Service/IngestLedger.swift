@@ -121,6 +121,9 @@ public struct IngestLedger: Sendable {
     /// Transitions accepted so far (stored or queued): the run's environment steps.
     public private(set) var acceptedTransitions = 0
     public private(set) var shutdown = ShutdownMode.running
+    /// A stop was requested (signal): the training thread ends after its current update,
+    /// even when the step budget already closed ingest.
+    public private(set) var stopRequested = false
 
     // Published by the training thread.
     public var policyVersion: UInt64 = 0
@@ -375,8 +378,10 @@ public struct IngestLedger: Sendable {
         return silent.sorted()
     }
 
-    /// Stops taking transitions and HELLOs; `.finished` also tells peers not to retry.
+    /// Stops taking transitions and HELLOs; `.finished` also tells peers not to retry, and
+    /// `.stopping` also ends training after the update in progress.
     public mutating func beginShutdown(_ mode: ShutdownMode) {
+        if mode == .stopping { stopRequested = true }
         if shutdown == .running || mode == .finished { shutdown = mode }
     }
 
@@ -399,8 +404,16 @@ public struct IngestLedger: Sendable {
     }
 
     /// Reserves one replay batch from the rate limiter; false when the learner must wait for inserts.
+    ///
+    /// Once the step budget is spent the error buffer's slack is not used: the learner stops
+    /// where the ratio says it should (one update per step past warm-up, with samples per
+    /// insert = batch size), as the single-process loop would, instead of running ahead.
     public mutating func reserveSample() -> Bool {
         guard limiter.canSample(settings.batchSize) else { return false }
+        if shutdown == .finished {
+            let offset = limiter.samplesPerInsert * Double(limiter.minSizeToSample)
+            guard limiter.difference - Double(settings.batchSize) >= offset else { return false }
+        }
         limiter.recordSample(settings.batchSize)
         return true
     }
@@ -411,7 +424,12 @@ public struct IngestLedger: Sendable {
     }
 
     /// Whether the training thread has anything to do right now.
-    public var hasWork: Bool { !queue.isEmpty || limiter.canSample(settings.batchSize) }
+    public var hasWork: Bool {
+        if !queue.isEmpty { return true }
+        guard limiter.canSample(settings.batchSize) else { return false }
+        if shutdown != .finished { return true }
+        return limiter.difference - Double(settings.batchSize) >= limiter.samplesPerInsert * Double(limiter.minSizeToSample)
+    }
 }
 
 /// The policy lag (learner version − acting version) of the last accepted batches.

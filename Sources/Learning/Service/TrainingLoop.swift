@@ -136,10 +136,10 @@ final class TrainingLoop: @unchecked Sendable {
 
         while true {
             let waitStart = ContinuousClock.now
-            let (batches, mode, warm) = core.wait(timeout: idle, until: { $0.hasWork || $0.shutdown != .running }) {
-                ledger in (ledger.drain(), ledger.shutdown, ledger.replaySize >= ledger.limiter.minSizeToSample)
+            let (batches, stop, warm) = core.wait(timeout: idle, until: { $0.hasWork || $0.stopRequested }) {
+                ledger in (ledger.drain(), ledger.stopRequested, ledger.replaySize >= ledger.limiter.minSizeToSample)
             }
-            if batches.isEmpty && warm && mode == .running {
+            if batches.isEmpty && warm && !stop {
                 // Past warm-up, waiting means the limiter wants inserts: that is sample-blocked time.
                 let waited = ContinuousClock.now - waitStart
                 core.withLedger { $0.recordSampleBlocked(for: waited) }
@@ -150,10 +150,10 @@ final class TrainingLoop: @unchecked Sendable {
                 let size = replay.count
                 core.withLedger { $0.recordInserted(wire.count, overwritten: overwritten, replaySize: size) }
             }
-            if mode == .stopping { break }
+            if stop { break }
 
             var updatedThisRound = false
-            while core.withLedger({ $0.shutdown != .stopping && $0.reserveSample() }) {
+            while core.withLedger({ !$0.stopRequested && $0.reserveSample() }) {
                 let started = ContinuousClock.now
                 replay.sample(into: &batch, using: &rng)
                 let statistics = agent.update(batch: batch)
