@@ -348,6 +348,11 @@ public final class ActorProcess: Sendable {
             }
             do {
                 let (_, epoch) = try await connection.welcome()
+                let history = connection.sessionHistory
+                shared.stats.withLock { stats in
+                    stats.hellos = history.hellos
+                    stats.learnerRuns = history.learnerRunIDs
+                }
                 if !episodes.isEmpty {
                     let stats = EpisodeStats(actorID: configuration.actorID, runID: runID, episodes: episodes)
                     let reply = try await connection.exchange(.episodeStats(stats), on: connection.uploads)

@@ -22,7 +22,8 @@ public struct ActorStats: Codable, Sendable, Equatable {
     /// Every version loaded, in order (the first 1000).
     public var weightsVersions: [UInt64] = []
     public var hellos = 0
-    public var learnerRunIDs: [UInt64] = []
+    /// Learner run ids met, in order (a second one means the learner restarted).
+    public var learnerRuns: [UInt64] = []
     public var elapsedSeconds = 0.0
 
     public init(actorID: UInt32, runID: UInt64, actorSeed: UInt64, environmentSeeds: [UInt64]) {

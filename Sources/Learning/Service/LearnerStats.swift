@@ -12,7 +12,8 @@ public struct LearnerStats: Codable, Sendable {
         public var episodes: Int
         public var lastReturn: Double?
         public var lastBatchVersion: UInt64
-        public var runIDs: [UInt64]
+        /// Run ids this actor id has used (one per process start).
+        public var runs: [UInt64]
         public var live: Bool
         /// The version the actor last reported acting with.
         public var actingVersion: UInt64?
@@ -84,7 +85,7 @@ public struct LearnerStats: Codable, Sendable {
                 transitions: tally.transitions, batches: tally.batches, duplicates: tally.duplicates,
                 tryLater: tally.tryLater, staleDropped: tally.staleDropped, episodes: tally.episodes,
                 lastReturn: tally.lastReturn, lastBatchVersion: tally.lastBatchVersion,
-                runIDs: tally.runIDs.sorted(), live: peer != nil, actingVersion: peer?.actingVersion)
+                runs: tally.runIDs.sorted(), live: peer != nil, actingVersion: peer?.actingVersion)
         }
         self.actors = actors
         elapsedSeconds = elapsed.seconds
