@@ -138,7 +138,9 @@ let package = Package(
         .testTarget(
             name: "LearningTests", dependencies: ["Learning", "Replay", "Wire", "Environments"],
             swiftSettings: checkedSettings),
-        .testTarget(name: "ActingTests", dependencies: ["Acting", "Wire"], swiftSettings: checkedSettings),
+        .testTarget(
+            name: "ActingTests", dependencies: ["Acting", "Learning", "Wire", "Environments", "MEow"],
+            swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],
             swiftSettings: checkedSettings),

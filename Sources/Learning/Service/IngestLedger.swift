@@ -404,16 +404,8 @@ public struct IngestLedger: Sendable {
     }
 
     /// Reserves one replay batch from the rate limiter; false when the learner must wait for inserts.
-    ///
-    /// Once the step budget is spent the error buffer's slack is not used: the learner stops
-    /// where the ratio says it should (one update per step past warm-up, with samples per
-    /// insert = batch size), as the single-process loop would, instead of running ahead.
     public mutating func reserveSample() -> Bool {
         guard limiter.canSample(settings.batchSize) else { return false }
-        if shutdown == .finished {
-            let offset = limiter.samplesPerInsert * Double(limiter.minSizeToSample)
-            guard limiter.difference - Double(settings.batchSize) >= offset else { return false }
-        }
         limiter.recordSample(settings.batchSize)
         return true
     }
@@ -424,12 +416,7 @@ public struct IngestLedger: Sendable {
     }
 
     /// Whether the training thread has anything to do right now.
-    public var hasWork: Bool {
-        if !queue.isEmpty { return true }
-        guard limiter.canSample(settings.batchSize) else { return false }
-        if shutdown != .finished { return true }
-        return limiter.difference - Double(settings.batchSize) >= limiter.samplesPerInsert * Double(limiter.minSizeToSample)
-    }
+    public var hasWork: Bool { !queue.isEmpty || limiter.canSample(settings.batchSize) }
 }
 
 /// The policy lag (learner version − acting version) of the last accepted batches.

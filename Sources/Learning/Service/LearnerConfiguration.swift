@@ -32,8 +32,8 @@ public struct LearnerConfiguration: Sendable {
     public var samplesPerInsert: Double?
     /// Transitions in replay before the first update; nil: max(learning starts, batch size).
     public var minReplay: Int?
-    /// How far inserting and sampling may drift apart, in sampled items; nil: room for one
-    /// maximal actor batch plus one update batch on either side.
+    /// How far actors may run ahead of the learner, in sampled items; nil: room for one
+    /// maximal actor batch plus one update batch.
     public var errorBuffer: Double?
 
     // MARK: Ingest
@@ -98,10 +98,17 @@ public struct LearnerConfiguration: Sendable {
     public var resolvedStatsFile: String { statsFile ?? runDirectory + "/learner-stats.json" }
 
     /// The rate limiter these settings describe.
+    ///
+    /// Reverb's SampleToInsertRatio with a one-sided error range [offset, offset + buffer]:
+    /// the learner never samples ahead of the ratio (with samples per insert = batch size it
+    /// does exactly one update per environment step past warm-up, as the single-process loop
+    /// does), while actors may run ahead by the buffer before they are told TRY_LATER. A
+    /// symmetric range would let the learner do buffer / batch updates on the warm-up data
+    /// alone.
     public func makeRateLimiter() -> RateLimiter {
-        RateLimiter.sampleToInsertRatio(
-            samplesPerInsert: resolvedSamplesPerInsert, minSizeToSample: resolvedMinReplay,
-            errorBuffer: resolvedErrorBuffer)
+        let offset = resolvedSamplesPerInsert * Double(resolvedMinReplay)
+        return RateLimiter(samplesPerInsert: resolvedSamplesPerInsert, minSizeToSample: resolvedMinReplay,
+                           minDiff: offset, maxDiff: offset + resolvedErrorBuffer)
     }
 
     // MARK: - Validation
@@ -143,11 +150,11 @@ public struct LearnerConfiguration: Sendable {
             throw .rateLimiter(error)
         }
         // An actor's largest batch must be admissible once the learner has caught up, or that
-        // actor would be told TRY_LATER forever: D can sit as low as minDiff + batch size.
+        // actor would be told TRY_LATER forever: D can sit as high as minDiff + batch size.
         let needed = resolvedSamplesPerInsert * Double(maxBatch) + Double(agent.batchSize)
         let width = limiter.maxDiff - limiter.minDiff
         try need(width >= needed, "error-buffer",
-                 "at least \(Int(needed.rounded(.up)) / 2 + 1) so that a batch of max-batch (\(maxBatch)) "
+                 "at least \(Int(needed.rounded(.up))) so that a batch of max-batch (\(maxBatch)) "
                     + "transitions can ever be inserted; raise it or lower max-batch")
         _ = try EnvironmentSpec.resolve(environment)
     }
