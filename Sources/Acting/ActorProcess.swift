@@ -161,16 +161,13 @@ public final class ActorProcess: Sendable {
         for await _ in environmentDone {}
         outbox.ring()
         // Give the uploader the drain budget to empty the outbox, then stop everything.
-        let drained = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await uploader.value }
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(self.configuration.drainTimeoutMs))
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+        let drainBudget = Duration.milliseconds(configuration.drainTimeoutMs)
+        let deadline = Task {
+            try? await Task.sleep(for: drainBudget)
+            uploader.cancel()
         }
+        let drained = await uploader.value
+        deadline.cancel()
         uploader.cancel()
         heartbeat.cancel()
         puller.cancel()

@@ -16,6 +16,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress line on stderr.") var quiet = false
     @Option(help: "Stochastic rollouts for the MultiGoal check after training on multigoal.")
     var multigoalRollouts = 200
+    @Option(help: "Actor processes: 0 trains in this process; N > 0 starts meow-learner and N meow-actor processes.")
+    var actors = 0
+    @Option(help: "Environment copies per actor process (with --actors).") var envsPerActor = 1
 
     @OptionGroup(title: "MEow hyperparameters (default: the --env preset)") var hyperparameters: MEowOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
@@ -24,6 +27,9 @@ struct TrainCommand: ParsableCommand {
         _ = try resolve { () throws(ConfigurationError) in
             try ConfigResolver.resolve(environmentName: env, overrides: hyperparameters.overrides)
         }
+        if actors < 0 || envsPerActor < 1 {
+            throw ValidationError("Invalid --actors or --envs-per-actor: expected --actors >= 0 and --envs-per-actor >= 1.")
+        }
         if multigoalRollouts < 1 {
             throw ValidationError(
                 "Invalid --multigoal-rollouts: expected at least 1, got \(multigoalRollouts); change --multigoal-rollouts.")
@@ -31,6 +37,15 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if actors > 0 {
+            let run = OneMachineRun(
+                environment: env, actors: actors, environmentsPerActor: envsPerActor,
+                runDirectory: runDir ?? "runs/\(env)-distributed", hyperparameters: hyperparameters,
+                learnerFlags: OneMachineRun.passThrough(Array(CommandLine.arguments.dropFirst())))
+            let status = try run.run()
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         let resolved = try resolve { () throws(ConfigurationError) in
             try ConfigResolver.resolve(environmentName: env, overrides: hyperparameters.overrides)
         }
