@@ -85,7 +85,7 @@ struct ActorCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try makeConfiguration()
         blas.loadAndLog()
-        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let log = standardErrorLog
         let shape = self.shape
         let process: ActorProcess
         do {
@@ -103,21 +103,8 @@ struct ActorCommand: AsyncParsableCommand {
             log("meow-actor: \(error)")
             throw ExitCode(2)
         }
-        let stop = StopFlag()
-        let handlers = stop.installSignalHandlers()
-        defer { handlers.cancel() }
-        let watcher = Task {
-            while !Task.isCancelled {
-                if stop.isSet {
-                    process.requestStop()
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        defer { watcher.cancel() }
         do {
-            let stats = try await process.run()
+            let stats = try await CommandRunner.withStopSignal({ process.requestStop() }) { try await process.run() }
             log("meow-actor \(configuration.actorID): \(stats.state): \(stats.envSteps) env steps, "
                 + "\(stats.batchesAcked) batches acknowledged, policy version \(stats.heldVersion)")
         } catch {
@@ -127,14 +114,4 @@ struct ActorCommand: AsyncParsableCommand {
     }
 }
 
-do {
-    let command = try ActorCommand.parseAsRoot(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
-    if let actor = command as? ActorCommand {
-        try await actor.run()
-    } else {
-        var other = command
-        try other.run()
-    }
-} catch {
-    ActorCommand.exit(withError: error)
-}
+await CommandRunner.main(ActorCommand.self)

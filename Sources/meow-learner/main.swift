@@ -83,7 +83,7 @@ struct LearnerCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try makeConfiguration()
         blas.loadAndLog()
-        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let log = standardErrorLog
         let agentConfig = configuration.agent
         let service: LearnerService
         do {
@@ -101,22 +101,11 @@ struct LearnerCommand: AsyncParsableCommand {
         try configJSON.write(to: URL(fileURLWithPath: configuration.runDirectory + "/config.json"))
         log("meow-learner: config \(String(decoding: configJSON, as: UTF8.self))")
 
-        let stop = StopFlag()
-        let handlers = stop.installSignalHandlers()
-        defer { handlers.cancel() }
-        let watcher = Task {
-            while !Task.isCancelled {
-                if stop.isSet {
-                    log("meow-learner: stopping (signal): finishing the update, saving the policy")
-                    service.requestStop()
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        defer { watcher.cancel() }
         do {
-            let stats = try await service.run()
+            let stats = try await CommandRunner.withStopSignal({
+                log("meow-learner: stopping (signal): finishing the update, saving the policy")
+                service.requestStop()
+            }) { try await service.run() }
             print("meow-learner: \(stats.envSteps) env steps, \(stats.updates) updates, policy version "
                   + "\(stats.policyVersion), \(stats.actors.count) actors; \(configuration.runDirectory)/policy.safetensors")
         } catch {
@@ -126,14 +115,4 @@ struct LearnerCommand: AsyncParsableCommand {
     }
 }
 
-do {
-    let command = try LearnerCommand.parseAsRoot(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
-    if let learner = command as? LearnerCommand {
-        try await learner.run()
-    } else {
-        var other = command
-        try other.run()
-    }
-} catch {
-    LearnerCommand.exit(withError: error)
-}
+await CommandRunner.main(LearnerCommand.self)
