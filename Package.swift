@@ -58,6 +58,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // System-library shims: no Swift logic.
@@ -79,6 +81,16 @@ let package = Package(
         // The wire protocol (stdlib only) and the nng transport never import each other.
         .target(name: "Wire", swiftSettings: checkedSettings),
         .target(name: "Transport", dependencies: ["CNNG"], swiftSettings: checkedSettings),
+
+        // Telemetry sits beside the others and imports none of them: TensorBoard/CSV
+        // scalar logs and the Prometheus endpoint; the learner composes it.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: checkedSettings),
 
         // The single-process trainer (issue 3) and the learner service (issue 5, Learning/Service),
         // composed from the agent, environments, replay, the wire protocol and the transport.
@@ -143,6 +155,9 @@ let package = Package(
             swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],
+            swiftSettings: checkedSettings),
+        .testTarget(
+            name: "TelemetryTests", dependencies: ["Telemetry"], exclude: ["Python"],
             swiftSettings: checkedSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libnng-dev libopenblas-dev python3-venv openssl make)
+APT_PACKAGES=(libnng-dev libopenblas-dev python3-venv openssl make systemd shellcheck)
 PY_REQUIREMENTS=requirements-dev.txt
 
 say() { printf '[deps] %s\n' "$*"; }

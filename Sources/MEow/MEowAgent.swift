@@ -104,6 +104,7 @@ public final class MEowAgent {
     ///
     /// Stochastic: ε ~ N(0, I) from `rng`; deterministic: z₀ = 0 (1.7), which draws nothing.
     public func act(observations: [Float], count: Int, deterministic: Bool, rng: inout Xoshiro256) -> [Float] {
+        if count == 0 { return [] }
         let tape = inferenceTape
         tape.reset()
         let states = tape.constant(inputTensor(observations, count, observationDimension, "observations"))
@@ -120,6 +121,7 @@ public final class MEowAgent {
     ///
     /// The min over the heads is the value the Bellman target bootstraps from (1.6).
     public func values(observations: [Float], count: Int) -> [Float] {
+        if count == 0 { return [] }
         let tape = inferenceTape
         tape.reset()
         let states = tape.constant(inputTensor(observations, count, observationDimension, "observations"))

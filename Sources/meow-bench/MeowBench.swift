@@ -11,7 +11,9 @@ struct MeowBench: AsyncParsableCommand {
         abstract: "Benchmarks for meow's subsystems.",
         subcommands: [
             CoreBenchmark.self,
+            AgentBenchmark.self,
             WireBench.self,
             TransportBench.self,
+            ProtocolBench.self,
         ])
 }

@@ -37,13 +37,13 @@ struct TransportBench: AsyncParsableCommand {
             let times = try await roundTrips(payloadSize: size)
             let sorted = times.sorted()
             let mean = times.reduce(0, +) / Double(times.count)
-            print(pad(label(size), 9), pad(fixed(percentile(sorted, 0.50)), 10),
-                  pad(fixed(percentile(sorted, 0.99)), 10), pad(fixed(mean), 10))
+            print(BenchSupport.pad(BenchSupport.sizeLabel(size), 9), BenchSupport.pad(BenchSupport.fixed(BenchSupport.percentile(sorted, 0.50)), 10),
+                  BenchSupport.pad(BenchSupport.fixed(BenchSupport.percentile(sorted, 0.99)), 10), BenchSupport.pad(BenchSupport.fixed(mean), 10))
         }
         let concurrent = try await concurrentRequests()
-        print("\(contexts) REQ contexts x 64 B on one socket: \(fixed(concurrent)) requests/s")
+        print("\(contexts) REQ contexts x 64 B on one socket: \(BenchSupport.fixed(concurrent)) requests/s")
         let (rate, bandwidth) = try await pushPull(size: 64 << 10)
-        print("PUSH/PULL 64 KiB x \(messages): \(fixed(rate)) msg/s, \(fixed(bandwidth)) MB/s")
+        print("PUSH/PULL 64 KiB x \(messages): \(BenchSupport.fixed(rate)) msg/s, \(BenchSupport.fixed(bandwidth)) MB/s")
     }
 
     // MARK: - Measurements
@@ -64,7 +64,7 @@ struct TransportBench: AsyncParsableCommand {
         for _ in 0..<rounds {
             let start = clock.now
             let reply = try await client.request(payload)
-            times.append(microseconds(clock.now - start))
+            times.append(BenchSupport.microseconds(clock.now - start))
             guard reply.count == payloadSize else { throw ValidationError("short echo: \(reply.count) bytes") }
         }
         server.close()
@@ -97,7 +97,7 @@ struct TransportBench: AsyncParsableCommand {
         let elapsed = clock.now - start
         server.close()
         try await serving.value
-        return Double(perWorker * contexts) / seconds(elapsed)
+        return Double(perWorker * contexts) / BenchSupport.seconds(elapsed)
     }
 
     /// Messages per second and MB/s streaming `messages` messages of `size` bytes.
@@ -122,7 +122,7 @@ struct TransportBench: AsyncParsableCommand {
         var bytes = 0
         for _ in 0..<total { bytes += try await pull.receive().count }
         try await sending.value
-        let elapsed = seconds(clock.now - start)
+        let elapsed = BenchSupport.seconds(clock.now - start)
         return (Double(total) / elapsed, Double(bytes) / elapsed / 1e6)
     }
 
@@ -137,31 +137,5 @@ struct TransportBench: AsyncParsableCommand {
         let listener = try server.listen("tcp://127.0.0.1:0")
         let serving = Task { try await server.serve(contexts: contexts) { $0 } }
         return (server, "tcp://127.0.0.1:\(listener.port ?? 0)", serving)
-    }
-
-    private func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
-        sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.down)))]
-    }
-
-    private func microseconds(_ duration: Duration) -> Double { seconds(duration) * 1e6 }
-
-    private func seconds(_ duration: Duration) -> Double {
-        let (whole, attoseconds) = duration.components
-        return Double(whole) + Double(attoseconds) * 1e-18
-    }
-
-    private func label(_ size: Int) -> String {
-        if size >= 1 << 20 { return fixed(Double(size) / Double(1 << 20)) + " MiB" }
-        if size >= 1 << 10 { return "\(size >> 10) KiB" }
-        return "\(size) B"
-    }
-
-    private func fixed(_ value: Double) -> String {
-        let scaled = (value * 10).rounded()
-        return "\(Int(scaled) / 10).\(abs(Int(scaled) % 10))"
-    }
-
-    private func pad(_ text: String, _ width: Int) -> String {
-        String(repeating: " ", count: max(0, width - text.count)) + text
     }
 }

@@ -150,6 +150,8 @@ func ablationsTrain(rewardShift: Bool, clippedDoubleQ: Bool) throws {
     var rng = Xoshiro256(seed: 12)
     let batched = agent.act(observations: observations, count: 64, deterministic: false, rng: &rng)
     #expect(batched.count == 64 * 3 && batched.allSatisfy { $0 >= -1 && $0 <= 1 })
+    #expect(agent.act(observations: [], count: 0, deterministic: false, rng: &rng).isEmpty)
+    #expect(agent.values(observations: [], count: 0).isEmpty)
     // Row r of a deterministic batch is the action for observation r alone.
     let all = agent.act(observations: observations, count: 64, deterministic: true, rng: &rng)
     for r in [0, 17, 63] {

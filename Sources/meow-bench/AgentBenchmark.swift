@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import MEow
+
+/// Single-thread MEow timings: one update at batch 256, and choosing actions.
+///
+/// Shapes: Hopper (ds 11, d 3), HalfCheetah (ds 17, d 6; the shape of the PyTorch
+/// reference) and Humanoid (ds 376, d 17), with the official widths (ALGORITHM.md 2.2) and
+/// each preset's hyperparameters. Each figure is the median over `repeats` of the mean
+/// time per call within a repeat, printed next to the PyTorch reference of NOTES.md (one
+/// update ≈ 33 ms, one action at batch 1 ≈ 1.5 ms; same machine kind, 1 thread) as a
+/// speed-up factor.
+/// `--phases` splits an update into the steps of section 7 to show where time goes.
+struct AgentBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meow",
+        abstract: "Time MEow updates (batch 256) and action selection on one thread.")
+
+    @Option(help: "Timed repeats; the median is reported.")
+    var repeats = 7
+
+    @Option(help: "Updates per repeat.")
+    var updates = 20
+
+    @Option(help: "Action calls per repeat.")
+    var actions = 2000
+
+    @Option(help: "Replay batch size of an update.")
+    var batchSize = 256
+
+    @Flag(help: "Also time the phases of one update (target, Q forward, backward, clip, Adam, Polyak).")
+    var phases = false
+
+    func validate() throws {
+        guard repeats > 0, updates > 0, actions > 0, batchSize > 0 else {
+            throw ValidationError("--repeats, --updates, --actions and --batch-size must be positive.")
+        }
+    }
+
+    /// PyTorch reference figures from NOTES.md, in microseconds.
+    static let referenceUpdate = 33_000.0
+    static let referenceAction = 1_500.0
+
+    func run() throws {
+        for line in BLAS.load().logLines { print(line) }
+        print("MEow, single thread, median of \(repeats) repeats; PyTorch reference (HalfCheetah shape, NOTES.md):"
+              + " update ≈ 33 ms, action at batch 1 ≈ 1.5 ms")
+        print(pad("case", 44), pad("µs/call", 10), pad("µs/action", 10), pad("PyTorch/us", 11))
+        for (name, ds, d) in [("Hopper", 11, 3), ("HalfCheetah", 17, 6), ("Humanoid", 376, 17)] {
+            let preset = MEowConfig.preset(name)!
+            let agent = try makeAgent(preset, ds: ds, d: d)
+            let update = try timeUpdates(agent)
+            print(pad("\(name) update, batch \(batchSize)", 44), pad(fixed(update), 10), pad("", 10),
+                  pad(fixed(Self.referenceUpdate / update, digits: 1) + "x", 11))
+            for count in [1, 64] {
+                for deterministic in [true, false] {
+                    let perCall = timeActions(agent, count: count, deterministic: deterministic)
+                    let label = "\(name) act, batch \(count), \(deterministic ? "deterministic" : "stochastic")"
+                    print(pad(label, 44), pad(fixed(perCall), 10), pad(fixed(perCall / Double(count)), 10),
+                          pad(count == 1 ? fixed(Self.referenceAction / perCall, digits: 1) + "x" : "", 11))
+                }
+            }
+            if phases { timePhases(preset, ds: ds, d: d) }
+        }
+    }
+
+    // MARK: - Cases
+
+    func makeAgent(_ preset: MEowConfig, ds: Int, d: Int) throws -> MEowAgent {
+        var config = preset
+        config.batchSize = batchSize
+        return try MEowAgent(config: config, observationDimension: ds, actionDimension: d)
+    }
+
+    struct Batch {
+        let observations, actions, rewards, terminations, nextObservations: [Float]
+    }
+
+    func randomBatch(ds: Int, d: Int, seed: UInt64) -> Batch {
+        var rng = Xoshiro256(seed: seed)
+        func uniform(_ n: Int, _ range: ClosedRange<Float>) -> [Float] {
+            (0..<n).map { _ in range.lowerBound + (range.upperBound - range.lowerBound) * rng.nextUniform(Float.self) }
+        }
+        return Batch(observations: uniform(batchSize * ds, -2...2), actions: uniform(batchSize * d, -1...1),
+                     rewards: uniform(batchSize, -1...1), terminations: (0..<batchSize).map { $0 % 50 == 0 ? 1 : 0 },
+                     nextObservations: uniform(batchSize * ds, -2...2))
+    }
+
+    /// Median µs per update.
+    func timeUpdates(_ agent: MEowAgent) throws -> Double {
+        let batch = randomBatch(ds: agent.observationDimension, d: agent.actionDimension, seed: 1)
+        func step() -> UpdateMetrics {
+            agent.update(observations: batch.observations, actions: batch.actions, rewards: batch.rewards,
+                         terminations: batch.terminations, nextObservations: batch.nextObservations, count: batchSize)
+        }
+        for _ in 0..<3 { _ = step() }  // warm the tapes' workspaces
+        let result = median(repeats) {
+            for _ in 0..<updates { _ = step() }
+            return updates
+        }
+        guard agent.skippedUpdates == 0 else { throw ValidationError("an update was skipped: the timing is not valid") }
+        return result
+    }
+
+    /// Median µs per act() call.
+    func timeActions(_ agent: MEowAgent, count: Int, deterministic: Bool) -> Double {
+        let batch = randomBatch(ds: agent.observationDimension, d: agent.actionDimension, seed: 2)
+        let observations = Array(batch.observations.prefix(count * agent.observationDimension))
+        var rng = Xoshiro256(seed: 3)
+        var sink: Float = 0
+        for _ in 0..<10 { sink += agent.act(observations: observations, count: count, deterministic: deterministic, rng: &rng)[0] }
+        let calls = max(actions / count, 20)
+        let result = median(repeats) {
+            for _ in 0..<calls {
+                sink += agent.act(observations: observations, count: count, deterministic: deterministic, rng: &rng)[0]
+            }
+            return calls
+        }
+        if sink.isNaN { print("(a NaN action was produced)") }
+        return result
+    }
+
+    /// The steps of section 7, timed one by one on the same shapes as `MEowAgent.update`.
+    func timePhases(_ config: MEowConfig, ds: Int, d: Int) {
+        let flow = MEowFlow<Float>(config: config, observationDimension: ds, actionDimension: d)
+        let online = ParameterStore<Float>(layout: flow.layout), target = ParameterStore<Float>(layout: flow.layout)
+        var rng = Xoshiro256(seed: 1)
+        flow.initialize(online, rng: &rng)
+        target.copyValues(from: online)
+        let adam = Adam<Float>(layout: flow.layout, configuration: .init(learningRate: Double(config.learningRate)))
+        let b = randomBatch(ds: ds, d: d, seed: 4)
+        let states = Tensor(rows: batchSize, cols: ds, b.observations), next = Tensor(rows: batchSize, cols: ds, b.nextObservations)
+        let actions = Tensor(rows: batchSize, cols: d, b.actions), rewards = Tensor(rows: batchSize, cols: 1, b.rewards)
+        let terminations = Tensor(rows: batchSize, cols: 1, b.terminations)
+        let targetTape = Tape<Float>(recording: false), lossTape = Tape<Float>()
+        var times = [String: [Double]]()
+        let clock = ContinuousClock()
+        func timed<T>(_ name: String, _ body: () -> T) -> T {
+            let start = clock.now
+            let result = body()
+            times[name, default: []].append(microseconds(clock.now - start))
+            return result
+        }
+        for _ in 0..<(updates * repeats + 3) {
+            targetTape.reset()
+            let y = timed("target value (h̄_σ, b̄_j on s')") {
+                flow.bellmanTarget(rewards: rewards, terminations: terminations, nextStates: next,
+                                   gamma: Double(config.gamma),
+                                   targetStore: target, tape: targetTape)
+            }
+            lossTape.reset()
+            let loss = timed("Q forward + loss (train mode)") {
+                online.zeroGradients()
+                return flow.bellmanLoss(states: states, actions: actions, targets: y.target, store: online,
+                                        tape: lossTape, dropout: &rng)
+            }
+            timed("backward") { lossTape.backward(from: loss.loss) }
+            _ = timed("gradient norm + clip") { online.clipGradientNorm(maxNorm: Double(config.gradClip)) }
+            timed("Adam") { adam.update(online) }
+            timed("Polyak") { target.polyakUpdate(toward: online, tau: Double(config.tau)) }
+        }
+        for name in ["target value (h̄_σ, b̄_j on s')", "Q forward + loss (train mode)", "backward",
+                     "gradient norm + clip", "Adam", "Polyak"] {
+            let sorted = times[name]!.dropFirst(3).sorted()
+            print(pad("  phase: \(name)", 44), pad(fixed(sorted[sorted.count / 2]), 10))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Median over repeats of (elapsed / calls) in µs; `body` returns how many calls it made.
+    func median(_ repeats: Int, _ body: () -> Int) -> Double {
+        let clock = ContinuousClock()
+        var samples: [Double] = []
+        for _ in 0..<repeats {
+            let start = clock.now
+            let calls = body()
+            samples.append(microseconds(clock.now - start) / Double(calls))
+        }
+        return samples.sorted()[samples.count / 2]
+    }
+
+    func microseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) * 1e-12
+    }
+
+    func fixed(_ value: Double, digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+
+    func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+}
