@@ -95,7 +95,8 @@ let package = Package(
         // The single-process trainer (issue 3) and the learner service (issue 5, Learning/Service),
         // composed from the agent, environments, replay, the wire protocol and the transport.
         .target(
-            name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire", "Transport"],
+            name: "Learning",
+            dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire", "Transport", "Telemetry"],
             swiftSettings: checkedSettings),
         // The actor loop (issue 5), composed from the same parts.
         .target(

@@ -19,6 +19,8 @@ struct LearnerCommand: AsyncParsableCommand {
     @Option(help: "Run directory (policy.safetensors, metrics.csv, learner-stats.json, ingest.log).") var runDir: String?
     @Option(help: "JSON file of flags (read before the command line).") var config: String?
     @OptionGroup(title: "Authentication") var auth: TokenOptions
+    @Option(help: "Prometheus /metrics, /healthz, /readyz on HOST:PORT (a port alone means 127.0.0.1).")
+    var metricsListen: String?
     @Option(help: "Certificate (PEM) for a tls+tcp:// listener.") var tlsCert: String?
     @Option(help: "Private key (PEM) for --tls-cert.") var tlsKey: String?
 
@@ -75,6 +77,9 @@ struct LearnerCommand: AsyncParsableCommand {
         if let heartbeatIntervalMs { c.heartbeatIntervalMs = heartbeatIntervalMs }
         c.peerTimeoutMs = peerTimeoutMs
         c.statsFile = statsFile
+        if let metricsListen {
+            c.metricsListen = metricsListen.allSatisfy(\.isNumber) ? "127.0.0.1:\(metricsListen)" : metricsListen
+        }
         if quiet { c.progressIntervalMs = 0 }
         do { try c.validate() } catch { throw ValidationError("\(error)") }
         return c

@@ -159,6 +159,31 @@ def test_wrong_or_missing_token_is_refused_with_auth_failed(cluster):
     assert stop(learner) == 0
 
 
+def test_metrics_endpoint_reports_ingest(cluster):
+    import urllib.request
+    from conftest import free_port
+    port = free_port()
+    learner = cluster.learner("--steps", "1000000", "--metrics-listen", str(port))
+    peer = Peer(cluster.url)
+    try:
+        wait_for(lambda: _try_hello(peer), 30, "the learner to answer HELLO")
+        assert peer.transitions(seq=0).status == wire.TransitionsStatus.ACCEPTED
+
+        def scrape():
+            try:
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+            except OSError:
+                return None
+            return text if "meow_env_steps_total 8" in text else None
+        text = wait_for(scrape, 15, "meow_env_steps_total in /metrics")
+        assert 'meow_transitions_ingested_total{actor="77"} 8' in text
+        ready = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
+        assert ready.status == 200
+    finally:
+        peer.close()
+    assert stop(learner) == 0
+
+
 def test_non_loopback_listener_needs_a_token(cluster):
     learner = cluster.learner("--listen", f"tcp://0.0.0.0:{cluster.port}", "--steps", "1000")
     assert learner.wait(timeout=30) != 0

@@ -74,6 +74,8 @@ public struct LearnerConfiguration: Sendable {
     public var statsIntervalMs = 1000
     /// Period of the progress line on stderr (0: none).
     public var progressIntervalMs = 2000
+    /// Prometheus /metrics, /healthz, /readyz on this host:port (nil: off).
+    public var metricsListen: String?
     /// Receiver limits for decoding requests.
     public var limits = WireLimits()
 

@@ -2,6 +2,7 @@ import Foundation
 import MEow
 import Replay
 import Synchronization
+import Telemetry
 import Transport
 import Wire
 
@@ -128,6 +129,24 @@ public final class LearnerService: Sendable {
             + "; rate limiter \(configuration.resolvedSamplesPerInsert) samples/insert, min replay "
             + "\(configuration.resolvedMinReplay), error buffer \(Int(configuration.resolvedErrorBuffer))")
 
+        var metricsServer: MetricsServer?
+        var mirror: MetricsMirror?
+        if let address = configuration.metricsListen {
+            let metrics = LearnerMetrics()
+            let publisher = self.publisher
+            do {
+                let server = try MetricsServer(address: try ListenAddress(parsing: address), registry: metrics.registry,
+                                               isReady: { publisher.newestVersion != nil })
+                log("learner: metrics on http://\(server.address)/metrics")
+                metricsServer = server
+                mirror = MetricsMirror(metrics: metrics, replayCapacity: configuration.agent.bufferSize)
+            } catch {
+                socket.close()
+                throw .listen(url: address, reason: "metrics endpoint: \(error)")
+            }
+        }
+        defer { metricsServer?.stop() }
+
         training.start()
         let router = RequestRouter(core: core, publisher: publisher, ingestLog: ingestLog,
                                    limits: configuration.limits)
@@ -146,7 +165,10 @@ public final class LearnerService: Sendable {
             for key in forgotten { log("learner: forgot actor \(key.actorID) (run \(key.runID)): silent") }
             if now - lastStats >= .milliseconds(configuration.statsIntervalMs) {
                 lastStats = now
-                try? stats().write(to: configuration.resolvedStatsFile)
+                let current = stats()
+                try? current.write(to: configuration.resolvedStatsFile)
+                mirror?.update(current, chunksServed: publisher.chunksServed,
+                               evaluation: training.lastEvaluation.withLock { $0?.meanReturn })
             }
             if configuration.progressIntervalMs > 0 && now - lastProgress >= .milliseconds(configuration.progressIntervalMs) {
                 lastProgress = now
@@ -165,6 +187,8 @@ public final class LearnerService: Sendable {
         _ = await server.value
         let final = stats()
         try? final.write(to: configuration.resolvedStatsFile)
+        mirror?.update(final, chunksServed: publisher.chunksServed,
+                       evaluation: training.lastEvaluation.withLock { $0?.meanReturn })
         if let path = outcome.policyPath { log("learner: saved the policy to \(path)") }
         log("learner: " + progressLine(final, since: previous))
         if let error = outcome.error { throw error }

@@ -26,6 +26,10 @@ public final class WeightsPublisher: Sendable {
 
     private let chunkBytes: Int
     private let state = Mutex(State())
+    private let served = Atomic<Int>(0)
+
+    /// WEIGHTS replies that carried data (not "unchanged"), for metrics.
+    public var chunksServed: Int { served.load(ordering: .relaxed) }
 
     public init(chunkBytes: Int) {
         precondition(chunkBytes > 0, "chunks need at least one byte")
@@ -77,6 +81,7 @@ public final class WeightsPublisher: Sendable {
                                      text: "weights_request.chunk_index \(request.chunkIndex) is past the "
                                         + "\(encoded.chunks.count) chunks of version \(encoded.version)"))
         }
+        served.add(1, ordering: .relaxed)
         return .weights(encoded.chunks[Int(request.chunkIndex)])
     }
 
