@@ -53,6 +53,8 @@ let package = Package(
     products: [
         .executable(name: "meow", targets: ["meow"]),
         .executable(name: "meow-bench", targets: ["meow-bench"]),
+        .executable(name: "meow-learner", targets: ["meow-learner"]),
+        .executable(name: "meow-actor", targets: ["meow-actor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -90,16 +92,42 @@ let package = Package(
             ],
             swiftSettings: checkedSettings),
 
-        // The learner and the single-process trainer, composed from the agent, environments, replay,
-        // the protocol messages and telemetry.
-        .target(name: "Learning", dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire", "Telemetry"],
-                swiftSettings: checkedSettings),
+        // The single-process trainer (issue 3) and the learner service (issue 5, Learning/Service),
+        // composed from the agent, environments, replay, the wire protocol and the transport.
+        .target(
+            name: "Learning",
+            dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire", "Transport", "Telemetry"],
+            swiftSettings: checkedSettings),
+        // The actor loop (issue 5), composed from the same parts.
+        .target(
+            name: "Acting", dependencies: ["MEow", "Environments", "Wire", "Transport"],
+            swiftSettings: checkedSettings),
+
+        // Option groups shared by every executable (STYLE.md: commands reuse @OptionGroups).
+        .target(
+            name: "CommandLineOptions",
+            dependencies: ["Learning", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: checkedSettings),
 
         // Executables: parse, validate, call a library entry point.
         .executableTarget(
+            name: "meow-learner",
+            dependencies: [
+                "Learning", "MEow", "CommandLineOptions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: checkedSettings),
+        .executableTarget(
+            name: "meow-actor",
+            dependencies: [
+                "Acting", "Learning", "MEow", "CommandLineOptions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: checkedSettings),
+        .executableTarget(
             name: "meow",
             dependencies: [
-                "MEow", "Environments", "Learning", "Tensor",
+                "MEow", "Environments", "Learning", "Tensor", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSettings),
@@ -118,9 +146,14 @@ let package = Package(
         .testTarget(
             name: "EnvironmentsTests", dependencies: ["Environments"], exclude: ["Fixtures"],
             swiftSettings: checkedSettings),
-        .testTarget(name: "LearningTests", dependencies: ["Learning"], swiftSettings: checkedSettings),
         .testTarget(name: "ReplayTests", dependencies: ["Replay"], swiftSettings: checkedSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
+        .testTarget(
+            name: "LearningTests", dependencies: ["Learning", "Replay", "Wire", "Environments"],
+            swiftSettings: checkedSettings),
+        .testTarget(
+            name: "ActingTests", dependencies: ["Acting", "Learning", "Wire", "Environments", "MEow"],
+            swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],
             swiftSettings: checkedSettings),

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=python3
 suites=()
-for dir in protocol/python/tests Tests/python Tests/deploy; do
+for dir in protocol/python/tests Tests/python Tests/deploy Tests/system; do
     [ -d "$dir" ] && suites+=("$dir")
 done
 if ((${#suites[@]} == 0)); then

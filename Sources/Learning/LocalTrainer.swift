@@ -78,16 +78,6 @@ public struct TrainingSummary: Sendable, Equatable, Codable {
     public var finalEvaluationReturn: Double? { evaluations.last?.meanReturn }
 }
 
-/// Tags the single-process trainer logs beyond `MetricName` (docs/metrics.md).
-public enum TrainerMetricName {
-    /// Global gradient norm before clipping, of the latest update.
-    public static let gradientNorm = "losses/grad_norm"
-    /// Mean Q₁(s, a) over the latest batch.
-    public static let meanQ = "values/q"
-    /// Mean min_j V̄_j(s') over the latest batch: the bootstrapped target value.
-    public static let meanTargetV = "values/target_v"
-}
-
 /// The single-process MEow trainer (ALGORITHM.md section 3, CleanRL's loop).
 ///
 /// One environment, one replay buffer, one agent, in one thread: the baseline the
@@ -406,7 +396,7 @@ public final class LocalTrainer {
                     state.updates += 1
                     lastLoss = statistics.loss
                     if state.updates % options.lossLogInterval == 0 {
-                        logUpdate(statistics, step: step, to: logger)
+                        logger.logUpdate(statistics, alpha: config.alpha, skippedUpdates: agent.skippedUpdates, step: step)
                         logger.log(
                             tag: MetricName.stepsPerSecond, value: stepsPerSecond(step, at: clock.now).rounded(),
                             step: step)
@@ -483,19 +473,6 @@ public final class LocalTrainer {
         guard result.meanReturn > (state.best?.testReturn ?? -.infinity) else { return false }
         state.best = BestRecord(step: step, testReturn: result.meanReturn)
         return true
-    }
-
-    /// The loss-type scalars, named as the reference code names them.
-    private func logUpdate(_ s: UpdateStatistics, step: Int, to logger: FanOutLogger) {
-        logger.log(tag: MetricName.qfLoss, value: s.loss, step: step)
-        logger.log(tag: MetricName.alpha, value: config.alpha, step: step)
-        logger.log(tag: TrainerMetricName.gradientNorm, value: s.gradientNorm, step: step)
-        logger.log(tag: TrainerMetricName.meanQ, value: s.meanQ, step: step)
-        logger.log(tag: TrainerMetricName.meanTargetV, value: s.meanTargetV, step: step)
-        logger.log(tag: MetricName.valuesLogSigmaMean, value: s.meanLogSigma, step: step)
-        logger.log(tag: MetricName.valuesLogSigmaMin, value: s.minLogSigma, step: step)
-        logger.log(tag: MetricName.valuesLogSigmaMax, value: s.maxLogSigma, step: step)
-        logger.log(tag: MetricName.lossesSkippedNonFinite, value: Float(agent.skippedUpdates), step: step)
     }
 
     /// Writes a checkpoint of `state` (with a replay snapshot when the settings ask for one).

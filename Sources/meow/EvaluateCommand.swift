@@ -1,6 +1,7 @@
 import ArgumentParser
 import Environments
 import Foundation
+import CommandLineOptions
 import Learning
 import Tensor
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CommandLineOptions
 import Learning
 
 /// `meow train`: the single-process trainer, fresh or resumed from a checkpoint.
@@ -21,6 +22,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress line on stderr.") var quiet = false
     @Option(help: "Stochastic rollouts for the MultiGoal check after training on multigoal.")
     var multigoalRollouts = 200
+    @Option(help: "Actor processes: 0 trains in this process; N > 0 starts meow-learner and N meow-actor processes.")
+    var actors = 0
+    @Option(help: "Environment copies per actor process (with --actors).") var envsPerActor = 1
 
     @OptionGroup(title: "MEow hyperparameters (default: the config file, else the --env preset)")
     var hyperparameters: MEowOptions
@@ -40,6 +44,9 @@ struct TrainCommand: ParsableCommand {
         } else {
             _ = try resolved()
         }
+        if actors < 0 || envsPerActor < 1 {
+            throw ValidationError("Invalid --actors or --envs-per-actor: expected --actors >= 0 and --envs-per-actor >= 1.")
+        }
         if multigoalRollouts < 1 {
             throw ValidationError(
                 "Invalid --multigoal-rollouts: expected at least 1, got \(multigoalRollouts); change --multigoal-rollouts.")
@@ -55,6 +62,17 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if actors > 0 {
+            let resolved = try resolved()
+            let run = OneMachineRun(
+                environment: resolved.environmentName, actors: actors, environmentsPerActor: envsPerActor,
+                runDirectory: resolved.settings.runDir ?? "runs/\(resolved.environmentName)-distributed",
+                hyperparameters: hyperparameters,
+                learnerFlags: OneMachineRun.passThrough(Array(CommandLine.arguments.dropFirst())))
+            let status = try run.run()
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         let stop = StopFlag()
         let handlers = stop.installSignalHandlers()
         defer { handlers.cancel() }

@@ -2,7 +2,9 @@ import ArgumentParser
 import Learning
 
 /// Every `RunSettings` field as an optional flag; a flag left out keeps the config file's value or the default.
-struct RunOptions: ParsableArguments {
+public struct RunOptions: ParsableArguments {
+    public init() {}
+
     @Option(help: "Experiment name, part of the default run directory name.") var expName: String?
     @Option(help: "Run directory (default runs/<env>__<exp-name>__<seed>__<time>).") var runDir: String?
     @Option(help: "Checkpoint every this many environment steps (0: only at the end, on stop and for a new best).")
@@ -15,7 +17,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Prometheus endpoint host:port (used by the learner service).") var metricsListen: String?
 
     /// The flags given, as overrides of the file's (or default) settings; BLAS flags join from `blas`.
-    func overrides(blas: BLASOptions) -> RunSettingsOverrides {
+    public func overrides(blas: BLASOptions) -> RunSettingsOverrides {
         var o = RunSettingsOverrides()
         (o.expName, o.runDir, o.checkpointEvery, o.keepCheckpoints) = (expName, runDir, checkpointEvery, keepCheckpoints)
         (o.checkpointReplay, o.replayChunkMiB, o.metricsListen) = (checkpointReplay, replayChunkMiB, metricsListen)

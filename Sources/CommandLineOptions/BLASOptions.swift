@@ -3,13 +3,15 @@ import Foundation
 import Tensor
 
 /// `--blas-core` and `--blas-threads`, on top of MEOW_BLAS_CORE / MEOW_BLAS_THREADS.
-struct BLASOptions: ParsableArguments {
+public struct BLASOptions: ParsableArguments {
     @Option(help: "OpenBLAS kernel core (e.g. SkylakeX, Haswell); default: chosen from the CPU.")
-    var blasCore: String?
+    public var blasCore: String?
     @Option(help: "OpenBLAS threads (default 1: robust when cores are shared).")
-    var blasThreads: Int?
+    public var blasThreads: Int?
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         if let blasThreads, blasThreads < 1 {
             throw ValidationError(
                 "Invalid --blas-threads: expected at least 1 thread, got \(blasThreads); change --blas-threads.")
@@ -17,15 +19,17 @@ struct BLASOptions: ParsableArguments {
     }
 
     /// Loads OpenBLAS with these choices and logs what runs to stderr.
-    func loadAndLog() {
+    public func loadAndLog() {
         Self.loadAndLog(core: blasCore, threads: blasThreads)
     }
 
     /// Loads OpenBLAS with `core` and `threads` over MEOW_BLAS_CORE / MEOW_BLAS_THREADS.
-    static func loadAndLog(core: String?, threads: Int?) {
+    public static func loadAndLog(core: String?, threads: Int?) {
         var configuration = BLASConfiguration.fromEnvironment()
         if let core { configuration.core = core }
         if let threads { configuration.threads = threads }
-        for line in BLAS.load(configuration).logLines { log(line) }
+        for line in BLAS.load(configuration).logLines {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
     }
 }

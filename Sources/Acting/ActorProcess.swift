@@ -1,0 +1,489 @@
+import Environments
+import Foundation
+import MEow
+import Synchronization
+import Tensor
+import Wire
+
+/// The policy an actor acts with: two closures over an agent that lives on the
+/// environment thread (it is built there and never leaves it).
+public struct ActingPolicy {
+    /// Stochastic actions in [-1, 1] for `count` observations.
+    public var act: (_ observations: [Float], _ count: Int, _ rng: inout Xoshiro256) -> [Float]
+    /// Replaces the weights with the learner's.
+    public var load: (_ tensors: [NamedTensor]) throws -> Void
+
+    public init(act: @escaping (_ observations: [Float], _ count: Int, _ rng: inout Xoshiro256) -> [Float],
+                load: @escaping (_ tensors: [NamedTensor]) throws -> Void) {
+        self.act = act
+        self.load = load
+    }
+}
+
+/// One actor process: K environments, a local policy copy, and the upload, heartbeat and
+/// weight-pull loops that keep it in step with the learner.
+///
+/// ```
+///  environment thread: weights mailbox ─▶ policy ─▶ K envs ─▶ adder ─▶ Outbox (bounded, blocks when full)
+///  async tasks:        uploader (Outbox ─▶ TRANSITIONS, EPISODE_STATS)   heartbeat   weights (VariableClient)
+/// ```
+/// Stepping and inference run on a dedicated thread; network waits are async. A learner
+/// that disappears costs nothing but time: unacknowledged batches stay in the outbox and
+/// go again (same seq) after a new HELLO.
+public final class ActorProcess: Sendable {
+    /// Why the actor stopped early.
+    enum End: Error, Sendable, Equatable {
+        case runOver
+        case failed(ActorError)
+    }
+
+    private final class Shared: Sendable {
+        let stopRequested = Atomic<Bool>(false)
+        let environmentDone = Atomic<Bool>(false)
+        let learnerVersion = Atomic<UInt64>(0)
+        let heldVersion = Atomic<UInt64>(0)
+        let pullInFlight = Atomic<Bool>(false)
+        let end = Mutex<End?>(nil)
+        let mailbox = Mutex<(version: UInt64, tensors: [NamedTensor])?>(nil)
+        let episodes = Mutex<[EpisodeSummary]>([])
+        let stats: Mutex<ActorStats>
+
+        init(stats: ActorStats) { self.stats = Mutex(stats) }
+
+        var isEnded: Bool { end.withLock { $0 != nil } }
+
+        func finish(_ reason: End) {
+            end.withLock { if $0 == nil { $0 = reason } }
+        }
+
+        func observe(learnerVersion version: UInt64) {
+            learnerVersion.max(version, ordering: .relaxed)
+        }
+    }
+
+    public let configuration: ActorConfiguration
+    private let makePolicy: @Sendable (_ observationSize: Int, _ actionSize: Int, _ welcome: Welcome) throws -> ActingPolicy
+    private let log: @Sendable (String) -> Void
+    private let shared: Shared
+    private let runID: UInt64
+    private let environmentSeeds: [UInt64]
+    private let actorSeed: UInt64
+
+    public init(configuration: ActorConfiguration,
+                makePolicy: @escaping @Sendable (Int, Int, Welcome) throws -> ActingPolicy,
+                log: @escaping @Sendable (String) -> Void) throws(ActorError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.makePolicy = makePolicy
+        self.log = log
+        var system = SystemRandomNumberGenerator()
+        runID = system.next()
+        // Seeds: the run seed plus the actor index, then one reset seed per environment copy.
+        actorSeed = configuration.seed &+ UInt64(configuration.actorID)
+        var seeds = Xoshiro256(seed: actorSeed)
+        environmentSeeds = (0 ..< configuration.environments).map { _ in seeds.next() >> 1 }
+        shared = Shared(stats: ActorStats(actorID: configuration.actorID, runID: runID, actorSeed: actorSeed,
+                                          environmentSeeds: environmentSeeds))
+    }
+
+    /// Asks the actor to stop: finish the step, flush and send what it holds, say GOODBYE.
+    public func requestStop() {
+        shared.stopRequested.store(true, ordering: .relaxed)
+    }
+
+    /// A snapshot of the counters.
+    public func stats() -> ActorStats { shared.stats.withLock { $0 } }
+
+    /// Connects, acts and uploads until stopped, out of steps, or told the run is over.
+    public func run() async throws(ActorError) -> ActorStats {
+        let started = ContinuousClock.now
+        let template: any Environment
+        do {
+            template = try EnvironmentRegistry.makeEnvironment(name: configuration.environment,
+                                                                maxEpisodeSteps: configuration.maxEpisodeSteps)
+        } catch {
+            throw .environment("\(error)")
+        }
+        let entry = try? EnvironmentRegistry.entry(named: configuration.environment)
+        let hello = Hello(role: .actor, actorID: configuration.actorID, runID: runID, clientName: "meow-actor",
+                          clientVersion: "0.1.0", authToken: configuration.token ?? [],
+                          envID: entry?.gymnasiumID ?? configuration.environment,
+                          observationSpace: Self.space(template.observationSpace),
+                          actionSpace: Self.space(template.actionSpace))
+        log("actor \(configuration.actorID): run \(runID), seed \(configuration.seed) + index \(configuration.actorID) "
+            + "= \(actorSeed), environment seeds \(environmentSeeds), \(configuration.environments) x "
+            + "\(hello.envID), learner \(configuration.connect)")
+        let connection = try LearnerConnection(
+            url: configuration.connect, tls: configuration.tls, hello: hello, limits: configuration.limits,
+            requestTimeout: .milliseconds(configuration.requestTimeoutMs),
+            backoffMinimum: .milliseconds(configuration.backoffMinimumMs),
+            backoffMaximum: .milliseconds(configuration.backoffMaximumMs), log: log)
+        defer { connection.close() }
+
+        // The first WELCOME says how to batch and how often to pull weights.
+        let welcome: Welcome
+        switch await firstWelcome(connection) {
+        case .success(let first): welcome = first
+        case .failure(.runOver):
+            let stopped = shared.stopRequested.load(ordering: .relaxed)
+            return finalStats(state: stopped ? "stopped" : "run-over", started: started)
+        case .failure(.failed(let error)):
+            _ = finalStats(state: "error", started: started)
+            throw error
+        }
+        let batchSize = min(configuration.batchSize ?? Int(welcome.batchHint), Int(welcome.maxBatch))
+        let interval = Duration.milliseconds(configuration.batchIntervalMs ?? Int(welcome.uploadIntervalMs))
+        let weightsEvery = configuration.weightsEvery ?? Int(max(1, welcome.weightsRefreshSteps))
+        log("actor \(configuration.actorID): welcomed by learner \(welcome.learnerRunID) (policy version "
+            + "\(welcome.policyVersion), warm-up \(welcome.warmupTransitions)); batches of \(batchSize), "
+            + "weights every \(weightsEvery) steps")
+        shared.observe(learnerVersion: welcome.policyVersion)
+
+        let outbox = Outbox(capacity: configuration.outboxCapacity)
+        let (weightsRequests, weightsDoorbell) = AsyncStream.makeStream(of: Void.self,
+                                                                        bufferingPolicy: .bufferingNewest(1))
+        let environmentDone = startEnvironmentThread(
+            template: template, welcome: welcome, outbox: outbox, weightsDoorbell: weightsDoorbell,
+            batchSize: batchSize, interval: interval, weightsEvery: weightsEvery)
+
+        let uploader = Task { await upload(outbox: outbox, connection: connection) }
+        let heartbeat = Task { await beat(connection: connection, outbox: outbox,
+                                          interval: .milliseconds(Int(max(10, welcome.heartbeatIntervalMs)))) }
+        let puller = Task { await pullWeights(connection: connection, requests: weightsRequests) }
+        let reporter = Task { await report(outbox: outbox, started: started) }
+        let stopWatcher = Task {
+            while !Task.isCancelled && !shared.stopRequested.load(ordering: .relaxed) && !shared.isEnded {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            outbox.ring()
+        }
+
+        for await _ in environmentDone {}
+        outbox.ring()
+        // Give the uploader the drain budget to empty the outbox, then stop everything.
+        let drainBudget = Duration.milliseconds(configuration.drainTimeoutMs)
+        let deadline = Task {
+            try? await Task.sleep(for: drainBudget)
+            uploader.cancel()
+        }
+        let drained = await uploader.value
+        deadline.cancel()
+        uploader.cancel()
+        heartbeat.cancel()
+        puller.cancel()
+        stopWatcher.cancel()
+        weightsDoorbell.finish()
+        reporter.cancel()
+        _ = await reporter.value
+        let end = shared.end.withLock { $0 }
+        if drained && end == nil {
+            _ = try? await connection.exchange(.goodbye(Goodbye(reason: .done)), on: connection.control)
+        }
+        if !drained { log("actor \(configuration.actorID): \(outbox.count) batches left unsent at exit") }
+        switch end {
+        case .runOver: return finalStats(state: "run-over", started: started)
+        case .failed(let error):
+            _ = finalStats(state: "error", started: started)
+            throw error
+        case nil: return finalStats(state: "finished", started: started)
+        }
+    }
+
+    // MARK: - Start-up
+
+    private func firstWelcome(_ connection: LearnerConnection) async -> Result<Welcome, End> {
+        let hello = Task { try await connection.welcome().0 }
+        let watcher = Task {
+            while !Task.isCancelled {
+                if shared.stopRequested.load(ordering: .relaxed) {
+                    hello.cancel()
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        defer { watcher.cancel() }
+        do {
+            return .success(try await hello.value)
+        } catch LearnerConnection.SessionError.runOver {
+            return .failure(.runOver)
+        } catch LearnerConnection.SessionError.refused(let code, let text) {
+            return .failure(.failed(.refused(code: code, text: text)))
+        } catch {
+            return .failure(.runOver)
+        }
+    }
+
+    /// The wire form of a box: infinite bounds travel as ±Float.greatestFiniteMagnitude.
+    private static func space(_ box: BoxSpace) -> Space {
+        let limit = Float.greatestFiniteMagnitude
+        return Space(shape: box.shape, low: box.low.map { max($0, -limit) }, high: box.high.map { min($0, limit) })
+    }
+
+    // MARK: - Environment thread
+
+    private func startEnvironmentThread(
+        template: any Environment, welcome: Welcome, outbox: Outbox, weightsDoorbell: AsyncStream<Void>.Continuation,
+        batchSize: Int, interval: Duration, weightsEvery: Int
+    ) -> AsyncStream<Void> {
+        let (done, finish) = AsyncStream.makeStream(of: Void.self)
+        let thread = Thread { [self] in
+            actLoop(template: template, welcome: welcome, outbox: outbox, weightsDoorbell: weightsDoorbell,
+                    batchSize: batchSize, interval: interval, weightsEvery: weightsEvery)
+            shared.environmentDone.store(true, ordering: .relaxed)
+            outbox.ring()
+            finish.finish()
+        }
+        thread.name = "meow-actor-environments"
+        thread.stackSize = 16 << 20
+        thread.start()
+        return done
+    }
+
+    private func actLoop(template: any Environment, welcome: Welcome, outbox: Outbox,
+                         weightsDoorbell: AsyncStream<Void>.Continuation,
+                         batchSize: Int, interval: Duration, weightsEvery: Int) {
+        let count = configuration.environments
+        let observationSize = template.observationSpace.count
+        let actionSize = template.actionSpace.count
+        let policy: ActingPolicy
+        var environments: [any Environment] = []
+        do {
+            policy = try makePolicy(observationSize, actionSize, welcome)
+            for _ in 0 ..< count {
+                environments.append(try EnvironmentRegistry.makeUnitActionEnvironment(
+                    name: configuration.environment, maxEpisodeSteps: configuration.maxEpisodeSteps))
+            }
+        } catch {
+            shared.finish(.failed(.policy("\(error)")))
+            return
+        }
+        // The stream that drew the environment seeds continues into the action noise.
+        var root = Xoshiro256(seed: actorSeed)
+        for _ in environmentSeeds { _ = root.next() }
+        var rng = root.split()
+        var loop = EnvironmentLoop(environments: environments, seeds: environmentSeeds, now: .now)
+        var adder = TransitionAdder(actorID: configuration.actorID, runID: runID, observationSize: observationSize,
+                                    actionSize: actionSize, batchSize: batchSize, interval: interval)
+        var client = VariableClient(updatePeriod: weightsEvery)
+        var steps = 0
+        let stopping = { [shared] in shared.stopRequested.load(ordering: .relaxed) || shared.isEnded }
+
+        while !stopping() && steps < (configuration.maxSteps ?? .max) {
+            if let update = shared.mailbox.withLock({ $0.take() }) {
+                do {
+                    try policy.load(update.tensors)
+                } catch {
+                    shared.finish(.failed(.policy(
+                        "the learner's weights do not fit this actor's policy (\(error)); give the actor the "
+                            + "learner's architecture flags")))
+                    break
+                }
+                client.didLoad(version: update.version)
+                shared.heldVersion.store(client.heldVersion, ordering: .relaxed)
+                shared.stats.withLock { stats in
+                    stats.heldVersion = update.version
+                    if stats.weightsVersions.count < 1000 { stats.weightsVersions.append(update.version) }
+                }
+            }
+            client.observe(learnerVersion: shared.learnerVersion.load(ordering: .relaxed))
+            if client.isDue(envSteps: steps) && !shared.pullInFlight.load(ordering: .relaxed) {
+                client.didPull(envSteps: steps)
+                shared.pullInFlight.store(true, ordering: .relaxed)
+                weightsDoorbell.yield()
+            }
+            // Uniform random actions until the learner's first trained policy arrives.
+            let actions: [Float]
+            if client.heldVersion == 0 {
+                actions = (0 ..< count * actionSize).map { _ in rng.nextUniform(Float.self) * 2 - 1 }
+            } else {
+                actions = policy.act(loop.batchedObservations, count, &rng)
+            }
+            let now = ContinuousClock.now
+            var (batches, episodes) = loop.step(actions: actions, policyVersion: client.heldVersion,
+                                                adder: &adder, now: now)
+            steps += count
+            if let due = adder.takeIfDue(now: now) { batches.append(due) }
+            shared.stats.withLock { stats in
+                stats.envSteps = steps
+                stats.episodes += episodes.count
+                if let last = episodes.last { stats.lastReturn = last.episodeReturn }
+            }
+            if !episodes.isEmpty {
+                shared.episodes.withLock { $0.append(contentsOf: episodes) }
+                outbox.ring()
+            }
+            for batch in batches where !outbox.append(batch, giveUp: stopping) { break }
+        }
+        // Whatever is left goes too, unless the run is over or the learner refused us.
+        if let last = adder.flush(), !shared.isEnded {
+            let deadline = ContinuousClock.now + .milliseconds(configuration.drainTimeoutMs)
+            outbox.append(last) { [shared] in shared.isEnded || ContinuousClock.now > deadline }
+        }
+    }
+
+    // MARK: - Network tasks
+
+    /// Sends episode stats and the outbox's oldest batch, again and again, until the
+    /// environments are done and the outbox is empty.
+    private func upload(outbox: Outbox, connection: LearnerConnection) async -> Bool {
+        var arrivals = outbox.arrivals.makeAsyncIterator()
+        let minimum = Duration.milliseconds(configuration.backoffMinimumMs)
+        let maximum = Duration.milliseconds(configuration.backoffMaximumMs)
+        var delay = minimum
+        while !Task.isCancelled && !shared.isEnded {
+            let episodes = shared.episodes.withLock { pending -> [EpisodeSummary] in
+                let taken = Array(pending.prefix(configuration.limits.maxEpisodesPerMessage))
+                pending.removeFirst(taken.count)
+                return taken
+            }
+            let batch = episodes.isEmpty ? outbox.first() : nil
+            if episodes.isEmpty && batch == nil {
+                if shared.environmentDone.load(ordering: .relaxed) { return true }
+                _ = await arrivals.next()
+                continue
+            }
+            do {
+                let (_, epoch) = try await connection.welcome()
+                let history = connection.sessionHistory
+                shared.stats.withLock { stats in
+                    stats.hellos = history.hellos
+                    stats.learnerRuns = history.learnerRunIDs
+                }
+                if !episodes.isEmpty {
+                    let stats = EpisodeStats(actorID: configuration.actorID, runID: runID, episodes: episodes)
+                    let reply = try await connection.exchange(.episodeStats(stats), on: connection.uploads)
+                    if case .error(let error) = reply, error.code == .notWelcome {
+                        connection.invalidate(epoch: epoch)
+                        shared.episodes.withLock { $0.insert(contentsOf: episodes, at: 0) }
+                    }
+                    continue
+                }
+                guard let batch else { continue }
+                shared.stats.withLock { $0.batchesSent += 1 }
+                let reply = try await connection.exchange(.transitions(batch), on: connection.uploads)
+                delay = minimum
+                switch UploadDecision.decide(reply: reply, seq: batch.seq) {
+                case .acknowledged(let duplicate, let version):
+                    outbox.acknowledge(batch.seq)
+                    shared.observe(learnerVersion: version)
+                    shared.stats.withLock { stats in
+                        stats.batchesAcked += 1
+                        stats.transitionsAcked += batch.count
+                        if duplicate { stats.duplicates += 1 }
+                    }
+                case .retry(let milliseconds, let version):
+                    shared.observe(learnerVersion: version)
+                    shared.stats.withLock { $0.tryLater += 1 }
+                    try await Task.sleep(for: .milliseconds(Int(milliseconds)))
+                case .hello:
+                    connection.invalidate(epoch: epoch)
+                case .learnerStopping(let milliseconds):
+                    connection.invalidate(epoch: epoch)
+                    try await Task.sleep(for: .milliseconds(Int(milliseconds)))
+                case .runOver:
+                    shared.finish(.runOver)
+                case .fatal(let code, let text):
+                    shared.finish(.failed(.refused(code: code, text: text)))
+                case .unexpected(let reason):
+                    log("actor \(configuration.actorID): \(reason); resending")
+                    try await Task.sleep(for: delay)
+                    delay = min(delay * 2, maximum)
+                }
+            } catch LearnerConnection.SessionError.runOver {
+                shared.finish(.runOver)
+            } catch LearnerConnection.SessionError.refused(let code, let text) {
+                shared.finish(.failed(.refused(code: code, text: text)))
+            } catch is CancellationError {
+                break
+            } catch {
+                // Unreachable or timed out: the batch stays in the outbox; try again later.
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, maximum)
+            }
+        }
+        return outbox.count == 0 && shared.episodes.withLock { $0.isEmpty }
+    }
+
+    /// Sends HEARTBEAT every interval; a reply from a new learner run id triggers a new HELLO.
+    private func beat(connection: LearnerConnection, outbox: Outbox, interval: Duration) async {
+        while !Task.isCancelled && !shared.isEnded {
+            try? await Task.sleep(for: interval)
+            do {
+                let (_, epoch) = try await connection.welcome()
+                let stats = self.stats()
+                let beat = Heartbeat(
+                    actorID: configuration.actorID, queueLength: UInt32(clamping: outbox.transitionCount),
+                    runID: runID, policyVersion: stats.heldVersion, envSteps: UInt64(stats.envSteps),
+                    episodes: UInt64(stats.episodes), batchesSent: UInt64(stats.batchesSent),
+                    batchesAcked: UInt64(stats.batchesAcked), transitionsDropped: 0)
+                switch try await connection.exchange(.heartbeat(beat), on: connection.control) {
+                case .heartbeatReply(let reply):
+                    connection.observe(learnerRunID: reply.learnerRunID)
+                    shared.observe(learnerVersion: reply.policyVersion)
+                case .error(let error) where error.code == .notWelcome:
+                    connection.invalidate(epoch: epoch)
+                default:
+                    break
+                }
+            } catch LearnerConnection.SessionError.runOver {
+                shared.finish(.runOver)
+            } catch LearnerConnection.SessionError.refused(let code, let text) {
+                shared.finish(.failed(.refused(code: code, text: text)))
+            } catch {
+                continue
+            }
+        }
+    }
+
+    /// Pulls weights whenever the environment thread rings, into the mailbox it reads.
+    private func pullWeights(connection: LearnerConnection, requests: AsyncStream<Void>) async {
+        for await _ in requests {
+            if Task.isCancelled || shared.isEnded { break }
+            let held = max(shared.heldVersion.load(ordering: .relaxed),
+                           shared.mailbox.withLock { $0?.version ?? 0 })
+            if let pulled = try? await connection.pullWeights(held: held) {
+                shared.mailbox.withLock { $0 = (pulled.version, pulled.tensors) }
+            }
+            shared.pullInFlight.store(false, ordering: .relaxed)
+        }
+    }
+
+    /// Writes the stats file every second and the progress line every progress interval.
+    private func report(outbox: Outbox, started: ContinuousClock.Instant) async {
+        var lastProgress = ContinuousClock.now
+        var lastSteps = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let stats = snapshot(outbox: outbox, started: started)
+            if let path = configuration.statsFile { try? stats.write(to: path) }
+            let now = ContinuousClock.now
+            if configuration.progressIntervalMs > 0 && now - lastProgress >= .milliseconds(configuration.progressIntervalMs) {
+                let sps = Double(stats.envSteps - lastSteps) / max(1e-3, (now - lastProgress).secondsValue)
+                var line = "actor \(configuration.actorID): steps \(stats.envSteps)" + String(format: " SPS %.0f", sps)
+                    + " episodes \(stats.episodes) version \(stats.heldVersion) acked \(stats.batchesAcked)"
+                    + " outbox \(stats.outboxBatches)"
+                if let ret = stats.lastReturn { line += String(format: " return %.1f", ret) }
+                if stats.tryLater > 0 { line += " try-later \(stats.tryLater)" }
+                log(line)
+                lastProgress = now
+                lastSteps = stats.envSteps
+            }
+        }
+    }
+
+    private func snapshot(outbox: Outbox?, started: ContinuousClock.Instant) -> ActorStats {
+        shared.stats.withLock { stats in
+            if let outbox { stats.outboxBatches = outbox.count }
+            stats.elapsedSeconds = (ContinuousClock.now - started).secondsValue
+            return stats
+        }
+    }
+
+    private func finalStats(state: String, started: ContinuousClock.Instant) -> ActorStats {
+        shared.stats.withLock { $0.state = state }
+        let stats = snapshot(outbox: nil, started: started)
+        if let path = configuration.statsFile { try? stats.write(to: path) }
+        return stats
+    }
+}

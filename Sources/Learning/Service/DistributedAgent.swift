@@ -1,0 +1,28 @@
+import MEow
+import Replay
+import Tensor
+
+/// What the learner service and actors need from an agent: the trainer's contract plus
+/// moving the online policy's weights in and out as named tensors.
+///
+/// The service talks to its agent only from the training thread, so the agent need
+/// not be Sendable. `policyTensors()` copies the weights for the WEIGHTS cache, a memcpy
+/// of well under 2 MiB, cheap next to an update; actors load them with
+/// `loadPolicyTensors`.
+public protocol DistributedAgent: TrainableAgent {
+    /// A copy of the online policy's weights.
+    func policyTensors() -> [NamedTensor]
+    /// Replaces the online policy's weights (names and shapes must match).
+    func loadPolicyTensors(_ tensors: [NamedTensor]) throws
+}
+
+extension MEowAgent: DistributedAgent {}
+
+/// Builds the agents of a distributed run.
+public enum DistributedAgents {
+    /// A fresh `MEowAgent` for these dimensions, initialised from `config.seed`.
+    public static func make(config: MEowConfig, observationDimension: Int, actionDimension: Int) throws
+        -> any DistributedAgent {
+        try MEowAgent(config: config, observationDimension: observationDimension, actionDimension: actionDimension)
+    }
+}

@@ -1,0 +1,102 @@
+import Environments
+import Wire
+
+/// The environment a learner trains on, and the spaces it accepts from peers.
+///
+/// Built-in environments know their spaces, so the learner fixes them at start-up.
+/// MuJoCo presets run in an external simulator whose observation layout depends on the
+/// gymnasium version (Ant-v4 has 27 elements by default, Ant-v5 105), so the learner
+/// adopts the spaces of the first HELLO that fits the preset and holds every later peer
+/// to them.
+public struct EnvironmentSpec: Sendable, Equatable {
+    /// The canonical name (`pendulum`, `hopper`).
+    public let name: String
+    /// The gymnasium id WELCOME names.
+    public let envID: String
+    /// The spaces, when known before any peer says HELLO.
+    public let spaces: AgreedSpaces?
+    /// Observation sizes a preset allows; empty for built-in environments.
+    public let allowedObservationSizes: [Int]
+    /// Action size of a preset; 0 for built-in environments.
+    public let presetActionSize: Int
+
+    /// MuJoCo presets: (name, gymnasium id, observation sizes across v4/v5, action size).
+    static let presets: [(String, String, [Int], Int)] = [
+        ("hopper", "Hopper-v4", [11], 3),
+        ("halfcheetah", "HalfCheetah-v4", [17], 6),
+        ("walker2d", "Walker2d-v4", [17], 6),
+        ("ant", "Ant-v4", [27, 105], 8),
+        ("humanoid", "Humanoid-v4", [376, 348], 17),
+    ]
+
+    /// Every name `resolve` accepts.
+    public static var names: [String] { EnvironmentRegistry.names + presets.map(\.0) }
+
+    /// The spec for a built-in environment or preset name (case-insensitive).
+    public static func resolve(_ name: String) throws(LearnerError) -> EnvironmentSpec {
+        let key = name.lowercased()
+        if let preset = presets.first(where: { $0.0 == key || $0.1.lowercased() == key }) {
+            return EnvironmentSpec(name: preset.0, envID: preset.1, spaces: nil,
+                                   allowedObservationSizes: preset.2, presetActionSize: preset.3)
+        }
+        guard let entry = try? EnvironmentRegistry.entry(named: key),
+              let environment = try? EnvironmentRegistry.makeEnvironment(name: entry.name) else {
+            throw .unknownEnvironment(name: name, known: names)
+        }
+        let spaces = AgreedSpaces(observation: Space(environment.observationSpace),
+                                  action: Space(environment.actionSpace))
+        return EnvironmentSpec(name: entry.name, envID: entry.gymnasiumID, spaces: spaces,
+                               allowedObservationSizes: [], presetActionSize: 0)
+    }
+
+    /// Whether the spaces of a HELLO fit a preset; nil when they do, else the reason.
+    func presetMismatch(observation: Space, action: Space) -> String? {
+        if !allowedObservationSizes.contains(observation.elementCount) {
+            return "the \(name) preset expects an observation of "
+                + allowedObservationSizes.map(String.init).joined(separator: " or ")
+                + " elements, the peer sent \(observation.elementCount)"
+        }
+        if action.elementCount != presetActionSize {
+            return "the \(name) preset expects an action of \(presetActionSize) elements, "
+                + "the peer sent \(action.elementCount)"
+        }
+        return nil
+    }
+}
+
+/// The observation and action spaces every peer of a run must share.
+public struct AgreedSpaces: Sendable, Equatable {
+    public var observation: Space
+    /// The simulator's real action range; actions on the wire are in [-1, 1].
+    public var action: Space
+
+    public init(observation: Space, action: Space) {
+        self.observation = observation
+        self.action = action
+    }
+
+    public var observationSize: Int { observation.elementCount }
+    public var actionSize: Int { action.elementCount }
+
+    /// Why a peer's spaces differ from these, or nil when they agree.
+    ///
+    /// Shapes must match exactly; bounds may differ (observation bounds are often
+    /// unbounded, and actions travel normalised to [-1, 1] whatever the real range).
+    func mismatch(observation other: Space, action otherAction: Space) -> String? {
+        if other.shape != observation.shape {
+            return "observation space has shape \(other.shape), the learner trains on \(observation.shape)"
+        }
+        if otherAction.shape != action.shape {
+            return "action space has shape \(otherAction.shape), the learner trains on \(action.shape)"
+        }
+        return nil
+    }
+}
+
+extension Space {
+    /// The wire form of an environment's box: infinite bounds travel as ±Float.greatestFiniteMagnitude.
+    public init(_ box: BoxSpace) {
+        let limit = Float.greatestFiniteMagnitude
+        self.init(shape: box.shape, low: box.low.map { max($0, -limit) }, high: box.high.map { min($0, limit) })
+    }
+}

@@ -1,0 +1,460 @@
+import Replay
+import Wire
+
+/// Names one actor process: its stable id and the random id of its current run.
+public struct PeerKey: Hashable, Sendable, Comparable {
+    public var actorID: UInt32
+    public var runID: UInt64
+
+    public init(actorID: UInt32, runID: UInt64) {
+        self.actorID = actorID
+        self.runID = runID
+    }
+
+    public static func < (a: PeerKey, b: PeerKey) -> Bool { (a.actorID, a.runID) < (b.actorID, b.runID) }
+}
+
+/// A welcomed peer, forgotten when it stays silent for the peer timeout.
+public struct PeerRecord: Sendable, Equatable {
+    public let key: PeerKey
+    public let role: Role
+    public var lastSeen: ContinuousClock.Instant
+    /// The policy version the peer last said it acts with (HEARTBEAT or TRANSITIONS).
+    public var actingVersion: UInt64 = 0
+    /// Environment steps the peer reported in its last HEARTBEAT.
+    public var reportedEnvSteps: UInt64 = 0
+    /// Transitions waiting in the peer's outbox at its last HEARTBEAT.
+    public var reportedQueueLength: UInt32 = 0
+}
+
+/// Lifetime counters of one actor id; they outlive its peer records.
+public struct ActorTally: Sendable, Equatable {
+    /// Transitions accepted (stored or queued for replay).
+    public var transitions = 0
+    public var batches = 0
+    /// Resent batches answered DUPLICATE.
+    public var duplicates = 0
+    /// Batches answered TRY_LATER.
+    public var tryLater = 0
+    /// Batches dropped because their policy was older than --max-staleness allows.
+    public var staleDropped = 0
+    public var episodes = 0
+    public var lastReturn: Double?
+    /// Policy version of the last accepted batch.
+    public var lastBatchVersion: UInt64 = 0
+    /// Run ids this actor id has used (a new one per process start).
+    public var runIDs: Set<UInt64> = []
+}
+
+/// The ledger's fixed settings, derived from `LearnerConfiguration`.
+public struct IngestSettings: Sendable {
+    public var token: [UInt8]?
+    public var maxActors: Int
+    public var maxStaleness: Int?
+    /// Most transitions waiting for the training thread.
+    public var queueCapacity: Int
+    public var maxBatch: Int
+    /// Stop accepting transitions after this many (the run's env steps); nil: never.
+    public var totalSteps: Int?
+    /// Replay batch size (items per sample) for the rate limiter's sample side.
+    public var batchSize: Int
+    /// The WELCOME fields that do not change during a run.
+    public var welcome: Welcome
+
+    public init(token: [UInt8]?, maxActors: Int, maxStaleness: Int?, queueCapacity: Int, maxBatch: Int,
+                totalSteps: Int?, batchSize: Int, welcome: Welcome) {
+        self.token = token
+        self.maxActors = maxActors
+        self.maxStaleness = maxStaleness
+        self.queueCapacity = queueCapacity
+        self.maxBatch = maxBatch
+        self.totalSteps = totalSteps
+        self.batchSize = batchSize
+        self.welcome = welcome
+    }
+}
+
+/// Why the learner no longer takes transitions.
+public enum ShutdownMode: Sendable, Equatable {
+    /// Serving normally.
+    case running
+    /// Stopping on a signal; peers should retry later (a restarted learner may take over).
+    case stopping
+    /// The run reached its step budget; peers should stop (REFUSED/ERROR with retry 0).
+    case finished
+}
+
+/// What a TRANSITIONS request did to the ledger, for the ingest log.
+public enum IngestOutcome: Sendable, Equatable {
+    /// Stored (queued for replay).
+    case stored
+    /// Accepted but dropped for staleness.
+    case droppedStale
+    /// Not taken: duplicate, backpressure, or an error reply.
+    case none
+}
+
+/// Everything the request handlers and the training thread share, as one value.
+///
+/// The learner keeps one ledger behind one lock: handlers apply requests to it and the
+/// training thread drains its queue and reserves samples from its rate limiter. Being a
+/// plain value with the clock passed in, every rule here (dedupe, staleness, space
+/// checks, backpressure, liveness) is testable without threads or sockets.
+public struct IngestLedger: Sendable {
+    public let settings: IngestSettings
+    public let spec: EnvironmentSpec
+    /// Random per learner start; a change tells actors the learner restarted.
+    public let learnerRunID: UInt64
+
+    /// The spaces every peer must share; nil for a preset until the first actor's HELLO.
+    public private(set) var spaces: AgreedSpaces?
+    /// The env id WELCOME names (a preset adopts the first actor's).
+    public private(set) var envID: String
+    public private(set) var limiter: RateLimiter
+    public private(set) var peers: [PeerKey: PeerRecord] = [:]
+    public private(set) var tallies: [UInt32: ActorTally] = [:]
+    private var windows: [PeerKey: SequenceWindow] = [:]
+
+    /// Batches accepted by the handlers and not yet inserted by the training thread.
+    private var queue: [Wire.TransitionBatch] = []
+    public private(set) var queuedTransitions = 0
+    /// Transitions accepted so far (stored or queued): the run's environment steps.
+    public private(set) var acceptedTransitions = 0
+    public private(set) var shutdown = ShutdownMode.running
+    /// A stop was requested (signal): the training thread ends after its current update,
+    /// even when the step budget already closed ingest.
+    public private(set) var stopRequested = false
+
+    // Published by the training thread.
+    public var policyVersion: UInt64 = 0
+    public var updates = 0
+    public var skippedUpdates = 0
+    public var replaySize = 0
+    /// Seconds per update (moving average), to tell actors how long to back off.
+    public var secondsPerUpdate = 0.0
+
+    /// Policy lag of recent accepted batches.
+    public private(set) var staleness = StalenessWindow()
+    public private(set) var recentReturns: [Double] = []
+    /// Finished episodes not yet written to metrics, with the env step they arrived at.
+    private var pendingEpisodes: [(step: Int, summary: EpisodeSummary)] = []
+
+    public private(set) var tryLaterReplies = 0
+    public private(set) var duplicateReplies = 0
+    public private(set) var staleDrops = 0
+    public private(set) var spaceMismatches = 0
+    public private(set) var refusals: [ErrorCode: Int] = [:]
+    /// Total time the ingest gate stayed closed (TRY_LATER answered, no batch accepted since).
+    public private(set) var insertBlocked: Duration = .zero
+    private var gateClosedSince: ContinuousClock.Instant?
+
+    public init(settings: IngestSettings, spec: EnvironmentSpec, limiter: RateLimiter, learnerRunID: UInt64) {
+        self.settings = settings
+        self.spec = spec
+        self.limiter = limiter
+        self.learnerRunID = learnerRunID
+        self.spaces = spec.spaces
+        self.envID = spec.envID
+    }
+
+    /// Live peers with the actor role.
+    public var liveActors: Int { peers.values.filter { $0.role == .actor }.count }
+
+    // MARK: - HELLO
+
+    /// Welcomes or refuses a peer (PROTOCOL.md 5.1 to 5.3).
+    public mutating func hello(_ hello: Hello, now: ContinuousClock.Instant) -> Message {
+        if let retry = shutdownRetry {
+            return refuse(.shuttingDown, retry: retry, "the learner is shutting down")
+        }
+        guard hello.minVersion <= WireV1.version && WireV1.version <= hello.maxVersion else {
+            return refuse(.unsupportedVersion, retry: 0,
+                          "the learner speaks protocol \(WireV1.version); the peer offered "
+                            + "\(hello.minVersion) to \(hello.maxVersion)")
+        }
+        if let token = settings.token, !ConstantTime.equal(token, hello.authToken) {
+            return refuse(.authFailed, retry: 0, "wrong or missing auth token; give the learner's --token")
+        }
+        if hello.role == .simulator {
+            return refuse(.unexpectedMessage, retry: 0,
+                          "this learner serves actors and observers; connect simulators through a meow-actor gateway")
+        }
+        let key = PeerKey(actorID: hello.actorID, runID: hello.runID)
+        if hello.role == .actor {
+            if let reason = spaceMismatch(hello) {
+                spaceMismatches += 1
+                return refuse(.spaceMismatch, retry: 0, reason)
+            }
+            let others = peers.values.filter { $0.role == .actor && $0.key.actorID != hello.actorID }
+            if others.count >= settings.maxActors {
+                return refuse(.full, retry: 1000, "the learner serves its maximum of \(settings.maxActors) actors")
+            }
+            // A new run of the same actor id replaces the old process, which is gone or a stray copy.
+            for old in peers.keys where old.actorID == hello.actorID && old != key && peers[old]?.role == .actor {
+                peers[old] = nil
+            }
+            if spaces == nil {
+                spaces = AgreedSpaces(observation: hello.observationSpace, action: hello.actionSpace)
+                if !hello.envID.isEmpty { envID = hello.envID }
+            }
+            tallies[hello.actorID, default: ActorTally()].runIDs.insert(hello.runID)
+        }
+        let previous = peers[key]
+        peers[key] = PeerRecord(key: key, role: hello.role, lastSeen: now,
+                                actingVersion: previous?.actingVersion ?? 0)
+        if windows[key] == nil { windows[key] = SequenceWindow() }
+        var welcome = settings.welcome
+        welcome.learnerRunID = learnerRunID
+        welcome.policyVersion = policyVersion
+        welcome.envID = envID
+        return .welcome(welcome)
+    }
+
+    private func spaceMismatch(_ hello: Hello) -> String? {
+        if let spaces { return spaces.mismatch(observation: hello.observationSpace, action: hello.actionSpace) }
+        return spec.presetMismatch(observation: hello.observationSpace, action: hello.actionSpace)
+    }
+
+    private mutating func refuse(_ code: ErrorCode, retry: UInt32, _ text: String) -> Message {
+        refusals[code, default: 0] += 1
+        return .refused(Refused(code: code, retryAfterMs: retry, text: text))
+    }
+
+    /// nil while running; otherwise the retry_after_ms that tells a peer whether to come back.
+    private var shutdownRetry: UInt32? {
+        switch shutdown {
+        case .running: nil
+        case .stopping: 1000
+        case .finished: 0
+        }
+    }
+
+    // MARK: - TRANSITIONS
+
+    /// Validates, dedupes and admits one batch; returns the reply and what happened to it.
+    public mutating func transitions(_ batch: Wire.TransitionBatch, now: ContinuousClock.Instant)
+        -> (reply: Message, outcome: IngestOutcome) {
+        let type = MessageType.transitions.rawValue
+        if let retry = shutdownRetry {
+            let text = shutdown == .finished ? "the run is over" : "the learner is shutting down"
+            return (.error(ErrorReply(code: .shuttingDown, failedType: type, retryAfterMs: retry, text: text)), .none)
+        }
+        let key = PeerKey(actorID: batch.actorID, runID: batch.runID)
+        guard let peer = peers[key] else {
+            return (.error(ErrorReply(code: .notWelcome, failedType: type, text: "say HELLO first")), .none)
+        }
+        guard peer.role == .actor else {
+            return (.error(ErrorReply(code: .unexpectedMessage, failedType: type,
+                                      text: "only actors send TRANSITIONS")), .none)
+        }
+        peers[key]?.lastSeen = now
+        if let spaces, batch.observationSize != spaces.observationSize || batch.actionSize != spaces.actionSize {
+            spaceMismatches += 1
+            let text = "transitions.obs_dim is \(batch.observationSize) and action_dim \(batch.actionSize); "
+                + "the agreed spaces have \(spaces.observationSize) and \(spaces.actionSize) elements"
+            return (.error(ErrorReply(code: .spaceMismatch, failedType: type, text: text)), .none)
+        }
+        if batch.count > settings.maxBatch {
+            let text = "transitions.count is \(batch.count); this learner takes at most \(settings.maxBatch)"
+            return (.error(ErrorReply(code: .lengthOverLimit, failedType: type, text: text)), .none)
+        }
+        if windows[key, default: SequenceWindow()].contains(batch.seq) {
+            duplicateReplies += 1
+            tallies[batch.actorID, default: ActorTally()].duplicates += 1
+            return (ack(batch.seq, .duplicate), .none)
+        }
+        let lag = policyVersion >= batch.policyVersion ? policyVersion - batch.policyVersion : 0
+        if let maxStaleness = settings.maxStaleness, lag > UInt64(maxStaleness) {
+            windows[key, default: SequenceWindow()].insert(batch.seq)
+            staleDrops += 1
+            tallies[batch.actorID, default: ActorTally()].staleDropped += 1
+            return (ack(batch.seq, .accepted), .droppedStale)
+        }
+        let n = batch.count
+        if n > 0 && (queuedTransitions + n > settings.queueCapacity || !limiter.canInsert(queuedTransitions + n)) {
+            tryLaterReplies += 1
+            tallies[batch.actorID, default: ActorTally()].tryLater += 1
+            if gateClosedSince == nil { gateClosedSince = now }
+            return (ack(batch.seq, .tryLater, retry: retryAfterMs(inserting: n)), .none)
+        }
+        if let closed = gateClosedSince {
+            insertBlocked += now - closed
+            gateClosedSince = nil
+        }
+        windows[key, default: SequenceWindow()].insert(batch.seq)
+        if n > 0 {
+            queue.append(batch)
+            queuedTransitions += n
+        }
+        acceptedTransitions += n
+        staleness.record(lag)
+        peers[key]?.actingVersion = max(peer.actingVersion, batch.policyVersion)
+        var tally = tallies[batch.actorID, default: ActorTally()]
+        tally.transitions += n
+        tally.batches += 1
+        tally.lastBatchVersion = batch.policyVersion
+        tallies[batch.actorID] = tally
+        if let total = settings.totalSteps, acceptedTransitions >= total { shutdown = .finished }
+        return (ack(batch.seq, .accepted), .stored)
+    }
+
+    private func ack(_ seq: UInt64, _ status: TransitionsStatus, retry: UInt32 = 0) -> Message {
+        .transitionsAck(TransitionsAck(seq: seq, policyVersion: policyVersion, retryAfterMs: retry, status: status))
+    }
+
+    /// How long until the learner has sampled enough to take `n` more transitions.
+    ///
+    /// The limiter admits the batch once D = inserts × spi − samples has fallen by the
+    /// excess; the training thread removes `batchSize` sampled items per update, so the
+    /// wait is (excess / batch size) updates. Clamped to [5 ms, 1 s] so a cold estimate
+    /// neither spins nor stalls an actor.
+    func retryAfterMs(inserting n: Int) -> UInt32 {
+        let pending = Double(limiter.inserts + queuedTransitions + n) * limiter.samplesPerInsert
+        let excess = max(0, pending - Double(limiter.samples) - limiter.maxDiff)
+        let updates = (excess / Double(max(1, settings.batchSize))).rounded(.up)
+        let seconds = updates * max(secondsPerUpdate, 0.001)
+        return UInt32(min(1000, max(5, (seconds * 1000).rounded(.up))))
+    }
+
+    /// Marks a batch as seen without storing it: used to replay the ingest log of an
+    /// earlier learner run, so batches it acknowledged stay duplicates after a restart.
+    public mutating func recordSeen(_ key: PeerKey, seq: UInt64) {
+        windows[key, default: SequenceWindow()].insert(seq)
+    }
+
+    /// Whether `seq` of `key` has been accepted (or replayed from the ingest log).
+    public func hasSeen(_ key: PeerKey, seq: UInt64) -> Bool {
+        windows[key]?.contains(seq) ?? false
+    }
+
+    // MARK: - HEARTBEAT, EPISODE_STATS, GOODBYE
+
+    public mutating func heartbeat(_ beat: Heartbeat, now: ContinuousClock.Instant) -> Message {
+        let key = PeerKey(actorID: beat.actorID, runID: beat.runID)
+        guard peers[key] != nil else {
+            return .error(ErrorReply(code: .notWelcome, failedType: MessageType.heartbeat.rawValue,
+                                     text: "say HELLO first"))
+        }
+        peers[key]?.lastSeen = now
+        peers[key]?.actingVersion = beat.policyVersion
+        peers[key]?.reportedEnvSteps = beat.envSteps
+        peers[key]?.reportedQueueLength = beat.queueLength
+        return .heartbeatReply(HeartbeatReply(learnerRunID: learnerRunID, policyVersion: policyVersion,
+                                              updates: UInt64(updates), replaySize: UInt64(replaySize)))
+    }
+
+    public mutating func episodeStats(_ stats: EpisodeStats, now: ContinuousClock.Instant) -> Message {
+        let key = PeerKey(actorID: stats.actorID, runID: stats.runID)
+        guard peers[key] != nil else {
+            return .error(ErrorReply(code: .notWelcome, failedType: MessageType.episodeStats.rawValue,
+                                     text: "say HELLO first"))
+        }
+        peers[key]?.lastSeen = now
+        for episode in stats.episodes {
+            recentReturns.append(episode.episodeReturn)
+            pendingEpisodes.append((acceptedTransitions, episode))
+        }
+        if recentReturns.count > 100 { recentReturns.removeFirst(recentReturns.count - 100) }
+        if pendingEpisodes.count > 10_000 { pendingEpisodes.removeFirst(pendingEpisodes.count - 10_000) }
+        var tally = tallies[stats.actorID, default: ActorTally()]
+        tally.episodes += stats.episodes.count
+        tally.lastReturn = stats.episodes.last?.episodeReturn ?? tally.lastReturn
+        tallies[stats.actorID] = tally
+        return .ack(Ack(ackedType: .episodeStats))
+    }
+
+    /// Finished episodes since the last call, with the env step each arrived at.
+    public mutating func takeEpisodes() -> [(step: Int, summary: EpisodeSummary)] {
+        defer { pendingEpisodes.removeAll(keepingCapacity: true) }
+        return pendingEpisodes
+    }
+
+    // MARK: - Liveness and shutdown
+
+    /// Forgets peers silent for longer than `timeout`; returns them.
+    public mutating func forgetSilentPeers(now: ContinuousClock.Instant, timeout: Duration) -> [PeerKey] {
+        let silent = peers.values.filter { now - $0.lastSeen > timeout }.map(\.key)
+        for key in silent { peers[key] = nil }
+        return silent.sorted()
+    }
+
+    /// Stops taking transitions and HELLOs; `.finished` also tells peers not to retry, and
+    /// `.stopping` also ends training after the update in progress.
+    public mutating func beginShutdown(_ mode: ShutdownMode) {
+        if mode == .stopping { stopRequested = true }
+        if shutdown == .running || mode == .finished { shutdown = mode }
+    }
+
+    // MARK: - Training thread side
+
+    /// Takes every queued batch; the caller inserts them and then calls `recordInserted`.
+    public mutating func drain() -> [Wire.TransitionBatch] {
+        defer {
+            queue.removeAll(keepingCapacity: true)
+        }
+        return queue
+    }
+
+    /// Counts transitions that moved from the queue into replay.
+    public mutating func recordInserted(_ n: Int, overwritten: Int, replaySize: Int) {
+        queuedTransitions -= n
+        if n > 0 { limiter.recordInsert(n) }
+        if overwritten > 0 { limiter.recordDelete(overwritten) }
+        self.replaySize = replaySize
+    }
+
+    /// Reserves one replay batch from the rate limiter; false when the learner must wait for inserts.
+    public mutating func reserveSample() -> Bool {
+        guard limiter.canSample(settings.batchSize) else { return false }
+        limiter.recordSample(settings.batchSize)
+        return true
+    }
+
+    /// Adds time the training thread waited for inserts while replay was past its minimum size.
+    public mutating func recordSampleBlocked(for duration: Duration) {
+        limiter.recordSampleBlocked(for: duration)
+    }
+
+    /// Whether the training thread has anything to do right now.
+    public var hasWork: Bool { !queue.isEmpty || limiter.canSample(settings.batchSize) }
+}
+
+/// The policy lag (learner version − acting version) of the last accepted batches.
+public struct StalenessWindow: Sendable, Equatable {
+    private var values: [UInt64] = []
+    private var next = 0
+    public let capacity = 1024
+
+    public init() {}
+
+    mutating func record(_ lag: UInt64) {
+        if values.count < capacity {
+            values.append(lag)
+        } else {
+            values[next] = lag
+            next = (next + 1) % capacity
+        }
+    }
+
+    /// nil before the first batch.
+    public var minimum: UInt64? { values.min() }
+    public var maximum: UInt64? { values.max() }
+    public var mean: Double? {
+        values.isEmpty ? nil : Double(values.reduce(0, +)) / Double(values.count)
+    }
+}
+
+/// Comparison that takes the same time wherever the inputs first differ.
+public enum ConstantTime {
+    /// Whether `a` equals `b`; the time depends only on the longer length, so a wrong
+    /// token does not reveal how many of its leading bytes were right.
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference: UInt8 = a.count == b.count ? 0 : 1
+        for index in 0 ..< max(a.count, b.count) {
+            let x = index < a.count ? a[index] : 0
+            let y = index < b.count ? b[index] : 0
+            difference |= x ^ y
+        }
+        return difference == 0
+    }
+}

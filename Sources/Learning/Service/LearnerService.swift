@@ -1,0 +1,213 @@
+import Foundation
+import MEow
+import Replay
+import Synchronization
+import Telemetry
+import Transport
+import Wire
+
+/// The learner: one REP listener serving many actors, one training thread, replay,
+/// rate limiting, weights and liveness (issue 5).
+///
+/// ```
+///  actors ──REQ──▶ REP contexts ──▶ RequestRouter ──lock──▶ IngestLedger (queue, limiter, peers)
+///                                        │                        ▲
+///                                 WeightsPublisher ◀── copy ── TrainingLoop (own thread: replay, agent)
+/// ```
+/// `run()` returns after a stop request (SIGINT/SIGTERM: `requestStop()`) or when the
+/// run's step budget is spent, with the policy saved and the stats file written.
+public final class LearnerService: Sendable {
+    public let configuration: LearnerConfiguration
+    public let spec: EnvironmentSpec
+    /// Bytes the replay ring occupies (reported at start-up).
+    public let replayBytes: Int
+    private let core: LearnerCore
+    private let publisher: WeightsPublisher
+    private let training: TrainingLoop
+    private let ingestLog: IngestLog
+    private let started = ContinuousClock.now
+    private let log: @Sendable (String) -> Void
+    private let boundPort = Mutex<Int?>(nil)
+
+    /// Prepares a run: validates the settings, checks that replay fits in memory, opens
+    /// the run directory and replays its ingest log. Nothing listens until `run()`.
+    ///
+    /// - Parameters:
+    ///   - makeAgent: builds the agent for the agreed spaces (on the training thread).
+    ///   - log: where start-up lines and the progress line go (stderr in the executable).
+    public init(configuration: LearnerConfiguration,
+                makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
+                log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
+        try configuration.validate()
+        let spec = try EnvironmentSpec.resolve(configuration.environment)
+        self.configuration = configuration
+        self.spec = spec
+        self.log = log
+
+        // Replay is allocated by the training thread, but a capacity that cannot fit is refused now.
+        let observationSize = spec.spaces?.observationSize ?? spec.allowedObservationSizes.max() ?? 1
+        let actionSize = spec.spaces?.actionSize ?? spec.presetActionSize
+        replayBytes = ReplayBuffer.bytes(capacity: configuration.agent.bufferSize,
+                                         observationDimension: observationSize, actionDimension: actionSize)
+        if let available = MemoryInfo.availableBytes(), replayBytes > available {
+            throw .replay(.insufficientMemory(required: replayBytes, available: available))
+        }
+
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.runDirectory,
+                                                    withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: configuration.runDirectory, reason: "cannot create the run directory: \(error)")
+        }
+        let logPath = configuration.runDirectory + "/ingest.log"
+        let earlier = IngestLog.entries(at: logPath)
+        ingestLog = try IngestLog(path: logPath)
+
+        var system = SystemRandomNumberGenerator()
+        let welcome = Welcome(
+            learnerRunID: 0, policyVersion: 0,
+            warmupTransitions: UInt32(clamping: configuration.resolvedMinReplay),
+            batchHint: UInt32(configuration.batchHint), maxBatch: UInt32(configuration.maxBatch),
+            uploadIntervalMs: UInt32(configuration.uploadIntervalMs),
+            weightsChunkBytes: UInt32(configuration.weightsChunkBytes),
+            weightsRefreshSteps: UInt32(configuration.weightsRefreshSteps),
+            heartbeatIntervalMs: UInt32(configuration.heartbeatIntervalMs),
+            maxFrameBytes: UInt32(clamping: configuration.limits.maxFrameBytes),
+            envID: spec.envID, preset: spec.name)
+        let settings = IngestSettings(
+            token: configuration.token, maxActors: configuration.maxActors,
+            maxStaleness: configuration.maxStaleness, queueCapacity: configuration.resolvedIngestQueueCapacity,
+            maxBatch: configuration.maxBatch, totalSteps: configuration.agent.totalSteps,
+            batchSize: configuration.agent.batchSize, welcome: welcome)
+        var ledger = IngestLedger(settings: settings, spec: spec, limiter: configuration.makeRateLimiter(),
+                                  learnerRunID: system.next())
+        for entry in earlier { ledger.recordSeen(entry.key, seq: entry.seq) }
+        core = LearnerCore(ledger: ledger)
+        publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes)
+        training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
+                                makeAgent: makeAgent)
+        if !earlier.isEmpty {
+            log("learner: \(earlier.count) batches from an earlier run in \(logPath) stay duplicates")
+        }
+    }
+
+    /// The learner's random run id (WELCOME and HEARTBEAT_REPLY carry it).
+    public var learnerRunID: UInt64 { core.withLedger { $0.learnerRunID } }
+
+    /// The TCP port bound, once `run()` listens (useful with port 0).
+    public var port: Int? { boundPort.withLock { $0 } }
+
+    /// Asks the learner to stop: refuse new work, finish the update in progress, save, exit.
+    public func requestStop() {
+        core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
+    }
+
+    /// A snapshot of the counters.
+    public func stats() -> LearnerStats {
+        let loss = training.lastLoss.withLock { $0 }
+        return core.withLedger {
+            LearnerStats(ledger: $0, replayBytes: replayBytes, lastLoss: loss, elapsed: ContinuousClock.now - started)
+        }
+    }
+
+    /// Listens, trains and serves until stopped or finished; returns the final counters.
+    public func run() async throws(LearnerError) -> LearnerStats {
+        let options = SocketOptions(maxMessageSize: configuration.limits.maxFrameBytes + 4,
+                                    receiveTimeout: nil, sendTimeout: .seconds(2))
+        let socket: ReplySocket
+        do {
+            socket = try ReplySocket(options: options)
+            let listener = try socket.listen(configuration.listen, tls: configuration.tls)
+            boundPort.withLock { $0 = listener.port }
+        } catch {
+            throw .listen(url: configuration.listen, reason: "\(error)")
+        }
+        log("learner: listening on \(configuration.listen)"
+            + (configuration.token == nil ? "" : " (auth token required)")
+            + "; env \(spec.envID); replay \(configuration.agent.bufferSize) transitions, "
+            + String(format: "%.1f MiB", Double(replayBytes) / 1_048_576)
+            + "; rate limiter \(configuration.resolvedSamplesPerInsert) samples/insert, min replay "
+            + "\(configuration.resolvedMinReplay), error buffer \(Int(configuration.resolvedErrorBuffer))")
+
+        var metricsServer: MetricsServer?
+        var mirror: MetricsMirror?
+        if let address = configuration.metricsListen {
+            let metrics = LearnerMetrics()
+            let publisher = self.publisher
+            do {
+                let server = try MetricsServer(address: try ListenAddress(parsing: address), registry: metrics.registry,
+                                               isReady: { publisher.newestVersion != nil })
+                log("learner: metrics on http://\(server.address)/metrics")
+                metricsServer = server
+                mirror = MetricsMirror(metrics: metrics, replayCapacity: configuration.agent.bufferSize)
+            } catch {
+                socket.close()
+                throw .listen(url: address, reason: "metrics endpoint: \(error)")
+            }
+        }
+        defer { metricsServer?.stop() }
+
+        training.start()
+        let router = RequestRouter(core: core, publisher: publisher, ingestLog: ingestLog,
+                                   limits: configuration.limits)
+        let server = Task {
+            try? await socket.serve(contexts: configuration.serverContexts) { router.handle($0) }
+        }
+
+        var lastStats = ContinuousClock.now
+        var lastProgress = ContinuousClock.now
+        var previous = (steps: 0, updates: 0, at: ContinuousClock.now)
+        let timeout = Duration.milliseconds(configuration.resolvedPeerTimeoutMs)
+        while !training.isFinished {
+            try? await Task.sleep(for: .milliseconds(50))
+            let now = ContinuousClock.now
+            let forgotten = core.withLedger { $0.forgetSilentPeers(now: now, timeout: timeout) }
+            for key in forgotten { log("learner: forgot actor \(key.actorID) (run \(key.runID)): silent") }
+            if now - lastStats >= .milliseconds(configuration.statsIntervalMs) {
+                lastStats = now
+                let current = stats()
+                try? current.write(to: configuration.resolvedStatsFile)
+                mirror?.update(current, chunksServed: publisher.chunksServed,
+                               evaluation: training.lastEvaluation.withLock { $0?.meanReturn })
+            }
+            if configuration.progressIntervalMs > 0 && now - lastProgress >= .milliseconds(configuration.progressIntervalMs) {
+                lastProgress = now
+                let current = stats()
+                log(progressLine(current, since: previous))
+                previous = (current.envSteps, current.updates, now)
+            }
+        }
+        let outcome = await training.wait()
+        // Tell peers why, briefly, before the socket goes: "run over" (retry 0) or "stopping" (retry later).
+        core.withLedger { $0.beginShutdown($0.shutdown == .finished ? .finished : .stopping) }
+        let finished = core.withLedger { $0.shutdown == .finished }
+        try? await Task.sleep(for: finished ? .milliseconds(2 * configuration.heartbeatIntervalMs) : .milliseconds(200))
+        socket.close()
+        server.cancel()
+        _ = await server.value
+        let final = stats()
+        try? final.write(to: configuration.resolvedStatsFile)
+        mirror?.update(final, chunksServed: publisher.chunksServed,
+                       evaluation: training.lastEvaluation.withLock { $0?.meanReturn })
+        if let path = outcome.policyPath { log("learner: saved the policy to \(path)") }
+        log("learner: " + progressLine(final, since: previous))
+        if let error = outcome.error { throw error }
+        return final
+    }
+
+    private func progressLine(_ stats: LearnerStats, since previous: (steps: Int, updates: Int, at: ContinuousClock.Instant)) -> String {
+        let seconds = max(1e-3, (ContinuousClock.now - previous.at).seconds)
+        let ingest = Double(stats.envSteps - previous.steps) / seconds
+        let updates = Double(stats.updates - previous.updates) / seconds
+        let sps = Double(stats.envSteps) / max(1e-3, stats.elapsedSeconds)
+        var line = "steps \(stats.envSteps) updates \(stats.updates) version \(stats.policyVersion)"
+            + String(format: " ingest %.0f/s updates %.1f/s SPS %.0f", ingest, updates, sps)
+            + " actors \(stats.liveActors) replay \(stats.replaySize)"
+        if let ret = stats.meanRecentReturn { line += String(format: " return %.1f", ret) }
+        if let staleness = stats.staleness {
+            line += String(format: " staleness %d/%.1f/%d", staleness.min, staleness.mean, staleness.max)
+        }
+        if stats.tryLater > 0 { line += " try-later \(stats.tryLater)" }
+        return line
+    }
+}

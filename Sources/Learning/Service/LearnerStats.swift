@@ -1,0 +1,113 @@
+import Foundation
+
+/// The learner's counters as JSON: written to the stats file every stats interval
+/// and at exit, for tests, scripts and the one-machine mode's summary.
+public struct LearnerStats: Codable, Sendable {
+    public struct Actor: Codable, Sendable {
+        public var transitions: Int
+        public var batches: Int
+        public var duplicates: Int
+        public var tryLater: Int
+        public var staleDropped: Int
+        public var episodes: Int
+        public var lastReturn: Double?
+        public var lastBatchVersion: UInt64
+        /// Run ids this actor id has used (one per process start).
+        public var runs: [UInt64]
+        public var live: Bool
+        /// The version the actor last reported acting with.
+        public var actingVersion: UInt64?
+    }
+
+    public struct Staleness: Codable, Sendable {
+        public var min: UInt64
+        public var mean: Double
+        public var max: UInt64
+    }
+
+    public var learnerRunID: UInt64
+    public var environment: String
+    public var state: String
+    public var policyVersion: UInt64
+    public var updates: Int
+    public var skippedUpdates: Int
+    public var envSteps: Int
+    public var replaySize: Int
+    public var replayBytes: Int
+    public var queuedTransitions: Int
+    public var liveActors: Int
+    public var duplicates: Int
+    public var tryLater: Int
+    public var staleDropped: Int
+    public var spaceMismatches: Int
+    public var refusals: [String: Int]
+    public var insertBlockedSeconds: Double
+    public var sampleBlockedSeconds: Double
+    public var staleness: Staleness?
+    public var lastLoss: Float?
+    public var meanRecentReturn: Double?
+    public var actors: [String: Actor]
+    public var elapsedSeconds: Double
+
+    init(ledger: IngestLedger, replayBytes: Int, lastLoss: Float?, elapsed: Duration) {
+        learnerRunID = ledger.learnerRunID
+        environment = ledger.envID
+        state = switch ledger.shutdown {
+        case .running: "running"
+        case .stopping: "stopping"
+        case .finished: "finished"
+        }
+        policyVersion = ledger.policyVersion
+        updates = ledger.updates
+        skippedUpdates = ledger.skippedUpdates
+        envSteps = ledger.acceptedTransitions
+        replaySize = ledger.replaySize
+        self.replayBytes = replayBytes
+        queuedTransitions = ledger.queuedTransitions
+        liveActors = ledger.liveActors
+        duplicates = ledger.duplicateReplies
+        tryLater = ledger.tryLaterReplies
+        staleDropped = ledger.staleDrops
+        spaceMismatches = ledger.spaceMismatches
+        refusals = Dictionary(uniqueKeysWithValues: ledger.refusals.map { ($0.key.name, $0.value) })
+        insertBlockedSeconds = ledger.insertBlocked.seconds
+        sampleBlockedSeconds = ledger.limiter.sampleWait.seconds
+        if let low = ledger.staleness.minimum, let mean = ledger.staleness.mean, let high = ledger.staleness.maximum {
+            staleness = Staleness(min: low, mean: mean, max: high)
+        }
+        self.lastLoss = lastLoss
+        meanRecentReturn = ledger.recentReturns.isEmpty
+            ? nil : ledger.recentReturns.reduce(0, +) / Double(ledger.recentReturns.count)
+        var actors: [String: Actor] = [:]
+        for (id, tally) in ledger.tallies {
+            let peer = ledger.peers.values.first { $0.key.actorID == id && $0.role == .actor }
+            actors[String(id)] = Actor(
+                transitions: tally.transitions, batches: tally.batches, duplicates: tally.duplicates,
+                tryLater: tally.tryLater, staleDropped: tally.staleDropped, episodes: tally.episodes,
+                lastReturn: tally.lastReturn, lastBatchVersion: tally.lastBatchVersion,
+                runs: tally.runIDs.sorted(), live: peer != nil, actingVersion: peer?.actingVersion)
+        }
+        self.actors = actors
+        elapsedSeconds = elapsed.seconds
+    }
+
+    /// Writes the JSON to `path` through a temporary file, so readers never see half of it.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(self)
+        let temporary = path + ".tmp"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        if rename(temporary, path) != 0 {
+            throw LearnerError.io(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+}
+
+extension Duration {
+    /// This duration in seconds as a Double.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,74 @@
+import Wire
+
+/// Turns one request frame into one reply frame: the REP handler's whole job.
+///
+/// Synchronous and short: it decodes, applies the request to the ledger under its
+/// lock (or asks the weights publisher), and encodes the answer. Bytes from the network
+/// never trap here: a frame that does not decode is answered with ERROR and the
+/// decoder's code and field.
+struct RequestRouter: Sendable {
+    let core: LearnerCore
+    let publisher: WeightsPublisher
+    let ingestLog: IngestLog?
+    let limits: WireLimits
+
+    func handle(_ bytes: [UInt8]) -> [UInt8] {
+        let frame: Frame
+        do {
+            frame = try Frame.decode(bytes, limits: limits)
+        } catch {
+            return encode(.error(ErrorReply(error, failedType: Self.headerType(bytes))),
+                          requestID: Self.headerRequestID(bytes))
+        }
+        return encode(reply(to: frame.message), requestID: frame.requestID)
+    }
+
+    func reply(to message: Message) -> Message {
+        let now = ContinuousClock.now
+        switch message {
+        case .hello(let hello):
+            return core.withLedger { $0.hello(hello, now: now) }
+        case .transitions(let batch):
+            let (reply, outcome) = core.withLedgerAndSignal { $0.transitions(batch, now: now) }
+            if outcome != .none {
+                ingestLog?.append(PeerKey(actorID: batch.actorID, runID: batch.runID), seq: batch.seq,
+                                  count: batch.count, outcome: outcome)
+            }
+            return reply
+        case .heartbeat(let beat):
+            return core.withLedger { $0.heartbeat(beat, now: now) }
+        case .episodeStats(let stats):
+            return core.withLedger { $0.episodeStats(stats, now: now) }
+        case .weightsRequest(let request):
+            return publisher.reply(to: request)
+        case .goodbye:
+            // GOODBYE names no peer; the peer is forgotten when its heartbeats stop.
+            return .ack(Ack(ackedType: .goodbye))
+        case .actionRequest:
+            return .error(ErrorReply(code: .unexpectedMessage, failedType: message.type.rawValue,
+                                     text: "this learner does not serve ACTION_REQUEST; use a meow-actor gateway"))
+        case .welcome, .refused, .ack, .error, .heartbeatReply, .transitionsAck, .weights, .actionReply:
+            return .error(ErrorReply(code: .unexpectedMessage, failedType: message.type.rawValue,
+                                     text: "\(message.type.fieldPrefix) is a reply, not a request"))
+        }
+    }
+
+    private func encode(_ message: Message, requestID: UInt32) -> [UInt8] {
+        if let bytes = try? Frame(message, requestID: requestID).encode(limits: limits) { return bytes }
+        // Only a bug makes a reply unencodable; say so rather than leave the peer waiting.
+        let fallback = ErrorReply(code: .internal, failedType: message.type.rawValue,
+                                  text: "the learner could not encode its reply")
+        return (try? Frame(.error(fallback), requestID: requestID).encode(limits: limits)) ?? []
+    }
+
+    /// The message type of a frame whose header is readable, else 0 (PROTOCOL.md 6).
+    static func headerType(_ bytes: [UInt8]) -> UInt16 {
+        guard bytes.count >= 8, bytes[0 ..< 4].elementsEqual(WireV1.magic) else { return 0 }
+        return UInt16(bytes[6]) | UInt16(bytes[7]) << 8
+    }
+
+    static func headerRequestID(_ bytes: [UInt8]) -> UInt32 {
+        guard bytes.count >= 16 else { return 0 }
+        return (0 ..< 4).reduce(UInt32(0)) { $0 | UInt32(bytes[12 + $1]) << (8 * $1) }
+    }
+}

@@ -1,0 +1,241 @@
+import Environments
+import Foundation
+import Telemetry
+import MEow
+import Replay
+import Synchronization
+import Tensor
+import Wire
+
+/// The learner's training thread: drain ingested batches into replay, then update
+/// while the rate limiter allows, then sleep until there is work.
+///
+/// It runs on one dedicated thread, not on Swift's cooperative pool: an update takes
+/// milliseconds of CPU, and on a 2-core machine two of them would starve every request
+/// handler. The agent and the replay buffer belong to this thread alone; everything it
+/// shares goes through the ledger's lock or the weights publisher.
+final class TrainingLoop: @unchecked Sendable {
+    /// Builds the agent once the spaces are known (at start-up, or at a preset's first HELLO).
+    typealias AgentFactory = @Sendable (AgreedSpaces) throws -> any DistributedAgent
+
+    /// What the thread did, reported when it ends.
+    struct Outcome: Sendable {
+        var updates = 0
+        var policyPath: String?
+        var error: LearnerError?
+    }
+
+    private let core: LearnerCore
+    private let publisher: WeightsPublisher
+    private let configuration: LearnerConfiguration
+    private let makeAgent: AgentFactory
+    private let done = Mutex<(outcome: Outcome?, waiter: CheckedContinuation<Outcome, Never>?)>((nil, nil))
+    /// The loss of the last update, for the stats file.
+    let lastLoss = Mutex<Float?>(nil)
+    /// The last evaluation (env step, mean return), for the stats file.
+    let lastEvaluation = Mutex<(step: Int, meanReturn: Double)?>(nil)
+    private let spec: EnvironmentSpec
+    private let started = ContinuousClock.now
+
+    init(core: LearnerCore, publisher: WeightsPublisher, configuration: LearnerConfiguration, spec: EnvironmentSpec,
+         makeAgent: @escaping AgentFactory) {
+        self.core = core
+        self.publisher = publisher
+        self.configuration = configuration
+        self.makeAgent = makeAgent
+        self.spec = spec
+    }
+
+    /// Starts the thread.
+    func start() {
+        let thread = Thread { [self] in
+            let outcome = run()
+            let waiter = done.withLock { state -> CheckedContinuation<Outcome, Never>? in
+                state.outcome = outcome
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: outcome)
+        }
+        thread.name = "meow-learner-training"
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+
+    /// Whether the thread has ended.
+    var isFinished: Bool { done.withLock { $0.outcome != nil } }
+
+    /// Waits for the thread to end.
+    func wait() async -> Outcome {
+        await withCheckedContinuation { continuation in
+            let finished = done.withLock { state -> Outcome? in
+                if let outcome = state.outcome { return outcome }
+                state.waiter = continuation
+                return nil
+            }
+            if let finished { continuation.resume(returning: finished) }
+        }
+    }
+
+    // MARK: - The loop
+
+    private func run() -> Outcome {
+        var outcome = Outcome()
+        // A preset learns its spaces from the first actor's HELLO.
+        var spaces: AgreedSpaces?
+        while spaces == nil {
+            let (known, mode) = core.wait(timeout: .milliseconds(200), until: { $0.spaces != nil || $0.shutdown != .running }) {
+                ($0.spaces, $0.shutdown)
+            }
+            spaces = known
+            if spaces == nil && mode != .running { return outcome }
+        }
+        guard let spaces else { return outcome }
+        let agent: any DistributedAgent
+        var replay: ReplayBuffer
+        do {
+            agent = try makeAgent(spaces)
+            replay = try ReplayBuffer(capacity: configuration.agent.bufferSize,
+                                      observationDimension: spaces.observationSize,
+                                      actionDimension: spaces.actionSize)
+        } catch let error as ReplayError {
+            outcome.error = .replay(error)
+            core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
+            return outcome
+        } catch {
+            outcome.error = .agent("\(error)")
+            core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
+            return outcome
+        }
+        publisher.publish(version: UInt64(agent.updateCount), tensors: agent.policyTensors())
+        let metrics: FanOutLogger
+        do {
+            metrics = try Self.openMetrics(in: configuration.runDirectory)
+        } catch {
+            outcome.error = .io(path: configuration.runDirectory, reason: "\(error)")
+            core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
+            return outcome
+        }
+        defer { try? metrics.close() }
+        // Built-in environments are evaluated here, deterministically, as the single-process trainer does.
+        let evaluationEnvironment = spec.spaces == nil
+            ? nil : try? EnvironmentRegistry.makeUnitActionEnvironment(name: spec.name)
+        var evaluationRNG = Xoshiro256(seed: configuration.agent.seed &+ 0xE7A1)
+        let evalEvery = configuration.agent.evalEvery
+        var nextEvaluation = evalEvery > 0 && evaluationEnvironment != nil ? evalEvery : Int.max
+        var lastFlush = ContinuousClock.now
+
+        var batch = Replay.TransitionBatch(count: configuration.agent.batchSize,
+                                           observationDimension: spaces.observationSize,
+                                           actionDimension: spaces.actionSize)
+        var rng = Xoshiro256(seed: configuration.agent.seed ^ 0x5EED_0F_4E_91A7)
+        let publishInterval = Duration.milliseconds(configuration.weightsPublishIntervalMs)
+        var lastPublish = ContinuousClock.now
+        var publishedVersion = UInt64(agent.updateCount)
+        var secondsPerUpdate = 0.0
+        let idle = Duration.milliseconds(100)
+
+        while true {
+            let waitStart = ContinuousClock.now
+            let (batches, stop, warm) = core.wait(timeout: idle, until: { $0.hasWork || $0.stopRequested }) {
+                ledger in (ledger.drain(), ledger.stopRequested, ledger.replaySize >= ledger.limiter.minSizeToSample)
+            }
+            if batches.isEmpty && warm && !stop {
+                // Past warm-up, waiting means the limiter wants inserts: that is sample-blocked time.
+                let waited = ContinuousClock.now - waitStart
+                core.withLedger { $0.recordSampleBlocked(for: waited) }
+            }
+            for wire in batches {
+                guard let columns = Self.columns(of: wire) else { continue }
+                let overwritten = (try? replay.insert(contentsOf: columns)) ?? 0
+                let size = replay.count
+                core.withLedger { $0.recordInserted(wire.count, overwritten: overwritten, replaySize: size) }
+            }
+            if stop { break }
+
+            var updatedThisRound = false
+            while core.withLedger({ !$0.stopRequested && $0.reserveSample() }) {
+                let started = ContinuousClock.now
+                replay.sample(into: &batch, using: &rng)
+                let statistics = agent.update(batch: batch)
+                let elapsed = ContinuousClock.now - started
+                let seconds = elapsed.seconds
+                secondsPerUpdate = secondsPerUpdate == 0 ? seconds : 0.95 * secondsPerUpdate + 0.05 * seconds
+                outcome.updates += 1
+                updatedThisRound = true
+                lastLoss.withLock { $0 = statistics.loss }
+                let version = UInt64(agent.updateCount)
+                let (queued, steps) = core.withLedger { ledger in
+                    ledger.policyVersion = version
+                    ledger.updates = outcome.updates
+                    ledger.skippedUpdates = agent.skippedUpdates
+                    ledger.secondsPerUpdate = secondsPerUpdate
+                    return (ledger.queuedTransitions, ledger.acceptedTransitions)
+                }
+                if version > publishedVersion && ContinuousClock.now - lastPublish >= publishInterval {
+                    publisher.publish(version: version, tensors: agent.policyTensors())
+                    publishedVersion = version
+                    lastPublish = ContinuousClock.now
+                }
+                if outcome.updates % Self.metricsInterval == 0 {
+                    metrics.logUpdate(statistics, alpha: configuration.agent.alpha,
+                                      skippedUpdates: agent.skippedUpdates, step: steps)
+                    metrics.log(tag: MetricName.stepsPerSecond,
+                                value: (Double(steps) / max(1e-3, (ContinuousClock.now - started).seconds)).rounded(),
+                                step: steps)
+                }
+                if steps >= nextEvaluation, let evaluationEnvironment {
+                    let result = PolicyEvaluation.evaluate(
+                        agent: agent, environment: evaluationEnvironment, episodes: configuration.agent.evalEpisodes,
+                        deterministic: configuration.agent.deterministicEval, rng: &evaluationRNG)
+                    metrics.log(tag: MetricName.testReturn, value: result.meanReturn, step: steps)
+                    lastEvaluation.withLock { $0 = (steps, result.meanReturn) }
+                    nextEvaluation = (steps / evalEvery + 1) * evalEvery
+                }
+                // Fresh batches go into replay before the next update, so ingest never waits on a long run.
+                if queued > 0 { break }
+            }
+            for (step, episode) in core.withLedger({ $0.takeEpisodes() }) {
+                metrics.log(tag: MetricName.episodicReturn, value: episode.episodeReturn, step: step)
+                metrics.log(tag: MetricName.episodicLength, value: Double(episode.length), step: step)
+            }
+            if ContinuousClock.now - lastFlush >= .seconds(2) {
+                try? metrics.flush()
+                lastFlush = ContinuousClock.now
+            }
+            let (finished, queueEmpty) = core.withLedger { ($0.shutdown == .finished, $0.queuedTransitions == 0) }
+            if finished && queueEmpty && !updatedThisRound && !core.withLedger({ $0.hasWork }) { break }
+        }
+
+        let version = UInt64(agent.updateCount)
+        if version > publishedVersion { publisher.publish(version: version, tensors: agent.policyTensors()) }
+        let path = configuration.runDirectory + "/policy.safetensors"
+        do {
+            try agent.savePolicy(to: path)
+            outcome.policyPath = path
+        } catch {
+            outcome.error = .io(path: path, reason: "could not save the policy: \(error)")
+        }
+        return outcome
+    }
+
+    /// Updates between two rows of loss metrics (the single-process trainer's default).
+    static let metricsInterval = 100
+
+    /// metrics.csv (appended to across restarts) and a TensorBoard event file per start, in the run directory.
+    static func openMetrics(in directory: String) throws -> FanOutLogger {
+        FanOutLogger([
+            try TensorBoardWriter(directory: directory),
+            try CSVScalarWriter(directory: directory),
+        ])
+    }
+
+    /// Replay's columns for a wire batch; terminations are done-flag bit 0 (truncation bootstraps).
+    static func columns(of wire: Wire.TransitionBatch) -> Replay.TransitionBatch? {
+        let terminations = wire.doneFlags.map { $0 & DoneFlags.terminated.rawValue != 0 ? Float(1) : 0 }
+        return try? Replay.TransitionBatch(
+            observations: wire.observations, actions: wire.actions, rewards: wire.rewards,
+            terminations: terminations, nextObservations: wire.nextObservations,
+            observationDimension: wire.observationSize, actionDimension: wire.actionSize)
+    }
+}

@@ -1,0 +1,150 @@
+import CommandLineOptions
+import Foundation
+import Learning
+
+/// `meow train --actors N`: a learner and N actor processes on this machine (issue 5).
+///
+/// The siblings `meow-learner` and `meow-actor` are started from the directory of the
+/// running executable, on a free loopback TCP port. The learner's progress line shows
+/// on stderr; each actor logs to actor-N.log and writes actor-N.json in the run
+/// directory. SIGINT/SIGTERM are forwarded to every child (actors first, so they flush
+/// to the learner), and the command exits 0 once the learner has saved its state.
+struct OneMachineRun {
+    let environment: String
+    let actors: Int
+    let environmentsPerActor: Int
+    let runDirectory: String
+    let hyperparameters: MEowOptions
+    /// meow-learner flags given on `meow train` (MEow hyperparameters, BLAS), passed through.
+    let learnerFlags: [String]
+
+    func run() throws -> Int32 {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        let learnerPath = directory.appendingPathComponent("meow-learner").path
+        let actorPath = directory.appendingPathComponent("meow-actor").path
+        for path in [learnerPath, actorPath] where !FileManager.default.isExecutableFile(atPath: path) {
+            throw OneMachineError.missingSibling(path)
+        }
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        let url = "tcp://127.0.0.1:\(try Self.freePort())"
+        log("one-machine run: learner and \(actors) actors on \(url), run directory \(runDirectory)")
+
+        let learner = try Self.launch(learnerPath, ["--listen", url, "--env", environment, "--run-dir", runDirectory]
+            + learnerFlags, log: nil)
+        var children: [Process] = []
+        for index in 0 ..< actors {
+            var arguments = ["--connect", url, "--env", environment, "--actor-id", String(index),
+                             "--envs", String(environmentsPerActor),
+                             "--stats-file", runDirectory + "/actor-\(index).json"]
+            arguments += shapeFlags
+            children.append(try Self.launch(actorPath, arguments, log: runDirectory + "/actor-\(index).log"))
+        }
+
+        let stop = StopFlag()
+        let handlers = stop.installSignalHandlers()
+        defer { handlers.cancel() }
+        var forwarded = false
+        while learner.isRunning {
+            if stop.isSet && !forwarded {
+                forwarded = true
+                log("one-machine run: stopping actors, then the learner")
+                for child in children where child.isRunning { kill(child.processIdentifier, SIGINT) }
+                Self.wait(children, seconds: 15)
+                if learner.isRunning { kill(learner.processIdentifier, SIGINT) }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        // The learner ended (budget spent or stopped): actors are told the run is over; give them a moment.
+        Self.wait(children, seconds: 10)
+        for child in children where child.isRunning { kill(child.processIdentifier, SIGTERM) }
+        Self.wait(children, seconds: 10)
+        for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        log("one-machine run: learner exited with \(learner.terminationStatus); actor logs in \(runDirectory)")
+        return learner.terminationStatus
+    }
+
+    /// The flags that shape the policy: actors must build the learner's architecture.
+    private var shapeFlags: [String] {
+        var flags: [String] = ["--seed", String(hyperparameters.seed ?? 1)]
+        if let value = hyperparameters.logSigmaMin { flags += ["--log-sigma-min", "\(value)"] }
+        if let value = hyperparameters.logSigmaMax { flags += ["--log-sigma-max", "\(value)"] }
+        if let value = hyperparameters.flowHidden { flags += ["--flow-hidden", "\(value)"] }
+        if let value = hyperparameters.shiftHidden { flags += ["--shift-hidden", "\(value)"] }
+        if let value = hyperparameters.couplingLayers { flags += ["--coupling-layers", "\(value)"] }
+        if let value = hyperparameters.rewardShift { flags.append(value ? "--reward-shift" : "--no-reward-shift") }
+        if let value = hyperparameters.clippedDoubleQ { flags.append(value ? "--clipped-double-q" : "--no-clipped-double-q") }
+        return flags
+    }
+
+    /// The `meow train` arguments that meow-learner understands too (everything but the
+    /// one-machine and single-process flags, which the caller passes explicitly).
+    static func passThrough(_ arguments: [String]) -> [String] {
+        let withValue: Set<String> = ["--actors", "--env", "--run-dir", "--multigoal-rollouts", "--envs-per-actor"]
+        let alone: Set<String> = ["--overwrite", "--quiet", "train"]
+        var result: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let name = String(argument.split(separator: "=", maxSplits: 1).first ?? "")
+            if withValue.contains(argument) {
+                index += 2
+                continue
+            }
+            if !(withValue.contains(name) || alone.contains(argument)) { result.append(argument) }
+            index += 1
+        }
+        return result
+    }
+
+    private static func launch(_ path: String, _ arguments: [String], log: String?) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let log {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.standardError = handle
+            process.standardOutput = handle
+        }
+        try process.run()
+        return process
+    }
+
+    private static func wait(_ processes: [Process], seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while processes.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+    }
+
+    /// A TCP port nothing listens on right now (the kernel picks it).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw OneMachineError.noPort }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> Bool in
+                bind(descriptor, raw, length) == 0 && getsockname(descriptor, raw, &length) == 0
+            }
+        }
+        guard bound else { throw OneMachineError.noPort }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Why the one-machine mode could not start.
+enum OneMachineError: Error, CustomStringConvertible {
+    case missingSibling(String)
+    case noPort
+
+    var description: String {
+        switch self {
+        case .missingSibling(let path): "\(path) is missing; build all products (swift build -c release)"
+        case .noPort: "no free loopback TCP port"
+        }
+    }
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Distributed benchmarks (issue 5), driving real meow-learner / meow-actor / meow processes.
+
+    python3 benchmarks/distributed.py [--bin .build/release] [--quick]
+
+1. Learner ingest rate (transitions/s) with 1, 4 and 16 peers sending Hopper-sized batches
+   (obs 11, action 3, 256 transitions) while the learner trains, next to its update rate.
+   Peers are Python processes (one frame encoded per batch); the learner runs with
+   --samples-per-insert 1 (ingest bound by the limiter at 256 x the update rate) and 0.05
+   (ingest bound by the handlers and the peers; the learner updates once per 5120
+   transitions). With the default ratio (= batch size) ingest equals the update rate by design.
+2. Weights pull latency (whole policy, all chunks, one REQ at a time), p50 and p99, for the
+   Hopper (11/3) and Humanoid (376/17) policies.
+3. End-to-end env steps/s: `meow train --actors 2` next to the single-process `meow train`,
+   same budget (Pendulum).
+"""
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pynng
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "protocol" / "python"))
+from meow_client import wire  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def box(n, bound=10.0):
+    return wire.Space((n,), np.full(n, -bound, np.float32), np.full(n, bound, np.float32))
+
+
+def hello(actor_id, run_id, obs, act):
+    return wire.Hello(role=wire.Role.ACTOR, min_version=(1, 0), max_version=(1, 0), capabilities=0,
+                      actor_id=actor_id, run_id=run_id, client_name="bench", client_version="0", auth_token=b"",
+                      env_id="", observation_space=box(obs), action_space=box(act, 1.0))
+
+
+def request(sock, message, request_id=1):
+    sock.send(wire.encode(wire.Frame(message, request_id=request_id)))
+    return wire.decode(sock.recv_msg().bytes).message
+
+
+def start_learner(bin_dir, env, run_dir, *extra):
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    cmd = [str(bin_dir / "meow-learner"), "--listen", url, "--env", env, "--run-dir", run_dir, "--quiet", *extra]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return process, url
+
+
+def stop(process):
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+# MARK: - 1. Ingest
+
+def peer_loop(url, actor_id, seconds, batch, obs, act, result):
+    run_id = random.getrandbits(63)
+    sock = pynng.Req0(dial=url, recv_timeout=10000, send_timeout=10000)
+    while not isinstance(request(sock, hello(actor_id, run_id, obs, act)), wire.Welcome):
+        time.sleep(0.2)
+    rng = np.random.default_rng(actor_id)
+    columns = dict(
+        episode_ids=np.zeros(batch, np.uint64), step_indices=np.arange(batch, dtype=np.uint32),
+        observations=rng.uniform(-1, 1, (batch, obs)).astype(np.float32),
+        next_observations=rng.uniform(-1, 1, (batch, obs)).astype(np.float32),
+        actions=rng.uniform(-1, 1, (batch, act)).astype(np.float32),
+        rewards=rng.uniform(-1, 1, batch).astype(np.float32), done_flags=np.zeros(batch, np.uint8))
+    def frame(seq):
+        return wire.encode(wire.Frame(wire.Transitions(actor_id=actor_id, run_id=run_id, seq=seq, policy_version=0,
+                                                       **columns), request_id=seq + 1))
+    accepted = tried = 0
+    seq = 0
+    encoded = frame(0)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sock.send(encoded)
+        reply = wire.decode(sock.recv_msg().bytes).message
+        tried += 1
+        if isinstance(reply, wire.TransitionsAck) and reply.status != wire.TransitionsStatus.TRY_LATER:
+            accepted += batch
+            seq += 1
+            encoded = frame(seq)
+        elif isinstance(reply, wire.TransitionsAck):
+            time.sleep(reply.retry_after_ms / 1000)
+    sock.close()
+    result.put((accepted, tried))
+
+
+def ingest(bin_dir, peers, seconds, samples_per_insert):
+    with tempfile.TemporaryDirectory() as run_dir:
+        learner, url = start_learner(bin_dir, "hopper", run_dir, "--samples-per-insert", str(samples_per_insert), "--min-replay", "1000",
+                                     "--buffer-size", "1000000", "--max-batch", "256", "--steps", "100000000")
+        result = mp.Queue()
+        procs = [mp.Process(target=peer_loop, args=(url, i, seconds, 256, 11, 3, result)) for i in range(peers)]
+        start = time.monotonic()
+        for p in procs:
+            p.start()
+        totals = [result.get(timeout=seconds + 120) for _ in procs]
+        elapsed = time.monotonic() - start
+        for p in procs:
+            p.join()
+        stats = json.loads((Path(run_dir) / "learner-stats.json").read_text())
+        stop(learner)
+    transitions = sum(t[0] for t in totals)
+    return transitions / elapsed, stats["updates"] / stats["elapsed_seconds"], stats["updates"]
+
+
+# MARK: - 2. Weights
+
+def weights_latency(bin_dir, env, obs, act, pulls):
+    with tempfile.TemporaryDirectory() as run_dir:
+        learner, url = start_learner(bin_dir, env, run_dir, "--buffer-size", "10000")
+        sock = pynng.Req0(dial=url, recv_timeout=10000, send_timeout=10000)
+        while not isinstance(request(sock, hello(1, 7, obs, act)), wire.Welcome):
+            time.sleep(0.2)
+        times = []
+        size = 0
+        for i in range(pulls + 5):
+            t0 = time.perf_counter()
+            first = request(sock, wire.WeightsRequest(held_version=0, fetch_version=0, chunk_index=0, only_if_newer=False))
+            while isinstance(first, wire.Error):  # the agent is being built
+                time.sleep(0.1)
+                t0 = time.perf_counter()
+                first = request(sock, wire.WeightsRequest(held_version=0, fetch_version=0, chunk_index=0,
+                                                          only_if_newer=False))
+            for index in range(1, first.chunk_count):
+                request(sock, wire.WeightsRequest(held_version=0, fetch_version=first.version, chunk_index=index,
+                                                  only_if_newer=False))
+            if i >= 5:
+                times.append(time.perf_counter() - t0)
+            size = first.total_bytes
+        sock.close()
+        stop(learner)
+    times = np.array(times) * 1000
+    return size, float(np.percentile(times, 50)), float(np.percentile(times, 99))
+
+
+# MARK: - 3. End to end
+
+def end_to_end(bin_dir, steps, actors):
+    with tempfile.TemporaryDirectory() as run_dir:
+        cmd = [str(bin_dir / "meow"), "train", "--env", "pendulum", "--run-dir", run_dir + "/r", "--steps", str(steps),
+               "--learning-starts", "1000", "--eval-every", "0", "--quiet"]
+        if actors:
+            cmd += ["--actors", str(actors)]
+        t0 = time.monotonic()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return steps / (time.monotonic() - t0)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    bin_dir = Path(args.bin)
+    seconds = 5 if args.quick else 10
+    print("1. ingest, Hopper-sized batches (256 x (obs 11, act 3)) while the learner trains (batch 256)")
+    for samples_per_insert in (1, 0.05):
+        for peers in (1, 4, 16):
+            rate, updates_per_second, updates = ingest(bin_dir, peers, seconds, samples_per_insert)
+            print(f"   samples-per-insert {samples_per_insert:4}: {peers:2d} peers: {rate:9.0f} transitions/s ingested; "
+                  f"learner {updates_per_second:6.1f} updates/s ({updates} updates)")
+    print("2. weights pull latency (whole policy, one peer)")
+    for env, obs, act in (("hopper", 11, 3), ("humanoid", 376, 17)):
+        size, p50, p99 = weights_latency(bin_dir, env, obs, act, 50 if args.quick else 200)
+        print(f"   {env:9s} {size / 1024:7.0f} KiB: p50 {p50:6.2f} ms, p99 {p99:6.2f} ms")
+    print("3. end-to-end env steps/s, Pendulum, learning starts 1000, one update per step")
+    steps = 4000 if args.quick else 8000
+    single = end_to_end(bin_dir, steps, 0)
+    distributed = end_to_end(bin_dir, steps, 2)
+    print(f"   single process: {single:7.0f} steps/s;  learner + 2 actor processes: {distributed:7.0f} steps/s "
+          f"({steps} steps)")
+
+
+if __name__ == "__main__":
+    main()
