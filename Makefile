@@ -34,7 +34,7 @@ build: deps-system
 	$(SWIFT) build -c release
 
 demo: build
-	$(BIN)/meow-bench core
+	$(BIN)/meow train --env pendulum --actors 2 --steps $(STEPS) --seed $(SEED) --run-dir $(RUN_DIR) --overwrite
 
 test: deps
 	$(MAKE) --no-print-directory test-swift test-python
@@ -48,6 +48,9 @@ test-python:
 
 bench: build
 	$(BIN)/meow-bench core
+	$(BIN)/meow-bench meow
+	$(BIN)/meow-bench wire
+	$(BIN)/meow-bench protocol
 
 clean:
 	rm -rf .build
