@@ -39,9 +39,14 @@ demo: build
 test: deps
 	$(MAKE) --no-print-directory test-swift test-python
 
+# The Swift and Python codecs must agree on every mutated frame: a fresh corpus
+# from the Python side is decoded by the Swift tests (WireTests.DifferentialTests).
+DIFF_CORPUS := .build/differential-corpus.bin
+
 test-swift:
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	python3 protocol/python/tools/differential_corpus.py $(DIFF_CORPUS) 20000 3
+	MEOW_DIFFERENTIAL_CORPUS=$(CURDIR)/$(DIFF_CORPUS) $(SWIFT) test --skip-build
 
 test-python:
 	@scripts/run-pytest.sh
