@@ -30,16 +30,23 @@ public final class LearnerService: Sendable {
     private let boundPort = Mutex<Int?>(nil)
 
     /// Prepares a run: validates the settings, checks that replay fits in memory, opens
-    /// the run directory and replays its ingest log. Nothing listens until `run()`.
+    /// the run directory, writes config.json and replays its ingest log. Nothing listens until `run()`.
     ///
     /// - Parameters:
+    ///   - resume: a verified checkpoint (`CheckpointStore.load`) this run continues: the
+    ///     agent, counters, generators and replay snapshot are restored by the training
+    ///     thread before the first update (docs/checkpoints.md).
     ///   - makeAgent: builds the agent for the agreed spaces (on the training thread).
     ///   - log: where start-up lines and the progress line go (stderr in the executable).
-    public init(configuration: LearnerConfiguration,
+    public init(configuration: LearnerConfiguration, resume: LoadedCheckpoint? = nil,
                 makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
                 log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
         try configuration.validate()
         let spec = try EnvironmentSpec.resolve(configuration.environment)
+        if let resume, resume.manifest.environment != spec.name {
+            throw .checkpoint(.incompatible(
+                reason: "it was trained on \(resume.manifest.environment), this learner runs \(spec.name)"))
+        }
         self.configuration = configuration
         self.spec = spec
         self.log = log
@@ -58,6 +65,12 @@ public final class LearnerService: Sendable {
                                                     withIntermediateDirectories: true)
         } catch {
             throw .io(path: configuration.runDirectory, reason: "cannot create the run directory: \(error)")
+        }
+        let configPath = configuration.runDirectory + "/" + RunFiles.config
+        do {
+            try RunDirectory.write(configuration.rendered, to: URL(fileURLWithPath: configPath))
+        } catch {
+            throw .io(path: configPath, reason: "\(error)")
         }
         let logPath = configuration.runDirectory + "/ingest.log"
         let earlier = IngestLog.entries(at: logPath)
@@ -85,7 +98,7 @@ public final class LearnerService: Sendable {
         core = LearnerCore(ledger: ledger)
         publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes)
         training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
-                                makeAgent: makeAgent)
+                                resume: resume, log: log, makeAgent: makeAgent)
         if !earlier.isEmpty {
             log("learner: \(earlier.count) batches from an earlier run in \(logPath) stay duplicates")
         }
@@ -190,6 +203,7 @@ public final class LearnerService: Sendable {
         mirror?.update(final, chunksServed: publisher.chunksServed,
                        evaluation: training.lastEvaluation.withLock { $0?.meanReturn })
         if let path = outcome.policyPath { log("learner: saved the policy to \(path)") }
+        if let path = outcome.checkpoint { log("learner: last checkpoint \(path)") }
         log("learner: " + progressLine(final, since: previous))
         if let error = outcome.error { throw error }
         return final
