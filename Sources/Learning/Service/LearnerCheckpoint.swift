@@ -49,14 +49,15 @@ struct LearnerTrainingState: Sendable, Equatable {
 enum LearnerCheckpoint {
     /// The state of a fresh run: generators split from the seed, nothing counted yet.
     ///
-    /// The limiter holds updates back until replay has `minReplay` transitions, so updates
-    /// start once the step count exceeds `minReplay - 1`; that is the stored value.
+    /// The limiter lets the first update run once replay holds more than `minReplay`
+    /// transitions (at `minReplay` its error sits exactly at the lower bound), so updates
+    /// start once the step count exceeds `minReplay`; that is the stored value.
     static func fresh(config: MEowConfig, minReplay: Int) -> LearnerTrainingState {
         var root = Xoshiro256(seed: config.seed ^ 0x5EED_0F_4E_91A7)
         let replaySampling = root.split()
         let evaluation = root.split()
         return LearnerTrainingState(
-            learningResumesAfterStep: minReplay - 1, replaySampling: replaySampling, evaluation: evaluation,
+            learningResumesAfterStep: minReplay, replaySampling: replaySampling, evaluation: evaluation,
             nextEvaluationStep: config.evalEvery > 0 ? config.evalEvery : nil)
     }
 
@@ -118,12 +119,12 @@ enum LearnerCheckpoint {
     /// When updates may run again after a resume at `steps` env steps.
     ///
     /// With the replay snapshot the stored value stands (a refill in progress continues).
-    /// Without it, replay must first hold `minReplay` new transitions, the same warm-up
-    /// that starts a fresh run: updates run once the step count exceeds
-    /// `steps + minReplay - 1`. LocalTrainer's rule with the learner's warm-up
-    /// (max(learning-starts, batch-size)); the skipped updates are never made up.
+    /// Without it, replay starts empty and refills with the same warm-up that starts a
+    /// fresh run: updates run once the step count exceeds `steps + minReplay`. This is
+    /// LocalTrainer's rule with the learner's warm-up (max(learning-starts, batch-size));
+    /// the rate limiter, rebuilt empty, enforces it, and the skipped updates are never made up.
     static func refillRule(steps: Int, stored: Int, minReplay: Int, replayRestored: Bool) -> Int {
-        replayRestored || steps == 0 ? stored : max(stored, steps + minReplay - 1)
+        replayRestored || steps == 0 ? stored : max(stored, steps + minReplay)
     }
 }
 
