@@ -28,6 +28,9 @@ public final class LearnerService: Sendable {
     private let started = ContinuousClock.now
     private let log: @Sendable (String) -> Void
     private let boundPort = Mutex<Int?>(nil)
+    /// Env steps and updates at the start of this session (a resume's checkpoint), so rates count this session's only.
+    private let firstSteps: Int
+    private let firstUpdates: Int
 
     /// Prepares a run: validates the settings, checks that replay fits in memory, opens
     /// the run directory, writes config.json and replays its ingest log. Nothing listens until `run()`.
@@ -50,6 +53,8 @@ public final class LearnerService: Sendable {
         self.configuration = configuration
         self.spec = spec
         self.log = log
+        firstSteps = resume?.manifest.counters.steps ?? 0
+        firstUpdates = resume?.manifest.counters.updates ?? 0
 
         // Replay is allocated by the training thread, but a capacity that cannot fit is refused now.
         let observationSize = spec.spaces?.observationSize ?? spec.allowedObservationSizes.max() ?? 1
@@ -169,7 +174,7 @@ public final class LearnerService: Sendable {
 
         var lastStats = ContinuousClock.now
         var lastProgress = ContinuousClock.now
-        var previous = (steps: 0, updates: 0, at: ContinuousClock.now)
+        var previous = (steps: firstSteps, updates: firstUpdates, at: ContinuousClock.now)
         let timeout = Duration.milliseconds(configuration.resolvedPeerTimeoutMs)
         while !training.isFinished {
             try? await Task.sleep(for: .milliseconds(50))
@@ -213,7 +218,7 @@ public final class LearnerService: Sendable {
         let seconds = max(1e-3, (ContinuousClock.now - previous.at).seconds)
         let ingest = Double(stats.envSteps - previous.steps) / seconds
         let updates = Double(stats.updates - previous.updates) / seconds
-        let sps = Double(stats.envSteps) / max(1e-3, stats.elapsedSeconds)
+        let sps = Double(stats.envSteps - firstSteps) / max(1e-3, stats.elapsedSeconds)
         var line = "steps \(stats.envSteps) updates \(stats.updates) version \(stats.policyVersion)"
             + String(format: " ingest %.0f/s updates %.1f/s SPS %.0f", ingest, updates, sps)
             + " actors \(stats.liveActors) replay \(stats.replaySize)"

@@ -137,7 +137,7 @@ final class TrainingLoop: @unchecked Sendable {
                 + "updates, policy version \(agent.updateCount); "
                 + (restoredCount > 0 || resume.manifest.replay != nil
                     ? "replay snapshot of \(restoredCount) transitions restored"
-                    : "no replay snapshot: updates resume after env step \(state.learningResumesAfterStep + 1)"))
+                    : "no replay snapshot: replay refills, updates resume after env step \(state.learningResumesAfterStep)"))
             return (agent, replay!, state)
         } catch let error as CheckpointError {
             throw .checkpoint(error)
