@@ -212,8 +212,15 @@ final class TrainingLoop: @unchecked Sendable {
         var secondsPerUpdate = 0.0
         let idle = Duration.milliseconds(100)
 
-        /// Writes a checkpoint of the current state; a failure is logged and returned.
+        func logHealth() {
+            health.log(to: metrics, ledger: core.withLedger { HealthScalars.Reading($0) },
+                       skippedUpdates: agent.skippedUpdates, weightsVersion: publisher.newestVersion)
+        }
+
+        /// Writes a checkpoint of the current state (health scalars first, so its metrics rows have them);
+        /// a failure is logged and returned.
         func checkpoint(best: Bool) -> LearnerError? {
+            logHealth()
             state.ledger = core.withLedger { $0.counters }
             do {
                 let url = try checkpoints.save(state: state, agent: agent, replay: replay, best: best)
@@ -305,8 +312,7 @@ final class TrainingLoop: @unchecked Sendable {
                 metrics.log(tag: MetricName.episodicLength, value: Double(episode.length), step: step)
             }
             if ContinuousClock.now - lastFlush >= Self.healthInterval {
-                health.log(to: metrics, ledger: core.withLedger { HealthScalars.Reading($0) },
-                           skippedUpdates: agent.skippedUpdates, weightsVersion: publisher.newestVersion)
+                logHealth()
                 try? metrics.flush()
                 lastFlush = ContinuousClock.now
             }
