@@ -77,9 +77,10 @@ struct OneMachineRun {
     /// The flags that shape the policy, all of them: actors must build the learner's architecture
     /// whatever preset, file, flags or checkpoint it came from.
     private var shapeFlags: [String] {
-        ["--seed", String(policy.seed), "--log-sigma-min", "\(policy.logSigmaMin)",
-         "--log-sigma-max", "\(policy.logSigmaMax)", "--flow-hidden", "\(policy.flowHidden)",
-         "--shift-hidden", "\(policy.shiftHidden)", "--coupling-layers", "\(policy.couplingLayers)",
+        // `--flag=value`: a negative value as a separate argument would parse as a flag.
+        ["--seed=\(policy.seed)", "--log-sigma-min=\(policy.logSigmaMin)", "--log-sigma-max=\(policy.logSigmaMax)",
+         "--flow-hidden=\(policy.flowHidden)", "--shift-hidden=\(policy.shiftHidden)",
+         "--coupling-layers=\(policy.couplingLayers)",
          policy.rewardShift ? "--reward-shift" : "--no-reward-shift",
          policy.clippedDoubleQ ? "--clipped-double-q" : "--no-clipped-double-q"]
     }

@@ -33,7 +33,10 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if resume != nil {
-            if config != nil || env != nil || hyperparameters.overrides != ConfigOverrides() {
+            // The distributed learner may extend a resumed run (--steps); everything else stays the checkpoint's.
+            var changed = hyperparameters.overrides
+            if actors > 0 { changed.totalSteps = nil }
+            if config != nil || env != nil || changed != ConfigOverrides() {
                 throw ValidationError(
                     "A resumed run keeps its checkpoint's environment and hyperparameters; drop --config, --env and "
                         + "the hyperparameter flags, or start a new run without --resume.")

@@ -20,7 +20,8 @@ def latest_manifest(run_dir):
 
 def test_sigterm_checkpoints_and_resume_continues_the_run(cluster):
     run_dir = cluster.tmp / "run"
-    args = ("--steps", "1000000", "--checkpoint-every", "300", "--eval-every", "1000", "--eval-episodes", "2")
+    args = ("--steps", "1000000", "--checkpoint-every", "300", "--eval-every", "1000", "--eval-episodes", "2",
+            "--checkpoint-replay")
     learner = cluster.learner(*args)
     actors = [cluster.actor(i) for i in range(2)]
     wait_for(lambda: (cluster.learner_stats() or {}).get("policy_version", 0) > 50
@@ -33,6 +34,7 @@ def test_sigterm_checkpoints_and_resume_continues_the_run(cluster):
     assert manifest["counters"]["steps"] == before["env_steps"]
     assert manifest["counters"]["policyVersion"] == before["policy_version"] > 0
     assert manifest["learner"]["ledger"]["envSteps"] == before["env_steps"]
+    assert manifest["replay"]["count"] == before["env_steps"]
     assert set(manifest["randomStreams"]) == {"replay", "evaluation"}
     assert '"learner": {' in manifest["learner"]["effectiveConfig"]
     assert (run_dir / "checkpoints" / "best").exists(), "no best checkpoint after an evaluation"
@@ -54,7 +56,7 @@ def test_sigterm_checkpoints_and_resume_continues_the_run(cluster):
                 and all(actor_transitions(stats, i) > actor_transitions(before, i) for i in range(2)))
     wait_for(continued, 60, "the resumed learner to train on both actors' new transitions")
     assert min(seen_steps) >= before["env_steps"], f"env steps went back: {seen_steps[:3]} < {before['env_steps']}"
-    assert "resumed" in cluster.log("learner2")
+    assert "replay snapshot of" in cluster.log("learner2")
     for index, actor in enumerate(actors):
         assert actor.poll() is None, f"actor {index} exited"
         wait_for(lambda: len((cluster.actor_stats(index) or {}).get("learner_runs", [])) == 2, 20,
@@ -64,6 +66,9 @@ def test_sigterm_checkpoints_and_resume_continues_the_run(cluster):
     assert stop(learner) == 0, cluster.log("learner2")
     after = cluster.learner_stats()
     assert after["policy_version"] > before["policy_version"] and after["env_steps"] > before["env_steps"]
+    # Batches accepted while the resumed learner was still loading count on top of the checkpoint's steps.
+    _, final = latest_manifest(run_dir)
+    assert final["counters"]["steps"] == after["env_steps"] == final["replay"]["count"]
 
     keys = collections.Counter((actor, run, seq) for actor, run, seq, _, _ in ingest_log(run_dir / "ingest.log"))
     duplicated = [key for key, count in keys.items() if count > 1]

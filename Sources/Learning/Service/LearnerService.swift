@@ -100,6 +100,20 @@ public final class LearnerService: Sendable {
         var ledger = IngestLedger(settings: settings, spec: spec, limiter: configuration.makeRateLimiter(),
                                   learnerRunID: system.next())
         for entry in earlier { ledger.recordSeen(entry.key, seq: entry.seq) }
+        if let resume {
+            // Before anything listens: a batch accepted meanwhile must count on top of the checkpoint's steps.
+            let state: LearnerTrainingState
+            do {
+                state = try LearnerCheckpoint.state(from: resume.manifest, replayRestored: true,
+                                                    minReplay: configuration.resolvedMinReplay)
+            } catch {
+                throw .checkpoint(error)
+            }
+            ledger.restore(state.ledger)
+            ledger.policyVersion = UInt64(resume.manifest.counters.policyVersion)
+            ledger.updates = state.updates
+            ledger.skippedUpdates = resume.manifest.counters.skippedUpdates
+        }
         core = LearnerCore(ledger: ledger)
         publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes)
         training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,

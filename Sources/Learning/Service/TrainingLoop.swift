@@ -126,13 +126,9 @@ final class TrainingLoop: @unchecked Sendable {
                                           actionDimension: spaces.actionSize)
             }
             let restoredCount = replay!.count
-            core.withLedgerAndSignal { ledger in
-                ledger.restore(state.ledger)
-                ledger.restoreReplay(count: restoredCount)
-                ledger.policyVersion = UInt64(agent.updateCount)
-                ledger.updates = state.updates
-                ledger.skippedUpdates = agent.skippedUpdates
-            }
+            // The ledger's counters were restored before anything listened (LearnerService.init);
+            // here only the limiter learns about the restored transitions.
+            core.withLedgerAndSignal { $0.restoreReplay(count: restoredCount) }
             log("learner: resumed \(resume.directory.path) at \(state.ledger.envSteps) env steps, \(state.updates) "
                 + "updates, policy version \(agent.updateCount); "
                 + (restoredCount > 0 || resume.manifest.replay != nil
@@ -199,7 +195,8 @@ final class TrainingLoop: @unchecked Sendable {
         let evalEvery = configuration.agent.evalEvery
         if evaluationEnvironment == nil { state.nextEvaluationStep = nil }
         let checkpointEvery = configuration.run.checkpointEvery
-        var lastCheckpointStep = resume == nil ? -1 : state.ledger.envSteps
+        // What the newest checkpoint holds: the end writes another one if anything moved since.
+        var lastCheckpoint: (steps: Int, updates: Int) = resume == nil ? (-1, -1) : (state.ledger.envSteps, state.updates)
         var nextCheckpoint = checkpointEvery > 0 ? (state.ledger.envSteps / checkpointEvery + 1) * checkpointEvery : Int.max
         var lastFlush = ContinuousClock.now
 
@@ -225,7 +222,7 @@ final class TrainingLoop: @unchecked Sendable {
             do {
                 let url = try checkpoints.save(state: state, agent: agent, replay: replay, best: best)
                 outcome.checkpoint = url.path
-                lastCheckpointStep = state.ledger.envSteps
+                lastCheckpoint = (state.ledger.envSteps, state.updates)
                 return nil
             } catch {
                 log("learner: checkpoint failed: \(error)")
@@ -323,7 +320,8 @@ final class TrainingLoop: @unchecked Sendable {
         let version = UInt64(agent.updateCount)
         if version > publishedVersion { publisher.publish(version: version, tensors: agent.policyTensors()) }
         // The stop (signal) or end-of-run checkpoint: everything acknowledged is in replay by now.
-        if core.withLedger({ $0.counters.envSteps }) != lastCheckpointStep, let error = checkpoint(best: false) {
+        if core.withLedger({ $0.counters.envSteps }) != lastCheckpoint.steps || state.updates != lastCheckpoint.updates,
+           let error = checkpoint(best: false) {
             outcome.error = error
         }
         let path = configuration.runDirectory + "/" + RunFiles.policy
