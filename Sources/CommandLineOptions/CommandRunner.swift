@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Learning
 
-/// The entry point the distributed executables share: `--config` expansion, parsing, and
-/// turning SIGINT/SIGTERM into one clean-stop request.
+/// The entry point the distributed executables share: parsing, and turning SIGINT/SIGTERM
+/// into one clean-stop request. `--config FILE` is an ordinary option: each command reads
+/// the file through Learning's `ConfigFile` (docs/configuration.md).
 public enum CommandRunner {
-    /// Parses `command` from the process arguments (a `--config` file's flags first) and runs it.
+    /// Parses `command` from the process arguments and runs it.
     public static func main<Command: AsyncParsableCommand>(_ command: Command.Type) async {
         do {
-            let parsed = try Command.parseAsRoot(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
+            let parsed = try Command.parseAsRoot(Array(CommandLine.arguments.dropFirst()))
             if var runnable = parsed as? Command {
                 try await runnable.run()
             } else {
@@ -43,3 +44,13 @@ public enum CommandRunner {
 
 /// Writes one line to stderr, where logs go; stdout carries results.
 public let standardErrorLog: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+/// Runs a configuration step, turning its `ConfigurationError` into the parser's one-sentence
+/// usage error (printed without a stack of context, exit status 64).
+public func configured<T>(_ body: () throws(ConfigurationError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        throw ValidationError(error.description)
+    }
+}

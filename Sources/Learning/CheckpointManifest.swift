@@ -153,6 +153,8 @@ public struct CheckpointManifest: Sendable, Equatable, Codable {
     public var replay: ReplaySnapshotHeader?
     /// Every data file, with size and checksum.
     public var files: [CheckpointFileRecord]
+    /// The distributed learner's counters and effective configuration; nil for the single-process trainer.
+    public var learner: LearnerRecord?
 
     public init(
         environment: String, config: MEowConfig, run: RunSettings, spaces: SpacesRecord, counters: CheckpointCounters,
@@ -178,6 +180,7 @@ public struct CheckpointManifest: Sendable, Equatable, Codable {
         self.metricsBytes = metricsBytes
         replay = nil
         files = []
+        learner = nil
     }
 
     /// The generator called `name`, or a specific error.

@@ -120,6 +120,30 @@ struct ConfigKey<Root>: @unchecked Sendable {
         }
     }
 
+    static func optionalDouble(_ name: String, _ path: WritableKeyPath<Root, Double?>) -> ConfigKey {
+        ConfigKey(name: name, type: "number or null", render: { $0[keyPath: path].map(\.description) ?? "null" }) {
+            root, value in
+            switch value {
+            case .null: root[keyPath: path] = nil
+            case let .integer(v): root[keyPath: path] = Double(v)
+            case let .unsigned(v): root[keyPath: path] = Double(v)
+            case let .number(v) where v.isFinite: root[keyPath: path] = v
+            default: return "a finite number or null, got \(value.kindName)"
+            }
+            return nil
+        }
+    }
+
+    static func uint32(_ name: String, _ path: WritableKeyPath<Root, UInt32>) -> ConfigKey {
+        ConfigKey(name: name, type: "integer ≥ 0", render: { String($0[keyPath: path]) }) { root, value in
+            guard let v = integer(value), let narrow = UInt32(exactly: v) else {
+                return "an integer in 0...\(UInt32.max), got \(value.kindName)"
+            }
+            root[keyPath: path] = narrow
+            return nil
+        }
+    }
+
     static func optionalInt(_ name: String, _ path: WritableKeyPath<Root, Int?>) -> ConfigKey {
         ConfigKey(name: name, type: "integer or null", render: { $0[keyPath: path].map(String.init) ?? "null" }) {
             root, value in
@@ -169,16 +193,88 @@ enum ConfigKeys {
         .optionalString("metrics-listen", \.metricsListen),
     ]
 
+    /// The distributed learner's own settings (`LearnerConfiguration`); `env`, `meow` and `run`
+    /// give the rest (run directory, checkpoints, metrics endpoint).
+    static let learner: [ConfigKey<LearnerConfiguration>] = [
+        .string("listen", \.listen), .int("max-actors", \.maxActors), .optionalInt("max-staleness", \.maxStaleness),
+        .optionalDouble("samples-per-insert", \.samplesPerInsert), .optionalInt("min-replay", \.minReplay),
+        .optionalDouble("error-buffer", \.errorBuffer), .optionalInt("ingest-queue-capacity", \.ingestQueueCapacity),
+        .int("batch-hint", \.batchHint), .int("max-batch", \.maxBatch), .int("upload-interval-ms", \.uploadIntervalMs),
+        .int("weights-chunk-bytes", \.weightsChunkBytes), .int("weights-refresh-steps", \.weightsRefreshSteps),
+        .int("heartbeat-interval-ms", \.heartbeatIntervalMs), .optionalInt("peer-timeout-ms", \.peerTimeoutMs),
+        .int("server-contexts", \.serverContexts), .int("weights-publish-interval-ms", \.weightsPublishIntervalMs),
+        .optionalString("stats-file", \.statsFile), .int("stats-interval-ms", \.statsIntervalMs),
+        .int("progress-interval-ms", \.progressIntervalMs), .optionalString("tls-cert", \.tlsCertificateFile),
+        .optionalString("tls-key", \.tlsKeyFile),
+    ]
+
+    /// An actor process's settings (`ActorSettings`); `env` and `meow` (seed, policy shape) give the rest.
+    static let actor: [ConfigKey<ActorSettings>] = [
+        .string("connect", \.connect), .int("envs", \.envs), .uint32("actor-id", \.actorID),
+        .optionalInt("batch-size", \.batchSize), .optionalInt("batch-interval-ms", \.batchIntervalMs),
+        .optionalInt("weights-every", \.weightsEvery), .optionalInt("max-steps", \.maxSteps),
+        .optionalInt("max-episode-steps", \.maxEpisodeSteps), .int("outbox-capacity", \.outboxCapacity),
+        .int("request-timeout-ms", \.requestTimeoutMs), .optionalString("stats-file", \.statsFile),
+        .int("progress-interval-ms", \.progressIntervalMs), .optionalString("tls-ca", \.tlsCA),
+        .optionalString("tls-server-name", \.tlsServerName),
+    ]
+
     /// The top-level keys.
-    static let sections = ["env", "meow", "run"]
+    static let sections = ["env", "meow", "run", "learner", "actor"]
 }
 
 /// The contents of a config file: each part optional, unknown keys already rejected.
-struct ConfigFileContents {
-    var environment: String?
-    /// Keys given in the `meow` object, applied in `apply(to:)`.
+///
+/// One file can serve a whole distributed run: the learner reads `env`, `meow`, `run`
+/// and `learner`; an actor reads `env`, `meow` (seed and policy shape) and `actor`.
+public struct ConfigFileContents: Sendable {
+    /// The file's path, for messages.
+    public internal(set) var path: String = ""
+    public internal(set) var environment: String?
+    /// Keys given in the `meow` object, applied with `ConfigFile.apply`.
     var meow: [String: JSONValue] = [:]
     var run: [String: JSONValue] = [:]
+    var learner: [String: JSONValue] = [:]
+    var actor: [String: JSONValue] = [:]
+
+    /// The keys the file gives in `section`, e.g. ["alpha", "seed"] for "meow".
+    public func keys(in section: String) -> Set<String> {
+        switch section {
+        case "meow": Set(meow.keys)
+        case "run": Set(run.keys)
+        case "learner": Set(learner.keys)
+        case "actor": Set(actor.keys)
+        default: []
+        }
+    }
+
+    /// `base` with the file's `meow` keys written over it (unvalidated).
+    public func meowConfig(over base: MEowConfig) throws(ConfigurationError) -> MEowConfig {
+        var config = base
+        try ConfigFile.apply(meow, keys: ConfigKeys.meow, section: "meow", path: path, to: &config)
+        return config
+    }
+
+    /// `base` with the file's `run` keys written over it (unvalidated).
+    public func runSettings(over base: RunSettings) throws(ConfigurationError) -> RunSettings {
+        var settings = base
+        try ConfigFile.apply(run, keys: ConfigKeys.run, section: "run", path: path, to: &settings)
+        return settings
+    }
+
+    /// `base` with the file's `learner` keys written over it (unvalidated).
+    public func learnerConfiguration(over base: LearnerConfiguration) throws(ConfigurationError) -> LearnerConfiguration {
+        var configuration = base
+        try ConfigFile.apply(learner, keys: ConfigKeys.learner, section: "learner", path: path, to: &configuration)
+        return configuration
+    }
+
+    /// `base` with the file's `actor` keys written over it (unvalidated).
+    public func actorSettings(over base: ActorSettings) throws(ConfigurationError) -> ActorSettings {
+        var settings = base
+        try ConfigFile.apply(actor, keys: ConfigKeys.actor, section: "actor", path: path, to: &settings)
+        return settings
+    }
 }
 
 /// Reads and writes the JSON config file (docs/configuration.md).
@@ -192,9 +288,10 @@ public enum ConfigFile {
             throw .unreadableFile(path: path, reason: "it is not valid JSON (\(Self.reason(error)))")
         }
         guard case let .object(top) = root else {
-            throw .unreadableFile(path: path, reason: "the top level must be an object with env, meow and run")
+            throw .unreadableFile(path: path, reason: "the top level must be an object with env, meow, run, learner and actor")
         }
         var contents = ConfigFileContents()
+        contents.path = path
         for (key, value) in top.sorted(by: { $0.key < $1.key }) {
             switch key {
             case "env":
@@ -206,6 +303,10 @@ public enum ConfigFile {
                 contents.meow = try section(value, "meow", names: ConfigKeys.meow.map(\.name), path: path)
             case "run":
                 contents.run = try section(value, "run", names: ConfigKeys.run.map(\.name), path: path)
+            case "learner":
+                contents.learner = try section(value, "learner", names: ConfigKeys.learner.map(\.name), path: path)
+            case "actor":
+                contents.actor = try section(value, "actor", names: ConfigKeys.actor.map(\.name), path: path)
             default:
                 throw .unknownKey(key: key, path: path, suggestion: suggestion(for: key, among: ConfigKeys.sections))
             }
@@ -214,7 +315,7 @@ public enum ConfigFile {
     }
 
     /// Reads and parses the file at `path`.
-    static func load(_ path: String) throws(ConfigurationError) -> ConfigFileContents {
+    public static func load(_ path: String) throws(ConfigurationError) -> ConfigFileContents {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -249,12 +350,20 @@ public enum ConfigFile {
     }
 
     /// The effective configuration as a config file: `meow config` prints it, config.json stores it.
-    public static func render(environment: String, config: MEowConfig, settings: RunSettings) -> String {
-        func object<Root>(_ keys: [ConfigKey<Root>], _ root: Root) -> String {
-            keys.map { "    \(jsonString($0.name)): \($0.render(root))" }.joined(separator: ",\n")
+    ///
+    /// `learner` and `actor` add those sections (the distributed learner stores its own).
+    public static func render(
+        environment: String, config: MEowConfig, settings: RunSettings, learner: LearnerConfiguration? = nil,
+        actor: ActorSettings? = nil
+    ) -> String {
+        func object<Root>(_ name: String, _ keys: [ConfigKey<Root>], _ root: Root) -> String {
+            "  \(jsonString(name)): {\n"
+                + keys.map { "    \(jsonString($0.name)): \($0.render(root))" }.joined(separator: ",\n") + "\n  }"
         }
-        return "{\n  \"env\": \(jsonString(environment)),\n  \"meow\": {\n\(object(ConfigKeys.meow, config))\n  },\n"
-            + "  \"run\": {\n\(object(ConfigKeys.run, settings))\n  }\n}\n"
+        var sections = [object("meow", ConfigKeys.meow, config), object("run", ConfigKeys.run, settings)]
+        if let learner { sections.append(object("learner", ConfigKeys.learner, learner)) }
+        if let actor { sections.append(object("actor", ConfigKeys.actor, actor)) }
+        return "{\n  \"env\": \(jsonString(environment)),\n" + sections.joined(separator: ",\n") + "\n}\n"
     }
 
     /// The nearest known key within edit distance 2 (a typo), or nil.

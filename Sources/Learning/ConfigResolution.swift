@@ -133,6 +133,10 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     case invalidKey(key: String, path: String, expected: String)
     /// The config file cannot be read or is not a JSON object.
     case unreadableFile(path: String, reason: String)
+    /// A resumed run was given a value that differs from its checkpoint's.
+    case conflictsWithCheckpoint(key: String, given: String, stored: String)
+    /// A combination of settings that cannot work, explained in one sentence.
+    case invalid(String)
 
     public var description: String {
         switch self {
@@ -151,6 +155,11 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
             "Invalid '\(key)' in \(path): expected \(expected); change it in the file."
         case let .unreadableFile(path, reason):
             "Config file \(path) cannot be used: \(reason); fix the file or the --config path."
+        case let .conflictsWithCheckpoint(key, given, stored):
+            "'\(key)' is \(given) but the checkpoint being resumed was trained with \(stored); a resumed run keeps "
+                + "its hyperparameters: drop the flag or key, or start a new run without --resume."
+        case let .invalid(sentence):
+            sentence
         }
     }
 

@@ -32,14 +32,17 @@ struct ActorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meow-actor",
         abstract: "Act in built-in environments with the learner's policy and send it the transitions.",
-        discussion: "Flags may also come from --config FILE (a JSON object of flag names and values).")
+        discussion: """
+            Settings come from the defaults, then --config FILE (its env, meow.seed, the meow policy-shape \
+            keys and the actor section: the learner's file serves), then the flags (docs/configuration.md).
+            """)
 
-    @Option(help: "Learner URL.") var connect = "tcp://127.0.0.1:7700"
-    @Option(help: "Built-in environment.") var env = "pendulum"
-    @Option(help: "Environment copies in this process.") var envs = 1
-    @Option(help: "Actor index; seeds are the run seed plus this index.") var actorId: UInt32 = 0
-    @Option(help: "Run seed.") var seed: UInt64 = 1
-    @Option(help: "JSON file of flags (read before the command line).") var config: String?
+    @Option(help: "Learner URL (default tcp://127.0.0.1:7700).") var connect: String?
+    @Option(help: "Built-in environment (default: the config file's env, else pendulum).") var env: String?
+    @Option(help: "Environment copies in this process (default 1).") var envs: Int?
+    @Option(help: "Actor index; seeds are the run seed plus this index (default 0).") var actorId: UInt32?
+    @Option(help: "Run seed (default: the config file's meow.seed, else 1).") var seed: UInt64?
+    @Option(help: "A JSON config file (docs/configuration.md).") var config: String?
     @OptionGroup(title: "Authentication") var auth: TokenOptions
     @Option(help: "CA certificate (PEM) to check a tls+tcp:// learner.") var tlsCa: String?
     @Option(help: "Name the learner's certificate must carry (a DNS name, not an IP literal).") var tlsServerName: String?
@@ -48,10 +51,11 @@ struct ActorCommand: AsyncParsableCommand {
     @Option(help: "Pull weights every N env steps (default: the learner's).") var weightsEvery: Int?
     @Option(help: "Stop after N env steps (default: until the learner ends the run).") var maxSteps: Int?
     @Option(help: "Time limit of the environment (default: its own).") var maxEpisodeSteps: Int?
-    @Option(help: "Unacknowledged batches kept for resending; a full outbox pauses the environments.")
-    var outboxCapacity = 64
-    @Option(help: "Reply timeout of one request (ms).") var requestTimeoutMs = 2000
+    @Option(help: "Unacknowledged batches kept for resending; a full outbox pauses the environments (default 64).")
+    var outboxCapacity: Int?
+    @Option(help: "Reply timeout of one request (ms; default 2000).") var requestTimeoutMs: Int?
     @Option(help: "Counters as JSON, rewritten every second.") var statsFile: String?
+    @Option(help: "Period of the progress line (ms; 0: none).") var progressIntervalMs: Int?
     @Flag(help: "No progress line.") var quiet = false
     @OptionGroup(title: "Policy shape (must match the learner's)") var shape: PolicyShapeOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
@@ -60,37 +64,81 @@ struct ActorCommand: AsyncParsableCommand {
         _ = try makeConfiguration()
     }
 
-    func makeConfiguration() throws -> ActorConfiguration {
+    /// The actor flags given, by config key.
+    private var actorFlags: Set<String> {
+        let given: [(String, Any?)] = [
+            ("connect", connect), ("envs", envs), ("actor-id", actorId), ("batch-size", batchSize),
+            ("batch-interval-ms", batchIntervalMs), ("weights-every", weightsEvery), ("max-steps", maxSteps),
+            ("max-episode-steps", maxEpisodeSteps), ("outbox-capacity", outboxCapacity),
+            ("request-timeout-ms", requestTimeoutMs), ("stats-file", statsFile),
+            ("progress-interval-ms", quiet ? 0 : progressIntervalMs), ("tls-ca", tlsCa),
+            ("tls-server-name", tlsServerName),
+        ]
+        return Set(given.compactMap { name, value in value.map { _ in name } })
+    }
+
+    private func applyFlags(_ s: inout ActorSettings) {
+        if let connect { s.connect = connect }
+        if let envs { s.envs = envs }
+        if let actorId { s.actorID = actorId }
+        if let batchSize { s.batchSize = batchSize }
+        if let batchIntervalMs { s.batchIntervalMs = batchIntervalMs }
+        if let weightsEvery { s.weightsEvery = weightsEvery }
+        if let maxSteps { s.maxSteps = maxSteps }
+        if let maxEpisodeSteps { s.maxEpisodeSteps = maxEpisodeSteps }
+        if let outboxCapacity { s.outboxCapacity = outboxCapacity }
+        if let requestTimeoutMs { s.requestTimeoutMs = requestTimeoutMs }
+        if let statsFile { s.statsFile = statsFile }
+        if let progressIntervalMs { s.progressIntervalMs = progressIntervalMs }
+        if quiet { s.progressIntervalMs = 0 }
+        if let tlsCa { s.tlsCA = tlsCa }
+        if let tlsServerName { s.tlsServerName = tlsServerName }
+    }
+
+    func makeConfiguration() throws -> (ActorConfiguration, ConfigFileContents?) {
+        let resolved = try configured { () throws(ConfigurationError) in
+            try DistributedConfigResolver.actor(environment: env, configFile: config, seed: seed,
+                                                applyActorFlags: applyFlags)
+        }
+        let s = resolved.settings
         var c = ActorConfiguration()
-        c.connect = connect
-        c.environment = env
-        c.environments = envs
-        c.actorID = actorId
-        c.seed = seed
+        c.connect = s.connect
+        c.environment = resolved.environment
+        c.environments = s.envs
+        c.actorID = s.actorID
+        c.seed = resolved.seed
         c.token = try auth.resolved()
-        if tlsCa != nil || tlsServerName != nil { c.tls = .client(caFile: tlsCa, serverName: tlsServerName) }
-        c.batchSize = batchSize
-        c.batchIntervalMs = batchIntervalMs
-        c.weightsEvery = weightsEvery
-        c.maxSteps = maxSteps
-        c.maxEpisodeSteps = maxEpisodeSteps
-        c.outboxCapacity = outboxCapacity
-        c.requestTimeoutMs = requestTimeoutMs
-        c.statsFile = statsFile
-        if quiet { c.progressIntervalMs = 0 }
-        do { try c.validate() } catch { throw ValidationError("\(error)") }
-        return c
+        if s.tlsCA != nil || s.tlsServerName != nil { c.tls = .client(caFile: s.tlsCA, serverName: s.tlsServerName) }
+        c.batchSize = s.batchSize
+        c.batchIntervalMs = s.batchIntervalMs
+        c.weightsEvery = s.weightsEvery
+        c.maxSteps = s.maxSteps
+        c.maxEpisodeSteps = s.maxEpisodeSteps
+        c.outboxCapacity = s.outboxCapacity
+        c.requestTimeoutMs = s.requestTimeoutMs
+        c.statsFile = s.statsFile
+        c.progressIntervalMs = s.progressIntervalMs
+        do {
+            try c.validate()
+        } catch {
+            guard case let .invalidSetting(field, expected) = error else { throw ValidationError("\(error)") }
+            throw ValidationError(DistributedConfigResolver.blame(
+                field: field, expected: expected, section: "actor", file: resolved.file, flags: actorFlags).description)
+        }
+        return (c, resolved.file)
     }
 
     func run() async throws {
-        let configuration = try makeConfiguration()
+        let (configuration, file) = try makeConfiguration()
         blas.loadAndLog()
         let log = standardErrorLog
         let shape = self.shape
         let process: ActorProcess
         do {
             process = try ActorProcess(configuration: configuration, makePolicy: { observationSize, actionSize, welcome in
-                let config = shape.applied(to: MEowConfig.preset(welcome.preset) ?? MEowConfig())
+                // The learner's preset, then the config file's meow keys, then the shape flags.
+                let preset = MEowConfig.preset(welcome.preset) ?? MEowConfig()
+                let config = shape.applied(to: try file?.meowConfig(over: preset) ?? preset)
                 let agent = try DistributedAgents.make(config: config, observationDimension: observationSize,
                                                        actionDimension: actionSize)
                 return ActingPolicy(

@@ -10,17 +10,18 @@ struct LearnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meow-learner",
         abstract: "Train MEow from transitions that meow-actor processes send over nng.",
-        discussion: "Flags may also come from --config FILE (a JSON object of flag names and values); "
-            + "flags on the command line override the file.")
+        discussion: """
+            Settings come from the --env preset, then --config FILE (its env, meow, run and learner \
+            sections), then the flags (docs/configuration.md). --resume DIR continues from a checkpoint \
+            directory or a run directory's latest checkpoint (docs/checkpoints.md).
+            """)
 
-    @Option(help: "Listen URL (tcp://, ipc://, tls+tcp://).") var listen = "tcp://127.0.0.1:7700"
-    @Option(help: "Built-in environment (\(EnvironmentSpec.names.joined(separator: ", "))); MuJoCo presets take their spaces from the first actor.")
-    var env = "pendulum"
-    @Option(help: "Run directory (policy.safetensors, metrics.csv, learner-stats.json, ingest.log).") var runDir: String?
-    @Option(help: "JSON file of flags (read before the command line).") var config: String?
+    @Option(help: "Listen URL (tcp://, ipc://, tls+tcp://; default tcp://127.0.0.1:7700).") var listen: String?
+    @Option(help: "Built-in environment (\(EnvironmentSpec.names.joined(separator: ", "))); MuJoCo presets take their spaces from the first actor (default: the config file's env, else pendulum).")
+    var env: String?
+    @Option(help: "A JSON config file (docs/configuration.md; `meow config` prints a template).") var config: String?
+    @Option(help: "Continue from a checkpoint directory, or a run directory's latest checkpoint.") var resume: String?
     @OptionGroup(title: "Authentication") var auth: TokenOptions
-    @Option(help: "Prometheus /metrics, /healthz, /readyz on HOST:PORT (a port alone means 127.0.0.1).")
-    var metricsListen: String?
     @Option(help: "Certificate (PEM) for a tls+tcp:// listener.") var tlsCert: String?
     @Option(help: "Private key (PEM) for --tls-cert.") var tlsKey: String?
 
@@ -29,6 +30,7 @@ struct LearnerCommand: AsyncParsableCommand {
     @Option(help: "Sampled transitions per inserted one (default: batch size × updates per step).") var samplesPerInsert: Double?
     @Option(help: "Transitions in replay before the first update (default: max(learning starts, batch size)).") var minReplay: Int?
     @Option(help: "Rate limiter error buffer in sampled items (default: room for one max batch).") var errorBuffer: Double?
+    @Option(help: "Transitions waiting for the training thread (default: 8 × max batch).") var ingestQueueCapacity: Int?
     @Option(help: "Transitions per TRANSITIONS message actors should send.") var batchHint: Int?
     @Option(help: "Most transitions per TRANSITIONS message accepted.") var maxBatch: Int?
     @Option(help: "Longest an actor holds a partial batch (ms).") var uploadIntervalMs: Int?
@@ -36,79 +38,110 @@ struct LearnerCommand: AsyncParsableCommand {
     @Option(help: "Env steps between an actor's weight polls.") var weightsRefreshSteps: Int?
     @Option(help: "Heartbeat period (ms).") var heartbeatIntervalMs: Int?
     @Option(help: "Forget actors silent this long (ms; default 3 heartbeats).") var peerTimeoutMs: Int?
+    @Option(help: "Concurrent REP contexts serving requests.") var serverContexts: Int?
+    @Option(help: "Shortest time between two WEIGHTS snapshots (ms).") var weightsPublishIntervalMs: Int?
     @Option(help: "Counters as JSON, rewritten every second (default: <run-dir>/learner-stats.json).") var statsFile: String?
+    @Option(help: "Period of the stats file (ms).") var statsIntervalMs: Int?
+    @Option(help: "Period of the progress line (ms; 0: none).") var progressIntervalMs: Int?
     @Flag(help: "No progress line.") var quiet = false
 
-    @OptionGroup(title: "MEow hyperparameters (default: the --env preset)") var hyperparameters: MEowOptions
+    @OptionGroup(title: "MEow hyperparameters (default: the config file, else the --env preset)") var hyperparameters: MEowOptions
+    @OptionGroup(title: "Run settings: run directory, checkpoints, metrics endpoint") var runOptions: RunOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
 
     func validate() throws {
-        _ = try makeConfiguration()
+        if resume == nil { _ = try makeConfiguration(resume: nil) }
     }
 
-    func makeConfiguration() throws -> LearnerConfiguration {
-        var c = LearnerConfiguration()
-        c.listen = listen
-        let spec: EnvironmentSpec
-        do { spec = try EnvironmentSpec.resolve(env) } catch { throw ValidationError("\(error)") }
-        c.environment = spec.name
-        c.runDirectory = runDir ?? "runs/\(spec.name)-learner"
-        guard let preset = MEowConfig.preset(spec.name) else {
-            throw ValidationError("No hyperparameter preset for \(spec.name).")
+    /// The learner flags given, by config key.
+    private var learnerFlags: Set<String> {
+        let given: [(String, Any?)] = [
+            ("listen", listen), ("max-actors", maxActors), ("max-staleness", maxStaleness),
+            ("samples-per-insert", samplesPerInsert), ("min-replay", minReplay), ("error-buffer", errorBuffer),
+            ("ingest-queue-capacity", ingestQueueCapacity), ("batch-hint", batchHint), ("max-batch", maxBatch),
+            ("upload-interval-ms", uploadIntervalMs), ("weights-chunk-bytes", weightsChunkBytes),
+            ("weights-refresh-steps", weightsRefreshSteps), ("heartbeat-interval-ms", heartbeatIntervalMs),
+            ("peer-timeout-ms", peerTimeoutMs), ("server-contexts", serverContexts),
+            ("weights-publish-interval-ms", weightsPublishIntervalMs), ("stats-file", statsFile),
+            ("stats-interval-ms", statsIntervalMs), ("progress-interval-ms", quiet ? 0 : progressIntervalMs),
+            ("tls-cert", tlsCert), ("tls-key", tlsKey),
+        ]
+        return Set(given.compactMap { name, value in value.map { _ in name } })
+    }
+
+    private func applyFlags(_ c: inout LearnerConfiguration) {
+        func set<V>(_ path: WritableKeyPath<LearnerConfiguration, V>, _ value: V?) {
+            if let value { c[keyPath: path] = value }
         }
-        c.agent = hyperparameters.overrides.applied(to: preset)
-        c.token = try auth.resolved()
-        switch (tlsCert, tlsKey) {
-        case (nil, nil): break
-        case (let certificate?, let key?): c.tls = .server(certificateFile: certificate, keyFile: key)
-        default: throw ValidationError("Give both --tls-cert and --tls-key.")
+        func set<V>(_ path: WritableKeyPath<LearnerConfiguration, V?>, _ value: V?) {
+            if let value { c[keyPath: path] = value }
         }
-        if let maxActors { c.maxActors = maxActors }
-        c.maxStaleness = maxStaleness
-        c.samplesPerInsert = samplesPerInsert
-        c.minReplay = minReplay
-        c.errorBuffer = errorBuffer
-        if let batchHint { c.batchHint = batchHint }
-        if let maxBatch { c.maxBatch = maxBatch }
+        set(\.listen, listen)
+        set(\.maxActors, maxActors)
+        set(\.maxStaleness, maxStaleness)
+        set(\.samplesPerInsert, samplesPerInsert)
+        set(\.minReplay, minReplay)
+        set(\.errorBuffer, errorBuffer)
+        set(\.ingestQueueCapacity, ingestQueueCapacity)
+        set(\.batchHint, batchHint)
+        set(\.maxBatch, maxBatch)
         if let batchHint, maxBatch == nil { c.maxBatch = max(c.maxBatch, batchHint) }
-        if let uploadIntervalMs { c.uploadIntervalMs = uploadIntervalMs }
-        if let weightsChunkBytes { c.weightsChunkBytes = weightsChunkBytes }
-        if let weightsRefreshSteps { c.weightsRefreshSteps = weightsRefreshSteps }
-        if let heartbeatIntervalMs { c.heartbeatIntervalMs = heartbeatIntervalMs }
-        c.peerTimeoutMs = peerTimeoutMs
-        c.statsFile = statsFile
-        if let metricsListen {
-            c.metricsListen = metricsListen.allSatisfy(\.isNumber) ? "127.0.0.1:\(metricsListen)" : metricsListen
-        }
+        set(\.uploadIntervalMs, uploadIntervalMs)
+        set(\.weightsChunkBytes, weightsChunkBytes)
+        set(\.weightsRefreshSteps, weightsRefreshSteps)
+        set(\.heartbeatIntervalMs, heartbeatIntervalMs)
+        set(\.peerTimeoutMs, peerTimeoutMs)
+        set(\.serverContexts, serverContexts)
+        set(\.weightsPublishIntervalMs, weightsPublishIntervalMs)
+        set(\.statsFile, statsFile)
+        set(\.statsIntervalMs, statsIntervalMs)
+        set(\.progressIntervalMs, progressIntervalMs)
         if quiet { c.progressIntervalMs = 0 }
-        do { try c.validate() } catch { throw ValidationError("\(error)") }
-        return c
+        set(\.tlsCertificateFile, tlsCert)
+        set(\.tlsKeyFile, tlsKey)
+    }
+
+    func makeConfiguration(resume: LoadedCheckpoint?) throws -> LearnerConfiguration {
+        var runOverrides = runOptions.overrides(blas: blas)
+        // A resumed run stays in its own run directory unless told otherwise.
+        if runOverrides.runDir == nil, let resume { runOverrides.runDir = resume.runDirectory.path }
+        let token = try auth.resolved()
+        return try configured { () throws(ConfigurationError) in
+            try DistributedConfigResolver.learner(
+                environment: env, configFile: config, meow: hyperparameters.overrides, run: runOverrides,
+                learnerFlags: learnerFlags, applyLearnerFlags: applyFlags, token: token, resume: resume?.manifest)
+        }
     }
 
     func run() async throws {
-        let configuration = try makeConfiguration()
-        blas.loadAndLog()
         let log = standardErrorLog
+        var checkpoint: LoadedCheckpoint?
+        if let resume {
+            do {
+                checkpoint = try CheckpointStore.load(URL(fileURLWithPath: resume))
+            } catch {
+                log("meow-learner: cannot resume: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        let configuration = try makeConfiguration(resume: checkpoint)
+        BLASOptions.loadAndLog(core: configuration.run.blasCore, threads: configuration.run.blasThreads)
+        log("meow-learner: effective configuration (docs/configuration.md)\n" + configuration.rendered)
         let agentConfig = configuration.agent
         let service: LearnerService
         do {
-            service = try LearnerService(configuration: configuration, makeAgent: { spaces in
+            service = try LearnerService(configuration: configuration, resume: checkpoint, makeAgent: { spaces in
                 try DistributedAgents.make(config: agentConfig, observationDimension: spaces.observationSize,
                                            actionDimension: spaces.actionSize)
-            }, log: log)
+            }, log: { log($0) })
         } catch {
             log("meow-learner: \(error)")
             throw ExitCode(2)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let configJSON = try encoder.encode(configuration.agent)
-        try configJSON.write(to: URL(fileURLWithPath: configuration.runDirectory + "/config.json"))
-        log("meow-learner: config \(String(decoding: configJSON, as: UTF8.self))")
 
         do {
             let stats = try await CommandRunner.withStopSignal({
-                log("meow-learner: stopping (signal): finishing the update, saving the policy")
+                log("meow-learner: stopping (signal): finishing the update, saving a checkpoint and the policy")
                 service.requestStop()
             }) { try await service.run() }
             print("meow-learner: \(stats.envSteps) env steps, \(stats.updates) updates, policy version "

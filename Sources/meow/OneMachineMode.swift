@@ -1,6 +1,7 @@
 import CommandLineOptions
 import Foundation
 import Learning
+import MEow
 
 /// `meow train --actors N`: a learner and N actor processes on this machine (issue 5).
 ///
@@ -9,14 +10,21 @@ import Learning
 /// on stderr; each actor logs to actor-N.log and writes actor-N.json in the run
 /// directory. SIGINT/SIGTERM are forwarded to every child (actors first, so they flush
 /// to the learner), and the command exits 0 once the learner has saved its state.
+/// `--resume RUNDIR` is passed to the learner, which continues the run's latest checkpoint;
+/// actors simply connect to it, as they would to a restarted learner.
 struct OneMachineRun {
     let environment: String
     let actors: Int
     let environmentsPerActor: Int
     let runDirectory: String
-    let hyperparameters: MEowOptions
-    /// meow-learner flags given on `meow train` (MEow hyperparameters, BLAS), passed through.
+    /// The effective hyperparameters: actors build the same policy network from them.
+    let policy: MEowConfig
+    /// meow-learner flags given on `meow train` (MEow hyperparameters, BLAS, --config), passed through.
     let learnerFlags: [String]
+    /// The config file, also read by the actors (their `actor` section).
+    var configFile: String?
+    /// The checkpoint or run directory the learner resumes from.
+    var resume: String?
 
     func run() throws -> Int32 {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -30,13 +38,15 @@ struct OneMachineRun {
         let url = "tcp://127.0.0.1:\(try Self.freePort())"
         log("one-machine run: learner and \(actors) actors on \(url), run directory \(runDirectory)")
 
-        let learner = try Self.launch(learnerPath, ["--listen", url, "--env", environment, "--run-dir", runDirectory]
-            + learnerFlags, log: nil)
+        var learnerArguments = ["--listen", url, "--env", environment, "--run-dir", runDirectory]
+        if let resume { learnerArguments += ["--resume", resume] }
+        let learner = try Self.launch(learnerPath, learnerArguments + learnerFlags, log: nil)
         var children: [Process] = []
         for index in 0 ..< actors {
             var arguments = ["--connect", url, "--env", environment, "--actor-id", String(index),
                              "--envs", String(environmentsPerActor),
                              "--stats-file", runDirectory + "/actor-\(index).json"]
+            if let configFile { arguments += ["--config", configFile] }
             arguments += shapeFlags
             children.append(try Self.launch(actorPath, arguments, log: runDirectory + "/actor-\(index).log"))
         }
@@ -64,23 +74,23 @@ struct OneMachineRun {
         return learner.terminationStatus
     }
 
-    /// The flags that shape the policy: actors must build the learner's architecture.
+    /// The flags that shape the policy, all of them: actors must build the learner's architecture
+    /// whatever preset, file, flags or checkpoint it came from.
     private var shapeFlags: [String] {
-        var flags: [String] = ["--seed", String(hyperparameters.seed ?? 1)]
-        if let value = hyperparameters.logSigmaMin { flags += ["--log-sigma-min", "\(value)"] }
-        if let value = hyperparameters.logSigmaMax { flags += ["--log-sigma-max", "\(value)"] }
-        if let value = hyperparameters.flowHidden { flags += ["--flow-hidden", "\(value)"] }
-        if let value = hyperparameters.shiftHidden { flags += ["--shift-hidden", "\(value)"] }
-        if let value = hyperparameters.couplingLayers { flags += ["--coupling-layers", "\(value)"] }
-        if let value = hyperparameters.rewardShift { flags.append(value ? "--reward-shift" : "--no-reward-shift") }
-        if let value = hyperparameters.clippedDoubleQ { flags.append(value ? "--clipped-double-q" : "--no-clipped-double-q") }
-        return flags
+        // `--flag=value`: a negative value as a separate argument would parse as a flag.
+        ["--seed=\(policy.seed)", "--log-sigma-min=\(policy.logSigmaMin)", "--log-sigma-max=\(policy.logSigmaMax)",
+         "--flow-hidden=\(policy.flowHidden)", "--shift-hidden=\(policy.shiftHidden)",
+         "--coupling-layers=\(policy.couplingLayers)",
+         policy.rewardShift ? "--reward-shift" : "--no-reward-shift",
+         policy.clippedDoubleQ ? "--clipped-double-q" : "--no-clipped-double-q"]
     }
 
     /// The `meow train` arguments that meow-learner understands too (everything but the
     /// one-machine and single-process flags, which the caller passes explicitly).
     static func passThrough(_ arguments: [String]) -> [String] {
-        let withValue: Set<String> = ["--actors", "--env", "--run-dir", "--multigoal-rollouts", "--envs-per-actor"]
+        let withValue: Set<String> = [
+            "--actors", "--env", "--run-dir", "--multigoal-rollouts", "--envs-per-actor", "--resume",
+        ]
         let alone: Set<String> = ["--overwrite", "--quiet", "train"]
         var result: [String] = []
         var index = 0

@@ -33,7 +33,10 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if resume != nil {
-            if config != nil || env != nil || hyperparameters.overrides != ConfigOverrides() {
+            // The distributed learner may extend a resumed run (--steps); everything else stays the checkpoint's.
+            var changed = hyperparameters.overrides
+            if actors > 0 { changed.totalSteps = nil }
+            if config != nil || env != nil || changed != ConfigOverrides() {
                 throw ValidationError(
                     "A resumed run keeps its checkpoint's environment and hyperparameters; drop --config, --env and "
                         + "the hyperparameter flags, or start a new run without --resume.")
@@ -63,12 +66,25 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if actors > 0 {
-            let resolved = try resolved()
-            let run = OneMachineRun(
-                environment: resolved.environmentName, actors: actors, environmentsPerActor: envsPerActor,
-                runDirectory: resolved.settings.runDir ?? "runs/\(resolved.environmentName)-distributed",
-                hyperparameters: hyperparameters,
-                learnerFlags: OneMachineRun.passThrough(Array(CommandLine.arguments.dropFirst())))
+            let passed = OneMachineRun.passThrough(Array(CommandLine.arguments.dropFirst()))
+            var run: OneMachineRun
+            if let resume {
+                // The learner resumes; its checkpoint says which environment and network the actors need.
+                let checkpoint = try CheckpointStore.load(URL(fileURLWithPath: resume))
+                let manifest = checkpoint.manifest
+                let directory = runSettings.overrides(blas: blas).runDir ?? checkpoint.runDirectory.path
+                run = OneMachineRun(
+                    environment: manifest.environment, actors: actors, environmentsPerActor: envsPerActor,
+                    runDirectory: directory, policy: manifest.config, learnerFlags: passed)
+                run.resume = resume
+            } else {
+                let resolved = try resolved()
+                run = OneMachineRun(
+                    environment: resolved.environmentName, actors: actors, environmentsPerActor: envsPerActor,
+                    runDirectory: resolved.settings.runDir ?? "runs/\(resolved.environmentName)-distributed",
+                    policy: resolved.config, learnerFlags: passed)
+                run.configFile = config
+            }
             let status = try run.run()
             if status != 0 { throw ExitCode(status) }
             return

@@ -27,8 +27,8 @@ public struct PeerRecord: Sendable, Equatable {
     public var reportedQueueLength: UInt32 = 0
 }
 
-/// Lifetime counters of one actor id; they outlive its peer records.
-public struct ActorTally: Sendable, Equatable {
+/// Lifetime counters of one actor id; they outlive its peer records (and, in checkpoints, the learner).
+public struct ActorTally: Sendable, Equatable, Codable {
     /// Transitions accepted (stored or queued for replay).
     public var transitions = 0
     public var batches = 0
@@ -417,6 +417,66 @@ public struct IngestLedger: Sendable {
 
     /// Whether the training thread has anything to do right now.
     public var hasWork: Bool { !queue.isEmpty || limiter.canSample(settings.batchSize) }
+
+    // MARK: - Resume
+
+    /// Continues the counters of a checkpoint: env steps, per-actor tallies, drop counts.
+    ///
+    /// Called before anything listens. Sequence windows are not here: the ingest log
+    /// replayed with `recordSeen` already keeps every acknowledged batch a duplicate.
+    /// A run whose budget the checkpoint already spent is finished at once.
+    public mutating func restore(_ counters: LedgerCounters) {
+        acceptedTransitions = counters.envSteps
+        tallies = Dictionary(uniqueKeysWithValues: counters.actors.compactMap { key, tally in
+            UInt32(key).map { ($0, tally) }
+        })
+        duplicateReplies = counters.duplicates
+        tryLaterReplies = counters.tryLater
+        staleDrops = counters.staleDropped
+        if let total = settings.totalSteps, acceptedTransitions >= total { shutdown = .finished }
+    }
+
+    /// The counters a checkpoint keeps; `envSteps` counts transitions in replay (not those still queued).
+    public var counters: LedgerCounters {
+        LedgerCounters(
+            envSteps: acceptedTransitions - queuedTransitions,
+            actors: Dictionary(uniqueKeysWithValues: tallies.map { (String($0.key), $0.value) }),
+            duplicates: duplicateReplies, tryLater: tryLaterReplies, staleDropped: staleDrops)
+    }
+
+    /// Tells the rate limiter about `count` transitions restored from a replay snapshot.
+    ///
+    /// The limiter is left exactly where a fresh run stands the moment warm-up ends
+    /// (D = samples per insert × min replay): updates continue at the configured ratio
+    /// as new transitions arrive, with no burst on the restored data. A snapshot smaller
+    /// than the minimum counts as warm-up already done in part.
+    public mutating func restoreReplay(count: Int) {
+        guard count > 0 else { return }
+        limiter.recordInsert(count)
+        let beyondWarmup = max(0, count - limiter.minSizeToSample)
+        let samples = Int((Double(beyondWarmup) * limiter.samplesPerInsert).rounded(.down))
+        if samples > 0 { limiter.recordSample(samples) }
+        replaySize = count
+    }
+}
+
+/// The ledger's counters in a checkpoint (docs/checkpoints.md, the manifest's `learner` record).
+public struct LedgerCounters: Sendable, Equatable, Codable {
+    /// Transitions stored in replay so far: the run's environment steps.
+    public var envSteps: Int
+    /// Lifetime tallies by actor id (decimal strings: JSON object keys).
+    public var actors: [String: ActorTally]
+    public var duplicates: Int
+    public var tryLater: Int
+    public var staleDropped: Int
+
+    public init(envSteps: Int, actors: [String: ActorTally], duplicates: Int, tryLater: Int, staleDropped: Int) {
+        self.envSteps = envSteps
+        self.actors = actors
+        self.duplicates = duplicates
+        self.tryLater = tryLater
+        self.staleDropped = staleDropped
+    }
 }
 
 /// The policy lag (learner version − acting version) of the last accepted batches.

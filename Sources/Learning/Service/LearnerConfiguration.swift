@@ -79,9 +79,58 @@ public struct LearnerConfiguration: Sendable {
     /// Receiver limits for decoding requests.
     public var limits = WireLimits()
 
+    // MARK: Checkpoints
+
+    /// Checkpoint period, retention and replay snapshots (the config file's `run` section;
+    /// `runDirectory` and `metricsListen` above are resolved from its `run-dir` and `metrics-listen`).
+    public var run = RunSettings()
+
     public init() {}
 
+    /// The certificate of `tls`, as the config file's `tls-cert` key reads and writes it.
+    public var tlsCertificateFile: String? {
+        get { tls?.certificateFile }
+        set { setTLS(certificate: newValue, key: tlsKeyFile) }
+    }
+
+    /// The private key of `tls` (`tls-key`).
+    public var tlsKeyFile: String? {
+        get { tls?.keyFile }
+        set { setTLS(certificate: tlsCertificateFile, key: newValue) }
+    }
+
+    private mutating func setTLS(certificate: String?, key: String?) {
+        if certificate == nil && key == nil {
+            tls = nil
+        } else {
+            var server = tls ?? .server(certificateFile: "", keyFile: "")
+            (server.certificateFile, server.keyFile) = (certificate, key)
+            tls = server
+        }
+    }
+
     // MARK: - Derived settings
+
+    /// `run` with the run directory and metrics address this learner really uses.
+    public var effectiveRun: RunSettings {
+        var settings = run
+        settings.runDir = runDirectory
+        settings.metricsListen = metricsListen
+        return settings
+    }
+
+    /// The effective configuration as a config file: printed at start, stored as config.json
+    /// and in every checkpoint (docs/configuration.md).
+    public var rendered: String {
+        ConfigFile.render(environment: environment, config: agent, settings: effectiveRun, learner: self)
+    }
+
+    /// The effective configuration as CleanRL's hyperparameter table (TensorBoard's Text tab).
+    var hyperparameterPairs: [(name: String, value: String)] {
+        [("env", environment)] + ConfigKeys.meow.map { ("meow.\($0.name)", $0.render(agent)) }
+            + ConfigKeys.run.map { ("run.\($0.name)", $0.render(effectiveRun)) }
+            + ConfigKeys.learner.map { ("learner.\($0.name)", $0.render(self)) }
+    }
 
     public var resolvedSamplesPerInsert: Double {
         samplesPerInsert ?? Double(agent.batchSize * agent.updatesPerStep)
@@ -144,6 +193,11 @@ public struct LearnerConfiguration: Sendable {
         if listen.lowercased().hasPrefix("tls+") && tls == nil {
             throw .invalidSetting(field: "tls-cert", expected: "a certificate and key for the tls+tcp:// listener")
         }
+        if let tls {
+            try need(!(tls.certificateFile ?? "").isEmpty, "tls-cert", "a certificate file to go with tls-key")
+            try need(!(tls.keyFile ?? "").isEmpty, "tls-key", "a private key file to go with tls-cert")
+        }
+        do { try run.validate() } catch { throw .invalidSetting(field: error.field, expected: error.expected) }
 
         let limiter = makeRateLimiter()
         do {
@@ -182,6 +236,8 @@ public enum LearnerError: Error, Equatable, CustomStringConvertible {
     case io(path: String, reason: String)
     /// The listener could not be opened.
     case listen(url: String, reason: String)
+    /// A checkpoint could not be written, or the one to resume from cannot be used.
+    case checkpoint(CheckpointError)
 
     public var description: String {
         switch self {
@@ -197,6 +253,7 @@ public enum LearnerError: Error, Equatable, CustomStringConvertible {
         case let .agent(reason): "could not build the agent: \(reason)"
         case let .io(path, reason): "\(path): \(reason)"
         case let .listen(url, reason): "cannot listen on \(url): \(reason)"
+        case let .checkpoint(error): "\(error)"
         }
     }
 }

@@ -28,21 +28,33 @@ public final class LearnerService: Sendable {
     private let started = ContinuousClock.now
     private let log: @Sendable (String) -> Void
     private let boundPort = Mutex<Int?>(nil)
+    /// Env steps and updates at the start of this session (a resume's checkpoint), so rates count this session's only.
+    private let firstSteps: Int
+    private let firstUpdates: Int
 
     /// Prepares a run: validates the settings, checks that replay fits in memory, opens
-    /// the run directory and replays its ingest log. Nothing listens until `run()`.
+    /// the run directory, writes config.json and replays its ingest log. Nothing listens until `run()`.
     ///
     /// - Parameters:
+    ///   - resume: a verified checkpoint (`CheckpointStore.load`) this run continues: the
+    ///     agent, counters, generators and replay snapshot are restored by the training
+    ///     thread before the first update (docs/checkpoints.md).
     ///   - makeAgent: builds the agent for the agreed spaces (on the training thread).
     ///   - log: where start-up lines and the progress line go (stderr in the executable).
-    public init(configuration: LearnerConfiguration,
+    public init(configuration: LearnerConfiguration, resume: LoadedCheckpoint? = nil,
                 makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
                 log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
         try configuration.validate()
         let spec = try EnvironmentSpec.resolve(configuration.environment)
+        if let resume, resume.manifest.environment != spec.name {
+            throw .checkpoint(.incompatible(
+                reason: "it was trained on \(resume.manifest.environment), this learner runs \(spec.name)"))
+        }
         self.configuration = configuration
         self.spec = spec
         self.log = log
+        firstSteps = resume?.manifest.counters.steps ?? 0
+        firstUpdates = resume?.manifest.counters.updates ?? 0
 
         // Replay is allocated by the training thread, but a capacity that cannot fit is refused now.
         let observationSize = spec.spaces?.observationSize ?? spec.allowedObservationSizes.max() ?? 1
@@ -58,6 +70,12 @@ public final class LearnerService: Sendable {
                                                     withIntermediateDirectories: true)
         } catch {
             throw .io(path: configuration.runDirectory, reason: "cannot create the run directory: \(error)")
+        }
+        let configPath = configuration.runDirectory + "/" + RunFiles.config
+        do {
+            try RunDirectory.write(configuration.rendered, to: URL(fileURLWithPath: configPath))
+        } catch {
+            throw .io(path: configPath, reason: "\(error)")
         }
         let logPath = configuration.runDirectory + "/ingest.log"
         let earlier = IngestLog.entries(at: logPath)
@@ -82,10 +100,24 @@ public final class LearnerService: Sendable {
         var ledger = IngestLedger(settings: settings, spec: spec, limiter: configuration.makeRateLimiter(),
                                   learnerRunID: system.next())
         for entry in earlier { ledger.recordSeen(entry.key, seq: entry.seq) }
+        if let resume {
+            // Before anything listens: a batch accepted meanwhile must count on top of the checkpoint's steps.
+            let state: LearnerTrainingState
+            do {
+                state = try LearnerCheckpoint.state(from: resume.manifest, replayRestored: true,
+                                                    minReplay: configuration.resolvedMinReplay)
+            } catch {
+                throw .checkpoint(error)
+            }
+            ledger.restore(state.ledger)
+            ledger.policyVersion = UInt64(resume.manifest.counters.policyVersion)
+            ledger.updates = state.updates
+            ledger.skippedUpdates = resume.manifest.counters.skippedUpdates
+        }
         core = LearnerCore(ledger: ledger)
         publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes)
         training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
-                                makeAgent: makeAgent)
+                                resume: resume, log: log, makeAgent: makeAgent)
         if !earlier.isEmpty {
             log("learner: \(earlier.count) batches from an earlier run in \(logPath) stay duplicates")
         }
@@ -156,7 +188,7 @@ public final class LearnerService: Sendable {
 
         var lastStats = ContinuousClock.now
         var lastProgress = ContinuousClock.now
-        var previous = (steps: 0, updates: 0, at: ContinuousClock.now)
+        var previous = (steps: firstSteps, updates: firstUpdates, at: ContinuousClock.now)
         let timeout = Duration.milliseconds(configuration.resolvedPeerTimeoutMs)
         while !training.isFinished {
             try? await Task.sleep(for: .milliseconds(50))
@@ -190,6 +222,7 @@ public final class LearnerService: Sendable {
         mirror?.update(final, chunksServed: publisher.chunksServed,
                        evaluation: training.lastEvaluation.withLock { $0?.meanReturn })
         if let path = outcome.policyPath { log("learner: saved the policy to \(path)") }
+        if let path = outcome.checkpoint { log("learner: last checkpoint \(path)") }
         log("learner: " + progressLine(final, since: previous))
         if let error = outcome.error { throw error }
         return final
@@ -199,7 +232,7 @@ public final class LearnerService: Sendable {
         let seconds = max(1e-3, (ContinuousClock.now - previous.at).seconds)
         let ingest = Double(stats.envSteps - previous.steps) / seconds
         let updates = Double(stats.updates - previous.updates) / seconds
-        let sps = Double(stats.envSteps) / max(1e-3, stats.elapsedSeconds)
+        let sps = Double(stats.envSteps - firstSteps) / max(1e-3, stats.elapsedSeconds)
         var line = "steps \(stats.envSteps) updates \(stats.updates) version \(stats.policyVersion)"
             + String(format: " ingest %.0f/s updates %.1f/s SPS %.0f", ingest, updates, sps)
             + " actors \(stats.liveActors) replay \(stats.replaySize)"

@@ -44,3 +44,62 @@ final class MetricsMirror {
         lastChunksServed = chunksServed
     }
 }
+
+/// The distributed-health scalars the learner writes to metrics.csv and TensorBoard every few seconds.
+///
+/// The same readings the Prometheus mirror serves, as curves beside the losses, so a run's
+/// TensorBoard shows whether actors kept up, how stale their data was, and whether the
+/// rate limiter held the learner back (docs/metrics.md, "Distributed health").
+struct HealthScalars {
+    /// What the ledger says at one moment, taken under its lock.
+    struct Reading {
+        var steps: Int
+        var staleness: (min: UInt64, mean: Double, max: UInt64)?
+        var droppedStale: Int
+        var sampleBlockedSeconds: Double
+        var replaySize: Int
+        var actors: Int
+
+        init(_ ledger: IngestLedger) {
+            steps = ledger.acceptedTransitions
+            if let low = ledger.staleness.minimum, let mean = ledger.staleness.mean, let high = ledger.staleness.maximum {
+                staleness = (low, mean, high)
+            }
+            droppedStale = ledger.staleDrops
+            sampleBlockedSeconds = ledger.limiter.sampleWait.seconds
+            replaySize = ledger.replaySize
+            actors = ledger.liveActors
+        }
+    }
+
+    /// The session's start, and its env-step count then (for `charts/SPS`).
+    let start: ContinuousClock.Instant
+    let firstSteps: Int
+    private var last: (steps: Int, at: ContinuousClock.Instant)
+
+    init(start: ContinuousClock.Instant, steps: Int) {
+        self.start = start
+        firstSteps = steps
+        last = (steps, start)
+    }
+
+    /// Logs one row of every health scalar at the current env step.
+    mutating func log(to logger: some ScalarLogger, ledger reading: Reading, skippedUpdates: Int,
+                      weightsVersion: UInt64?, now: ContinuousClock.Instant = .now) {
+        let step = reading.steps
+        let seconds = max(1e-3, (now - last.at).seconds)
+        logger.log(tag: MetricName.ingestTransitionsPerSecond, value: Double(step - last.steps) / seconds, step: step)
+        if let staleness = reading.staleness {
+            logger.log(tag: MetricName.ingestStalenessMin, value: Double(staleness.min), step: step)
+            logger.log(tag: MetricName.ingestStalenessMean, value: staleness.mean, step: step)
+            logger.log(tag: MetricName.ingestStalenessMax, value: Double(staleness.max), step: step)
+        }
+        logger.log(tag: MetricName.ingestDroppedStale, value: Double(reading.droppedStale), step: step)
+        logger.log(tag: MetricName.rateLimiterBlockedSeconds, value: reading.sampleBlockedSeconds, step: step)
+        logger.log(tag: MetricName.lossesSkippedNonFinite, value: Double(skippedUpdates), step: step)
+        logger.log(tag: MetricName.replaySize, value: Double(reading.replaySize), step: step)
+        logger.log(tag: MetricName.actorsConnected, value: Double(reading.actors), step: step)
+        if let weightsVersion { logger.log(tag: MetricName.weightsVersion, value: Double(weightsVersion), step: step) }
+        last = (step, now)
+    }
+}

@@ -22,6 +22,8 @@ final class TrainingLoop: @unchecked Sendable {
     struct Outcome: Sendable {
         var updates = 0
         var policyPath: String?
+        /// The newest checkpoint written by this session.
+        var checkpoint: String?
         var error: LearnerError?
     }
 
@@ -29,6 +31,8 @@ final class TrainingLoop: @unchecked Sendable {
     private let publisher: WeightsPublisher
     private let configuration: LearnerConfiguration
     private let makeAgent: AgentFactory
+    private let resume: LoadedCheckpoint?
+    private let log: @Sendable (String) -> Void
     private let done = Mutex<(outcome: Outcome?, waiter: CheckedContinuation<Outcome, Never>?)>((nil, nil))
     /// The loss of the last update, for the stats file.
     let lastLoss = Mutex<Float?>(nil)
@@ -38,12 +42,14 @@ final class TrainingLoop: @unchecked Sendable {
     private let started = ContinuousClock.now
 
     init(core: LearnerCore, publisher: WeightsPublisher, configuration: LearnerConfiguration, spec: EnvironmentSpec,
-         makeAgent: @escaping AgentFactory) {
+         resume: LoadedCheckpoint?, log: @escaping @Sendable (String) -> Void, makeAgent: @escaping AgentFactory) {
         self.core = core
         self.publisher = publisher
         self.configuration = configuration
         self.makeAgent = makeAgent
         self.spec = spec
+        self.resume = resume
+        self.log = log
     }
 
     /// Starts the thread.
@@ -77,6 +83,67 @@ final class TrainingLoop: @unchecked Sendable {
         }
     }
 
+    // MARK: - Start-up
+
+    /// The agent, replay and loop state of this session: fresh, or continued from `resume`.
+    private func prepare(_ spaces: AgreedSpaces) throws(LearnerError)
+        -> (agent: any DistributedAgent, replay: ReplayBuffer, state: LearnerTrainingState) {
+        let agent: any DistributedAgent
+        do {
+            agent = try makeAgent(spaces)
+        } catch {
+            throw .agent("\(error)")
+        }
+        let config = configuration.agent
+        guard let resume else {
+            do {
+                let replay = try ReplayBuffer(capacity: config.bufferSize, observationDimension: spaces.observationSize,
+                                              actionDimension: spaces.actionSize)
+                return (agent, replay, LearnerCheckpoint.fresh(config: config, minReplay: configuration.resolvedMinReplay))
+            } catch {
+                throw .replay(error)
+            }
+        }
+        do {
+            let recorded = resume.manifest.spaces
+            guard recorded.observationDimension == spaces.observationSize,
+                  recorded.actionDimension == spaces.actionSize else {
+                throw CheckpointError.incompatible(
+                    reason: "the checkpoint's spaces are \(recorded.observationDimension)/\(recorded.actionDimension) "
+                        + "dimensional, the actors' \(spaces.observationSize)/\(spaces.actionSize)")
+            }
+            try agent.restore(from: resume.agent)
+            var replay = try resume.restoreReplay()
+            if let restored = replay, restored.capacity != config.bufferSize {
+                throw CheckpointError.incompatible(
+                    reason: "the replay snapshot holds \(restored.capacity) transitions, this run's buffer-size is "
+                        + "\(config.bufferSize)")
+            }
+            let state = try LearnerCheckpoint.state(from: resume.manifest, replayRestored: replay != nil,
+                                                    minReplay: configuration.resolvedMinReplay)
+            if replay == nil {
+                replay = try ReplayBuffer(capacity: config.bufferSize, observationDimension: spaces.observationSize,
+                                          actionDimension: spaces.actionSize)
+            }
+            let restoredCount = replay!.count
+            // The ledger's counters were restored before anything listened (LearnerService.init);
+            // here only the limiter learns about the restored transitions.
+            core.withLedgerAndSignal { $0.restoreReplay(count: restoredCount) }
+            log("learner: resumed \(resume.directory.path) at \(state.ledger.envSteps) env steps, \(state.updates) "
+                + "updates, policy version \(agent.updateCount); "
+                + (restoredCount > 0 || resume.manifest.replay != nil
+                    ? "replay snapshot of \(restoredCount) transitions restored"
+                    : "no replay snapshot: replay refills, updates resume after env step \(state.learningResumesAfterStep)"))
+            return (agent, replay!, state)
+        } catch let error as CheckpointError {
+            throw .checkpoint(error)
+        } catch let error as ReplayError {
+            throw .replay(error)
+        } catch {
+            throw .checkpoint(.invalidData(path: resume.directory.path, reason: "\(error)"))
+        }
+    }
+
     // MARK: - The loop
 
     private func run() -> Outcome {
@@ -93,23 +160,21 @@ final class TrainingLoop: @unchecked Sendable {
         guard let spaces else { return outcome }
         let agent: any DistributedAgent
         var replay: ReplayBuffer
+        var state: LearnerTrainingState
         do {
-            agent = try makeAgent(spaces)
-            replay = try ReplayBuffer(capacity: configuration.agent.bufferSize,
-                                      observationDimension: spaces.observationSize,
-                                      actionDimension: spaces.actionSize)
-        } catch let error as ReplayError {
-            outcome.error = .replay(error)
-            core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
-            return outcome
+            (agent, replay, state) = try prepare(spaces)
         } catch {
-            outcome.error = .agent("\(error)")
+            outcome.error = error
             core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
             return outcome
         }
         publisher.publish(version: UInt64(agent.updateCount), tensors: agent.policyTensors())
         let metrics: FanOutLogger
         do {
+            if let resume {
+                try RunDirectory.prepareForResume(URL(fileURLWithPath: configuration.runDirectory),
+                                                  metricsBytes: resume.manifest.metricsBytes)
+            }
             metrics = try Self.openMetrics(in: configuration.runDirectory)
         } catch {
             outcome.error = .io(path: configuration.runDirectory, reason: "\(error)")
@@ -117,23 +182,53 @@ final class TrainingLoop: @unchecked Sendable {
             return outcome
         }
         defer { try? metrics.close() }
+        metrics.hyperparameters(configuration.hyperparameterPairs)
+        let checkpoints = Checkpointing(
+            store: CheckpointStore(runDirectory: URL(fileURLWithPath: configuration.runDirectory),
+                                   keep: configuration.run.keepCheckpoints),
+            configuration: configuration, spaces: spaces, metrics: metrics, log: log)
+        var health = HealthScalars(start: ContinuousClock.now, steps: state.ledger.envSteps)
+
         // Built-in environments are evaluated here, deterministically, as the single-process trainer does.
         let evaluationEnvironment = spec.spaces == nil
             ? nil : try? EnvironmentRegistry.makeUnitActionEnvironment(name: spec.name)
-        var evaluationRNG = Xoshiro256(seed: configuration.agent.seed &+ 0xE7A1)
         let evalEvery = configuration.agent.evalEvery
-        var nextEvaluation = evalEvery > 0 && evaluationEnvironment != nil ? evalEvery : Int.max
+        if evaluationEnvironment == nil { state.nextEvaluationStep = nil }
+        let checkpointEvery = configuration.run.checkpointEvery
+        // What the newest checkpoint holds: the end writes another one if anything moved since.
+        var lastCheckpoint: (steps: Int, updates: Int) = resume == nil ? (-1, -1) : (state.ledger.envSteps, state.updates)
+        var nextCheckpoint = checkpointEvery > 0 ? (state.ledger.envSteps / checkpointEvery + 1) * checkpointEvery : Int.max
         var lastFlush = ContinuousClock.now
 
         var batch = Replay.TransitionBatch(count: configuration.agent.batchSize,
                                            observationDimension: spaces.observationSize,
                                            actionDimension: spaces.actionSize)
-        var rng = Xoshiro256(seed: configuration.agent.seed ^ 0x5EED_0F_4E_91A7)
         let publishInterval = Duration.milliseconds(configuration.weightsPublishIntervalMs)
         var lastPublish = ContinuousClock.now
         var publishedVersion = UInt64(agent.updateCount)
         var secondsPerUpdate = 0.0
         let idle = Duration.milliseconds(100)
+
+        func logHealth() {
+            health.log(to: metrics, ledger: core.withLedger { HealthScalars.Reading($0) },
+                       skippedUpdates: agent.skippedUpdates, weightsVersion: publisher.newestVersion)
+        }
+
+        /// Writes a checkpoint of the current state (health scalars first, so its metrics rows have them);
+        /// a failure is logged and returned.
+        func checkpoint(best: Bool) -> LearnerError? {
+            logHealth()
+            state.ledger = core.withLedger { $0.counters }
+            do {
+                let url = try checkpoints.save(state: state, agent: agent, replay: replay, best: best)
+                outcome.checkpoint = url.path
+                lastCheckpoint = (state.ledger.envSteps, state.updates)
+                return nil
+            } catch {
+                log("learner: checkpoint failed: \(error)")
+                return error
+            }
+        }
 
         while true {
             let waitStart = ContinuousClock.now
@@ -152,22 +247,29 @@ final class TrainingLoop: @unchecked Sendable {
                 core.withLedger { $0.recordInserted(wire.count, overwritten: overwritten, replaySize: size) }
             }
             if stop { break }
+            let inserted = core.withLedger { $0.counters.envSteps }
+            if inserted >= nextCheckpoint {
+                _ = checkpoint(best: false)
+                nextCheckpoint = (inserted / checkpointEvery + 1) * checkpointEvery
+            }
 
             var updatedThisRound = false
             while core.withLedger({ !$0.stopRequested && $0.reserveSample() }) {
                 let started = ContinuousClock.now
-                replay.sample(into: &batch, using: &rng)
+                replay.sample(into: &batch, using: &state.replaySampling)
                 let statistics = agent.update(batch: batch)
                 let elapsed = ContinuousClock.now - started
                 let seconds = elapsed.seconds
                 secondsPerUpdate = secondsPerUpdate == 0 ? seconds : 0.95 * secondsPerUpdate + 0.05 * seconds
                 outcome.updates += 1
+                state.updates += 1
                 updatedThisRound = true
                 lastLoss.withLock { $0 = statistics.loss }
                 let version = UInt64(agent.updateCount)
+                let updates = state.updates
                 let (queued, steps) = core.withLedger { ledger in
                     ledger.policyVersion = version
-                    ledger.updates = outcome.updates
+                    ledger.updates = updates
                     ledger.skippedUpdates = agent.skippedUpdates
                     ledger.secondsPerUpdate = secondsPerUpdate
                     return (ledger.queuedTransitions, ledger.acceptedTransitions)
@@ -177,20 +279,27 @@ final class TrainingLoop: @unchecked Sendable {
                     publishedVersion = version
                     lastPublish = ContinuousClock.now
                 }
-                if outcome.updates % Self.metricsInterval == 0 {
+                if state.updates % Self.metricsInterval == 0 {
                     metrics.logUpdate(statistics, alpha: configuration.agent.alpha,
                                       skippedUpdates: agent.skippedUpdates, step: steps)
                     metrics.log(tag: MetricName.stepsPerSecond,
-                                value: (Double(steps) / max(1e-3, (ContinuousClock.now - started).seconds)).rounded(),
+                                value: (Double(steps - health.firstSteps)
+                                    / max(1e-3, (ContinuousClock.now - health.start).seconds)).rounded(),
                                 step: steps)
                 }
-                if steps >= nextEvaluation, let evaluationEnvironment {
+                if let due = state.nextEvaluationStep, steps >= due, let evaluationEnvironment {
                     let result = PolicyEvaluation.evaluate(
                         agent: agent, environment: evaluationEnvironment, episodes: configuration.agent.evalEpisodes,
-                        deterministic: configuration.agent.deterministicEval, rng: &evaluationRNG)
+                        deterministic: configuration.agent.deterministicEval, rng: &state.evaluation)
                     metrics.log(tag: MetricName.testReturn, value: result.meanReturn, step: steps)
                     lastEvaluation.withLock { $0 = (steps, result.meanReturn) }
-                    nextEvaluation = (steps / evalEvery + 1) * evalEvery
+                    state.evaluations.append(EvaluationPoint(step: steps, meanReturn: result.meanReturn))
+                    state.nextEvaluationStep = (steps / evalEvery + 1) * evalEvery
+                    if result.meanReturn > (state.best?.testReturn ?? -.infinity) {
+                        // A new best is checkpointed at once; `best` names it and pruning keeps it.
+                        state.best = BestRecord(step: steps, testReturn: result.meanReturn)
+                        _ = checkpoint(best: true)
+                    }
                 }
                 // Fresh batches go into replay before the next update, so ingest never waits on a long run.
                 if queued > 0 { break }
@@ -199,7 +308,8 @@ final class TrainingLoop: @unchecked Sendable {
                 metrics.log(tag: MetricName.episodicReturn, value: episode.episodeReturn, step: step)
                 metrics.log(tag: MetricName.episodicLength, value: Double(episode.length), step: step)
             }
-            if ContinuousClock.now - lastFlush >= .seconds(2) {
+            if ContinuousClock.now - lastFlush >= Self.healthInterval {
+                logHealth()
                 try? metrics.flush()
                 lastFlush = ContinuousClock.now
             }
@@ -209,7 +319,12 @@ final class TrainingLoop: @unchecked Sendable {
 
         let version = UInt64(agent.updateCount)
         if version > publishedVersion { publisher.publish(version: version, tensors: agent.policyTensors()) }
-        let path = configuration.runDirectory + "/policy.safetensors"
+        // The stop (signal) or end-of-run checkpoint: everything acknowledged is in replay by now.
+        if core.withLedger({ $0.counters.envSteps }) != lastCheckpoint.steps || state.updates != lastCheckpoint.updates,
+           let error = checkpoint(best: false) {
+            outcome.error = error
+        }
+        let path = configuration.runDirectory + "/" + RunFiles.policy
         do {
             try agent.savePolicy(to: path)
             outcome.policyPath = path
@@ -218,6 +333,9 @@ final class TrainingLoop: @unchecked Sendable {
         }
         return outcome
     }
+
+    /// Period of the distributed-health scalars (and of the metrics flush).
+    static let healthInterval = Duration.seconds(2)
 
     /// Updates between two rows of loss metrics (the single-process trainer's default).
     static let metricsInterval = 100

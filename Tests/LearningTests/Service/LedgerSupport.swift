@@ -82,6 +82,8 @@ final class LedgerBox {
         value.recordInserted(n, overwritten: overwritten, replaySize: replaySize)
     }
     func reserveSample() -> Bool { value.reserveSample() }
+    func restore(_ counters: LedgerCounters) { value.restore(counters) }
+    func restoreReplay(count: Int) { value.restoreReplay(count: count) }
     func beginShutdown(_ mode: ShutdownMode) { value.beginShutdown(mode) }
     func recordSeen(_ key: PeerKey, seq: UInt64) { value.recordSeen(key, seq: seq) }
     func hasSeen(_ key: PeerKey, seq: UInt64) -> Bool { value.hasSeen(key, seq: seq) }
