@@ -30,8 +30,9 @@ struct InteropTests {
         let url = "tcp://127.0.0.1:\(try freePort())"
         let python = Task { try await runProcess(["python3", interopScript, "server", url]) }
 
-        // The dialer retries until Python is listening.
-        let client = try RequestSocket(options: clientOptions())
+        // The dialer retries until Python is listening; a loaded machine can take many
+        // seconds to start an interpreter and import pynng, so wait generously.
+        let client = try RequestSocket(options: clientOptions(receiveTimeout: .seconds(60)))
         try client.dial(url)
         let sizes = [1, 64, 4096, 1 << 20, 17]
         for (index, size) in sizes.enumerated() {

@@ -20,7 +20,7 @@ def payload(index: int) -> bytes:
 
 
 def client(url: str, count: int) -> int:
-    with pynng.Req0(recv_timeout=5000, send_timeout=5000, recv_max_size=32 << 20) as sock:
+    with pynng.Req0(recv_timeout=60000, send_timeout=60000, recv_max_size=32 << 20) as sock:
         sock.dial(url, block=False)
         for index in range(count):
             request = payload(index)
@@ -35,7 +35,7 @@ def client(url: str, count: int) -> int:
 
 def server(url: str) -> int:
     served = 0
-    with pynng.Rep0(recv_timeout=10000, send_timeout=5000, recv_max_size=32 << 20) as sock:
+    with pynng.Rep0(recv_timeout=60000, send_timeout=60000, recv_max_size=32 << 20) as sock:
         sock.listen(url)
         while True:
             request = sock.recv_msg().bytes
