@@ -61,7 +61,8 @@ def transitions(stats, actor_id):
 def test_actor_trains_over_tls_and_untrusted_peers_get_nothing_in(cluster, certs, other_ca):
     url = f"tls+tcp://localhost:{cluster.port}"
     learner = cluster.learner("--listen", url, "--tls-cert", str(certs / "server.crt"),
-                              "--tls-key", str(certs / "server.key"), "--steps", "1000000")
+                              "--tls-key", str(certs / "server.key"),
+                              "--steps", "1000000", "--samples-per-insert", "1")
     trusted = cluster.actor(0, "--connect", url, "--tls-ca", str(certs / "ca.crt"), "--tls-server-name", "localhost")
     wait_for(lambda: transitions(cluster.learner_stats(), 0) >= 64, 45, "transitions from the actor over TLS")
 
