@@ -22,8 +22,8 @@ struct RequestRouter: Sendable {
         do {
             frame = try Frame.decode(bytes, limits: limits)
         } catch {
-            return encode(.error(ErrorReply(error, failedType: Self.headerType(bytes))),
-                          requestID: Self.headerRequestID(bytes))
+            return encode(.error(ErrorReply(error, failedType: FrameHeader.type(of: bytes))),
+                          requestID: FrameHeader.requestID(of: bytes))
         }
         if case .actionRequest(let request) = frame.message {
             return encode(await simulators.serve(request, requestID: frame.requestID, pipe: pipe),
@@ -85,14 +85,18 @@ struct RequestRouter: Sendable {
                                   text: "the learner could not encode its reply")
         return (try? Frame(.error(fallback), requestID: requestID).encode(limits: limits)) ?? []
     }
+}
 
+/// Header fields of a frame that did not decode, so its ERROR can still name them.
+public enum FrameHeader {
     /// The message type of a frame whose header is readable, else 0 (PROTOCOL.md 6).
-    static func headerType(_ bytes: [UInt8]) -> UInt16 {
+    public static func type(of bytes: [UInt8]) -> UInt16 {
         guard bytes.count >= 8, bytes[0 ..< 4].elementsEqual(WireV1.magic) else { return 0 }
         return UInt16(bytes[6]) | UInt16(bytes[7]) << 8
     }
 
-    static func headerRequestID(_ bytes: [UInt8]) -> UInt32 {
+    /// The request id of a frame with a whole header, else 0.
+    public static func requestID(of bytes: [UInt8]) -> UInt32 {
         guard bytes.count >= 16 else { return 0 }
         return (0 ..< 4).reduce(UInt32(0)) { $0 | UInt32(bytes[12 + $1]) << (8 * $1) }
     }

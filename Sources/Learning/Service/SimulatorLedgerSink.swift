@@ -12,7 +12,7 @@ struct LedgerSimulatorSink: SimulatorSink {
 
     var agreedSpaces: AgreedSpaces? { core.withLedger { $0.spaces } }
 
-    func admit(upTo count: Int, peer: PeerKey, actingVersion: UInt64,
+    func admit(upTo count: Int, store: Bool, peer: PeerKey, actingVersion: UInt64,
                prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission {
         let now = ContinuousClock.now
         let outcome: Result<SimulatorAdmission, SimulatorError> = core.withLedgerAndSignal { ledger in
@@ -25,7 +25,7 @@ struct LedgerSimulatorSink: SimulatorSink {
             case .success(let value): prepared = value
             case .failure(let error): return .failure(error)
             }
-            if prepared.deterministic || prepared.transitions.count == 0 {
+            if !store || prepared.transitions.count == 0 {
                 ledger.touch(peer, now: now)
             } else {
                 let batch = Wire.TransitionBatch(simulatorColumns: prepared.transitions, actorID: peer.actorID,

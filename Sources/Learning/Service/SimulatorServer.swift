@@ -15,10 +15,10 @@ public protocol SimulatorSink: Sendable {
     /// Builds and stores one request's transitions, atomically with the capacity check.
     ///
     /// `count` bounds the transitions `prepare` can build. When they fit, the sink runs
-    /// `prepare` and stores `transitions` unless the request is deterministic (evaluation stays
-    /// out of replay); otherwise it answers `.wait` (backpressure: the server retries until the
+    /// `prepare` and, if `store` (false for evaluation: it stays out of replay), stores its
+    /// `transitions`; otherwise it answers `.wait` (backpressure: the server retries until the
     /// request's budget runs out) or `.refuse` without running `prepare`, so nothing changes.
-    func admit(upTo count: Int, peer: PeerKey, actingVersion: UInt64,
+    func admit(upTo count: Int, store: Bool, peer: PeerKey, actingVersion: UInt64,
                prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission
 }
 
@@ -68,6 +68,7 @@ public struct SimulatorServerStats: Codable, Sendable, Equatable {
     public var runningEpisodes = 0
     public var requests = 0
     public var rows = 0
+    /// Transitions handed to the sink (deterministic requests' are not).
     public var transitions = 0
     public var duplicates = 0
     public var tryLater = 0
@@ -250,7 +251,9 @@ public final class SimulatorServer: @unchecked Sendable {
     public func serve(_ request: ActionRequest, requestID: UInt32, pipe: UInt32) async -> Message {
         let received = ContinuousClock.now
         let type = MessageType.actionRequest.rawValue
-        guard let entry = sessions.withLock({ $0.session(onPipe: pipe, deterministic: request.deterministic,
+        // A request of END rows only (a flush) says nothing about whether the session evaluates.
+        let acts = request.events.contains { $0 != .end }
+        guard let entry = sessions.withLock({ $0.session(onPipe: pipe, deterministic: acts ? request.deterministic : nil,
                                                           now: received) }) else {
             countError()
             return .error(ErrorReply(code: .notWelcome, failedType: type, text: "say HELLO as a simulator first"))
@@ -381,14 +384,18 @@ public final class SimulatorServer: @unchecked Sendable {
             return nil
         }
         let request = job.request
+        // Evaluation stays out of replay: deterministic requests, and a session's END-only flush
+        // when every acting request of that session was deterministic.
+        let endsOnly = !request.events.contains { $0 != .end }
+        let store = !request.deterministic && !(endsOnly && job.entry.evaluationOnly)
         var bound = 0
-        if !request.deterministic {
+        if store {
             for row in 0 ..< request.count where request.events[row] != .start { bound += 1 }
         }
         let session = job.entry.session
         let requestID = job.requestID
         do {
-            let outcome = try sink.admit(upTo: bound, peer: job.entry.peer, actingVersion: heldVersion ?? 0) {
+            let outcome = try sink.admit(upTo: bound, store: store, peer: job.entry.peer, actingVersion: heldVersion ?? 0) {
                 () throws(SimulatorError) -> PreparedRequest in
                 // Optional chaining mutates in place (a local copy would copy every episode).
                 guard let prepared = try episodes?.handle(request: request, session: session, requestID: requestID,
@@ -400,6 +407,7 @@ public final class SimulatorServer: @unchecked Sendable {
             switch outcome {
             case .prepared(let prepared):
                 job.waitReply = nil
+                if store { counters.withLock { $0.transitions += prepared.transitions.count } }
                 return prepared
             case .wait(let reply):
                 job.waitReply = reply
@@ -460,12 +468,10 @@ public final class SimulatorServer: @unchecked Sendable {
             }
         }
         let version = heldVersion ?? 0
-        var built = 0
         var duplicates = 0
         for (index, (job, prepared)) in ready.enumerated() {
             guard let reply = episodes?.complete(prepared, actions: actions[index], values: values[index],
                                                  policyVersion: version) else { continue }
-            built += prepared.transitions.count
             if prepared.isDuplicate { duplicates += 1 }
             answer(job, .actionReply(reply))
         }
@@ -474,7 +480,6 @@ public final class SimulatorServer: @unchecked Sendable {
         counters.withLock { stats in
             stats.requests += ready.count
             stats.rows += ready.reduce(0) { $0 + $1.1.rowCount }
-            stats.transitions += built
             stats.duplicates += duplicates
             stats.inferenceCalls += calls
             stats.inferenceRows += rows
