@@ -487,7 +487,6 @@ public final class SimulatorServer: @unchecked Sendable {
             stats.episodesStarted = totals.episodesStarted
             stats.episodesEnded = totals.episodesEnded
             stats.episodesEvicted = totals.episodesEvicted
-            stats.sessionsEvicted = totals.sessionsEvicted
         }
     }
 
@@ -504,7 +503,8 @@ public final class SimulatorServer: @unchecked Sendable {
         counters.withLock { stats in
             stats.runningEpisodes = running
             stats.episodesEvicted = totals.episodesEvicted
-            stats.sessionsEvicted = totals.sessionsEvicted + silent.count
+            // Silent sessions leave through endSession, which SimulatorEpisodes counts as episodes only.
+            stats.sessionsEvicted += silent.count + report.sessions
         }
     }
 
