@@ -48,8 +48,13 @@ test-swift:
 	python3 protocol/python/tools/differential_corpus.py $(DIFF_CORPUS) 20000 3
 	MEOW_DIFFERENTIAL_CORPUS=$(CURDIR)/$(DIFF_CORPUS) $(SWIFT) test --skip-build
 
+# The Python suites run the client, the Gymnasium bridge and the C example against the real
+# learner and gateway (debug build from test-swift; MEOW_LEARNER_BIN overrides). Tests/system
+# uses release binaries from MEOW_BIN_DIR (default .build/release, built when missing).
+MEOW_LEARNER_BIN ?= $(CURDIR)/.build/debug/meow-learner
 test-python:
-	@scripts/run-pytest.sh
+	@[ -x "$(MEOW_LEARNER_BIN)" ] || $(SWIFT) build --build-tests
+	@MEOW_LEARNER_BIN="$(MEOW_LEARNER_BIN)" scripts/run-pytest.sh
 
 bench: build
 	$(BIN)/meow-bench core

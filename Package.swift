@@ -98,9 +98,10 @@ let package = Package(
             name: "Learning",
             dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire", "Transport", "Telemetry"],
             swiftSettings: checkedSettings),
-        // The actor loop (issue 5), composed from the same parts.
+        // The actor loop (issue 5), composed from the same parts; its simulator gateway (issue 6)
+        // reuses Learning's simulator server.
         .target(
-            name: "Acting", dependencies: ["MEow", "Environments", "Wire", "Transport"],
+            name: "Acting", dependencies: ["MEow", "Environments", "Wire", "Transport", "Learning", "Replay"],
             swiftSettings: checkedSettings),
 
         // Option groups shared by every executable (STYLE.md: commands reuse @OptionGroups).

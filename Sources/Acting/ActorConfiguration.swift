@@ -26,6 +26,8 @@ public struct ActorConfiguration: Sendable {
     public var batchIntervalMs: Int?
     /// Env steps between weight polls; nil: the learner's refresh period.
     public var weightsEvery: Int?
+    /// Gateway mode: how often to ask the learner for newer weights (ms).
+    public var weightsPollMs = 100
     /// Stop after this many env steps (all copies together); nil: until told the run is over.
     public var maxSteps: Int?
     /// Time limit override for the built-in environment.

@@ -31,40 +31,11 @@ public struct ActingPolicy {
 /// that disappears costs nothing but time: unacknowledged batches stay in the outbox and
 /// go again (same seq) after a new HELLO.
 public final class ActorProcess: Sendable {
-    /// Why the actor stopped early.
-    enum End: Error, Sendable, Equatable {
-        case runOver
-        case failed(ActorError)
-    }
-
-    private final class Shared: Sendable {
-        let stopRequested = Atomic<Bool>(false)
-        let environmentDone = Atomic<Bool>(false)
-        let learnerVersion = Atomic<UInt64>(0)
-        let heldVersion = Atomic<UInt64>(0)
-        let pullInFlight = Atomic<Bool>(false)
-        let end = Mutex<End?>(nil)
-        let mailbox = Mutex<(version: UInt64, tensors: [NamedTensor])?>(nil)
-        let episodes = Mutex<[EpisodeSummary]>([])
-        let stats: Mutex<ActorStats>
-
-        init(stats: ActorStats) { self.stats = Mutex(stats) }
-
-        var isEnded: Bool { end.withLock { $0 != nil } }
-
-        func finish(_ reason: End) {
-            end.withLock { if $0 == nil { $0 = reason } }
-        }
-
-        func observe(learnerVersion version: UInt64) {
-            learnerVersion.max(version, ordering: .relaxed)
-        }
-    }
-
     public let configuration: ActorConfiguration
     private let makePolicy: @Sendable (_ observationSize: Int, _ actionSize: Int, _ welcome: Welcome) throws -> ActingPolicy
     private let log: @Sendable (String) -> Void
-    private let shared: Shared
+    private let shared: UplinkState
+    private let uplink: Uplink
     private let runID: UInt64
     private let environmentSeeds: [UInt64]
     private let actorSeed: UInt64
@@ -82,8 +53,9 @@ public final class ActorProcess: Sendable {
         actorSeed = configuration.seed &+ UInt64(configuration.actorID)
         var seeds = Xoshiro256(seed: actorSeed)
         environmentSeeds = (0 ..< configuration.environments).map { _ in seeds.next() >> 1 }
-        shared = Shared(stats: ActorStats(actorID: configuration.actorID, runID: runID, actorSeed: actorSeed,
-                                          environmentSeeds: environmentSeeds))
+        shared = UplinkState(stats: ActorStats(actorID: configuration.actorID, runID: runID, actorSeed: actorSeed,
+                                               environmentSeeds: environmentSeeds))
+        uplink = Uplink(configuration: configuration, runID: runID, shared: shared, log: log)
     }
 
     /// Asks the actor to stop: finish the step, flush and send what it holds, say GOODBYE.
@@ -122,13 +94,13 @@ public final class ActorProcess: Sendable {
 
         // The first WELCOME says how to batch and how often to pull weights.
         let welcome: Welcome
-        switch await firstWelcome(connection) {
+        switch await uplink.firstWelcome(connection) {
         case .success(let first): welcome = first
         case .failure(.runOver):
             let stopped = shared.stopRequested.load(ordering: .relaxed)
-            return finalStats(state: stopped ? "stopped" : "run-over", started: started)
+            return uplink.finalStats(state: stopped ? "stopped" : "run-over", started: started)
         case .failure(.failed(let error)):
-            _ = finalStats(state: "error", started: started)
+            _ = uplink.finalStats(state: "error", started: started)
             throw error
         }
         let batchSize = min(configuration.batchSize ?? Int(welcome.batchHint), Int(welcome.maxBatch))
@@ -146,11 +118,11 @@ public final class ActorProcess: Sendable {
             template: template, welcome: welcome, outbox: outbox, weightsDoorbell: weightsDoorbell,
             batchSize: batchSize, interval: interval, weightsEvery: weightsEvery)
 
-        let uploader = Task { await upload(outbox: outbox, connection: connection) }
-        let heartbeat = Task { await beat(connection: connection, outbox: outbox,
+        let uploader = Task { await uplink.upload(outbox: outbox, connection: connection) }
+        let heartbeat = Task { await uplink.beat(connection: connection, outbox: outbox,
                                           interval: .milliseconds(Int(max(10, welcome.heartbeatIntervalMs)))) }
-        let puller = Task { await pullWeights(connection: connection, requests: weightsRequests) }
-        let reporter = Task { await report(outbox: outbox, started: started) }
+        let puller = Task { await uplink.pullWeights(connection: connection, requests: weightsRequests) }
+        let reporter = Task { await uplink.report(outbox: outbox, started: started) }
         let stopWatcher = Task {
             while !Task.isCancelled && !shared.stopRequested.load(ordering: .relaxed) && !shared.isEnded {
                 try? await Task.sleep(for: .milliseconds(50))
@@ -181,38 +153,16 @@ public final class ActorProcess: Sendable {
         }
         if !drained { log("actor \(configuration.actorID): \(outbox.count) batches left unsent at exit") }
         switch end {
-        case .runOver: return finalStats(state: "run-over", started: started)
+        case .runOver: return uplink.finalStats(state: "run-over", started: started)
         case .failed(let error):
-            _ = finalStats(state: "error", started: started)
+            _ = uplink.finalStats(state: "error", started: started)
             throw error
-        case nil: return finalStats(state: "finished", started: started)
+        case nil: return uplink.finalStats(state: "finished", started: started)
         }
     }
 
     // MARK: - Start-up
 
-    private func firstWelcome(_ connection: LearnerConnection) async -> Result<Welcome, End> {
-        let hello = Task { try await connection.welcome().0 }
-        let watcher = Task {
-            while !Task.isCancelled {
-                if shared.stopRequested.load(ordering: .relaxed) {
-                    hello.cancel()
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        defer { watcher.cancel() }
-        do {
-            return .success(try await hello.value)
-        } catch LearnerConnection.SessionError.runOver {
-            return .failure(.runOver)
-        } catch LearnerConnection.SessionError.refused(let code, let text) {
-            return .failure(.failed(.refused(code: code, text: text)))
-        } catch {
-            return .failure(.runOver)
-        }
-    }
 
     /// The wire form of a box: infinite bounds travel as ±Float.greatestFiniteMagnitude.
     private static func space(_ box: BoxSpace) -> Space {
@@ -322,168 +272,4 @@ public final class ActorProcess: Sendable {
         }
     }
 
-    // MARK: - Network tasks
-
-    /// Sends episode stats and the outbox's oldest batch, again and again, until the
-    /// environments are done and the outbox is empty.
-    private func upload(outbox: Outbox, connection: LearnerConnection) async -> Bool {
-        var arrivals = outbox.arrivals.makeAsyncIterator()
-        let minimum = Duration.milliseconds(configuration.backoffMinimumMs)
-        let maximum = Duration.milliseconds(configuration.backoffMaximumMs)
-        var delay = minimum
-        while !Task.isCancelled && !shared.isEnded {
-            let episodes = shared.episodes.withLock { pending -> [EpisodeSummary] in
-                let taken = Array(pending.prefix(configuration.limits.maxEpisodesPerMessage))
-                pending.removeFirst(taken.count)
-                return taken
-            }
-            let batch = episodes.isEmpty ? outbox.first() : nil
-            if episodes.isEmpty && batch == nil {
-                if shared.environmentDone.load(ordering: .relaxed) { return true }
-                _ = await arrivals.next()
-                continue
-            }
-            do {
-                let (_, epoch) = try await connection.welcome()
-                let history = connection.sessionHistory
-                shared.stats.withLock { stats in
-                    stats.hellos = history.hellos
-                    stats.learnerRuns = history.learnerRunIDs
-                }
-                if !episodes.isEmpty {
-                    let stats = EpisodeStats(actorID: configuration.actorID, runID: runID, episodes: episodes)
-                    let reply = try await connection.exchange(.episodeStats(stats), on: connection.uploads)
-                    if case .error(let error) = reply, error.code == .notWelcome {
-                        connection.invalidate(epoch: epoch)
-                        shared.episodes.withLock { $0.insert(contentsOf: episodes, at: 0) }
-                    }
-                    continue
-                }
-                guard let batch else { continue }
-                shared.stats.withLock { $0.batchesSent += 1 }
-                let reply = try await connection.exchange(.transitions(batch), on: connection.uploads)
-                delay = minimum
-                switch UploadDecision.decide(reply: reply, seq: batch.seq) {
-                case .acknowledged(let duplicate, let version):
-                    outbox.acknowledge(batch.seq)
-                    shared.observe(learnerVersion: version)
-                    shared.stats.withLock { stats in
-                        stats.batchesAcked += 1
-                        stats.transitionsAcked += batch.count
-                        if duplicate { stats.duplicates += 1 }
-                    }
-                case .retry(let milliseconds, let version):
-                    shared.observe(learnerVersion: version)
-                    shared.stats.withLock { $0.tryLater += 1 }
-                    try await Task.sleep(for: .milliseconds(Int(milliseconds)))
-                case .hello:
-                    connection.invalidate(epoch: epoch)
-                case .learnerStopping(let milliseconds):
-                    connection.invalidate(epoch: epoch)
-                    try await Task.sleep(for: .milliseconds(Int(milliseconds)))
-                case .runOver:
-                    shared.finish(.runOver)
-                case .fatal(let code, let text):
-                    shared.finish(.failed(.refused(code: code, text: text)))
-                case .unexpected(let reason):
-                    log("actor \(configuration.actorID): \(reason); resending")
-                    try await Task.sleep(for: delay)
-                    delay = min(delay * 2, maximum)
-                }
-            } catch LearnerConnection.SessionError.runOver {
-                shared.finish(.runOver)
-            } catch LearnerConnection.SessionError.refused(let code, let text) {
-                shared.finish(.failed(.refused(code: code, text: text)))
-            } catch is CancellationError {
-                break
-            } catch {
-                // Unreachable or timed out: the batch stays in the outbox; try again later.
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, maximum)
-            }
-        }
-        return outbox.count == 0 && shared.episodes.withLock { $0.isEmpty }
-    }
-
-    /// Sends HEARTBEAT every interval; a reply from a new learner run id triggers a new HELLO.
-    private func beat(connection: LearnerConnection, outbox: Outbox, interval: Duration) async {
-        while !Task.isCancelled && !shared.isEnded {
-            try? await Task.sleep(for: interval)
-            do {
-                let (_, epoch) = try await connection.welcome()
-                let stats = self.stats()
-                let beat = Heartbeat(
-                    actorID: configuration.actorID, queueLength: UInt32(clamping: outbox.transitionCount),
-                    runID: runID, policyVersion: stats.heldVersion, envSteps: UInt64(stats.envSteps),
-                    episodes: UInt64(stats.episodes), batchesSent: UInt64(stats.batchesSent),
-                    batchesAcked: UInt64(stats.batchesAcked), transitionsDropped: 0)
-                switch try await connection.exchange(.heartbeat(beat), on: connection.control) {
-                case .heartbeatReply(let reply):
-                    connection.observe(learnerRunID: reply.learnerRunID)
-                    shared.observe(learnerVersion: reply.policyVersion)
-                case .error(let error) where error.code == .notWelcome:
-                    connection.invalidate(epoch: epoch)
-                default:
-                    break
-                }
-            } catch LearnerConnection.SessionError.runOver {
-                shared.finish(.runOver)
-            } catch LearnerConnection.SessionError.refused(let code, let text) {
-                shared.finish(.failed(.refused(code: code, text: text)))
-            } catch {
-                continue
-            }
-        }
-    }
-
-    /// Pulls weights whenever the environment thread rings, into the mailbox it reads.
-    private func pullWeights(connection: LearnerConnection, requests: AsyncStream<Void>) async {
-        for await _ in requests {
-            if Task.isCancelled || shared.isEnded { break }
-            let held = max(shared.heldVersion.load(ordering: .relaxed),
-                           shared.mailbox.withLock { $0?.version ?? 0 })
-            if let pulled = try? await connection.pullWeights(held: held) {
-                shared.mailbox.withLock { $0 = (pulled.version, pulled.tensors) }
-            }
-            shared.pullInFlight.store(false, ordering: .relaxed)
-        }
-    }
-
-    /// Writes the stats file every second and the progress line every progress interval.
-    private func report(outbox: Outbox, started: ContinuousClock.Instant) async {
-        var lastProgress = ContinuousClock.now
-        var lastSteps = 0
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            let stats = snapshot(outbox: outbox, started: started)
-            if let path = configuration.statsFile { try? stats.write(to: path) }
-            let now = ContinuousClock.now
-            if configuration.progressIntervalMs > 0 && now - lastProgress >= .milliseconds(configuration.progressIntervalMs) {
-                let sps = Double(stats.envSteps - lastSteps) / max(1e-3, (now - lastProgress).secondsValue)
-                var line = "actor \(configuration.actorID): steps \(stats.envSteps)" + String(format: " SPS %.0f", sps)
-                    + " episodes \(stats.episodes) version \(stats.heldVersion) acked \(stats.batchesAcked)"
-                    + " outbox \(stats.outboxBatches)"
-                if let ret = stats.lastReturn { line += String(format: " return %.1f", ret) }
-                if stats.tryLater > 0 { line += " try-later \(stats.tryLater)" }
-                log(line)
-                lastProgress = now
-                lastSteps = stats.envSteps
-            }
-        }
-    }
-
-    private func snapshot(outbox: Outbox?, started: ContinuousClock.Instant) -> ActorStats {
-        shared.stats.withLock { stats in
-            if let outbox { stats.outboxBatches = outbox.count }
-            stats.elapsedSeconds = (ContinuousClock.now - started).secondsValue
-            return stats
-        }
-    }
-
-    private func finalStats(state: String, started: ContinuousClock.Instant) -> ActorStats {
-        shared.stats.withLock { $0.state = state }
-        let stats = snapshot(outbox: nil, started: started)
-        if let path = configuration.statsFile { try? stats.write(to: path) }
-        return stats
-    }
 }

@@ -72,12 +72,19 @@ final class AsyncIO {
 
     /// Receives one message with `start` (e.g. `nng_ctx_recv`) and returns its body.
     func receive(timeout: nng_duration, start: (OpaquePointer) -> Void) async throws -> [UInt8] {
+        try await receiveWithPipe(timeout: timeout, start: start).body
+    }
+
+    /// Receives one message and returns its body with the id of the pipe (connection) it came on.
+    func receiveWithPipe(timeout: nng_duration, start: (OpaquePointer) -> Void) async throws
+        -> (body: [UInt8], pipe: UInt32) {
         nng_aio_set_msg(aio.raw, nil)
         try await perform(timeout: timeout, start: start)
         guard let message = nng_aio_get_msg(aio.raw) else { throw NNGError.protocolError }
         nng_aio_set_msg(aio.raw, nil)
         defer { nng_msg_free(message) }
-        return Self.body(of: message)
+        let pipe = nng_pipe_id(nng_msg_get_pipe(message))
+        return (Self.body(of: message), UInt32(bitPattern: pipe))
     }
 
     /// Starts one operation and suspends until its callback.

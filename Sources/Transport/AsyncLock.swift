@@ -91,4 +91,10 @@ final class ContextHandle: Sendable {
         let raw = self.raw
         return try await io.receive(timeout: socket.options.receiveTimeout.nngDuration) { nng_ctx_recv(raw, $0) }
     }
+
+    /// Receives one message and the id of the pipe it arrived on (caller holds `lock`).
+    func receiveWithPipe(on io: AsyncIO) async throws -> (body: [UInt8], pipe: UInt32) {
+        let raw = self.raw
+        return try await io.receiveWithPipe(timeout: socket.options.receiveTimeout.nngDuration) { nng_ctx_recv(raw, $0) }
+    }
 }

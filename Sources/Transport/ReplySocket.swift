@@ -37,6 +37,25 @@ public final class ReplySocket: TransportSocket {
             try await group.waitForAll()
         }
     }
+
+    /// Answers requests with `handler`, which also learns the pipe each request came on.
+    ///
+    /// A pipe is one connection of one peer: nng numbers pipes uniquely for the socket's
+    /// lifetime, so a server can tie requests that name no peer (ACTION_REQUEST) to the
+    /// peer that said HELLO on the same connection. A peer that reconnects gets a new pipe.
+    public func serve(
+        contexts: Int, pipeHandler handler: @escaping @Sendable (_ request: [UInt8], _ pipe: UInt32) async -> [UInt8]
+    ) async throws {
+        guard contexts > 0 else { throw NNGError.invalidArgument }
+        let workers = try (0..<contexts).map { _ throws(NNGError) in try makeContext() }
+        defer { workers.forEach { $0.close() } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in workers {
+                group.addTask { try await worker.serveWithPipe(handler) }
+            }
+            try await group.waitForAll()
+        }
+    }
 }
 
 /// One REP context: receive a request, then reply to it.
@@ -74,6 +93,22 @@ public final class ReplyContext: Sendable {
                 return
             } catch is NNGError {
                 // A timeout or failed reply affects one request only.
+                continue
+            }
+        }
+    }
+
+    /// `serve`, handing the handler the pipe id of each request too.
+    func serveWithPipe(_ handler: @Sendable ([UInt8], UInt32) async -> [UInt8]) async throws {
+        while true {
+            do {
+                let (request, pipe) = try await context.lock.withLock {
+                    try await context.receiveWithPipe(on: AsyncIO())
+                }
+                try await reply(await handler(request, pipe))
+            } catch NNGError.closed {
+                return
+            } catch is NNGError {
                 continue
             }
         }

@@ -38,6 +38,9 @@ struct ActorCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "Learner URL (default tcp://127.0.0.1:7700).") var connect: String?
+    @Option(help: ArgumentHelp("Gateway mode: serve ACTION_REQUEST for simulators on this URL (e.g. tcp://127.0.0.1:7701) "
+        + "with a local policy, and upload their transitions to the learner; --token guards both sides."))
+    var gatewayListen: String?
     @Option(help: "Built-in environment (default: the config file's env, else pendulum).") var env: String?
     @Option(help: "Environment copies in this process (default 1).") var envs: Int?
     @Option(help: "Actor index; seeds are the run seed plus this index (default 0).") var actorId: UInt32?
@@ -133,6 +136,10 @@ struct ActorCommand: AsyncParsableCommand {
         blas.loadAndLog()
         let log = standardErrorLog
         let shape = self.shape
+        if let gatewayListen {
+            try await runGateway(configuration: configuration, listen: gatewayListen, shape: shape, log: log)
+            return
+        }
         let process: ActorProcess
         do {
             process = try ActorProcess(configuration: configuration, makePolicy: { observationSize, actionSize, welcome in
@@ -157,6 +164,31 @@ struct ActorCommand: AsyncParsableCommand {
                 + "\(stats.batchesAcked) batches acknowledged, policy version \(stats.heldVersion)")
         } catch {
             log("meow-actor \(configuration.actorID): \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension ActorCommand {
+    /// `--gateway-listen`: serve simulators with a local copy of the learner's policy.
+    func runGateway(configuration: ActorConfiguration, listen: String, shape: PolicyShapeOptions,
+                    log: @escaping @Sendable (String) -> Void) async throws {
+        let gateway: SimulatorGateway
+        do {
+            gateway = try SimulatorGateway(configuration: configuration, listen: listen, makePolicy: { obs, act, welcome in
+                let config = shape.applied(to: MEowConfig.preset(welcome.preset) ?? MEowConfig())
+                return try DistributedAgents.make(config: config, observationDimension: obs, actionDimension: act)
+            }, log: log)
+        } catch {
+            log("meow-actor: \(error)")
+            throw ExitCode(2)
+        }
+        do {
+            let stats = try await CommandRunner.withStopSignal({ gateway.requestStop() }) { try await gateway.run() }
+            log("meow-actor gateway \(configuration.actorID): \(stats.state): \(stats.envSteps) transitions, "
+                + "\(stats.batchesAcked) batches acknowledged, policy version \(stats.heldVersion)")
+        } catch {
+            log("meow-actor gateway \(configuration.actorID): \(error)")
             throw ExitCode(1)
         }
     }

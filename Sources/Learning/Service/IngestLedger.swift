@@ -175,16 +175,17 @@ public struct IngestLedger: Sendable {
         if let token = settings.token, !ConstantTime.equal(token, hello.authToken) {
             return refuse(.authFailed, retry: 0, "wrong or missing auth token; give the learner's --token")
         }
-        if hello.role == .simulator {
-            return refuse(.unexpectedMessage, retry: 0,
-                          "this learner serves actors and observers; connect simulators through a meow-actor gateway")
-        }
         let key = PeerKey(actorID: hello.actorID, runID: hello.runID)
+        // Simulators share the actors' spaces: both feed the same replay (SimulatorServer.swift).
+        if hello.role == .actor || hello.role == .simulator, let reason = spaceMismatch(hello) {
+            spaceMismatches += 1
+            return refuse(.spaceMismatch, retry: 0, reason)
+        }
+        if hello.role == .simulator, spaces == nil {
+            spaces = AgreedSpaces(observation: hello.observationSpace, action: hello.actionSpace)
+            if !hello.envID.isEmpty { envID = hello.envID }
+        }
         if hello.role == .actor {
-            if let reason = spaceMismatch(hello) {
-                spaceMismatches += 1
-                return refuse(.spaceMismatch, retry: 0, reason)
-            }
             let others = peers.values.filter { $0.role == .actor && $0.key.actorID != hello.actorID }
             if others.count >= settings.maxActors {
                 return refuse(.full, retry: 1000, "the learner serves its maximum of \(settings.maxActors) actors")
@@ -325,6 +326,53 @@ public struct IngestLedger: Sendable {
     /// Whether `seq` of `key` has been accepted (or replayed from the ingest log).
     public func hasSeen(_ key: PeerKey, seq: UInt64) -> Bool {
         windows[key]?.contains(seq) ?? false
+    }
+
+    // MARK: - Simulator transitions (built by SimulatorServer from ACTION_REQUEST rows)
+
+    /// Whether `count` more transitions fit the ingest queue and the rate limiter now.
+    ///
+    /// nil when they fit; otherwise the reply that tells the simulator to wait (TRY_LATER with
+    /// the limiter's estimate) or to stop (SHUTTING_DOWN). Counted like an actor's TRY_LATER.
+    public mutating func simulatorAdmission(_ count: Int, now: ContinuousClock.Instant) -> ErrorReply? {
+        let type = MessageType.actionRequest.rawValue
+        if let retry = shutdownRetry {
+            let text = shutdown == .finished ? "the run is over" : "the learner is shutting down"
+            return ErrorReply(code: .shuttingDown, failedType: type, retryAfterMs: retry, text: text)
+        }
+        guard count > 0 else { return nil }
+        if queuedTransitions + count > settings.queueCapacity || !limiter.canInsert(queuedTransitions + count) {
+            if gateClosedSince == nil { gateClosedSince = now }
+            return ErrorReply(code: .tryLater, failedType: type, retryAfterMs: retryAfterMs(inserting: count),
+                              text: "replay insertion is ahead of training; retry")
+        }
+        return nil
+    }
+
+    /// Queues transitions a simulator's rows completed; call after `simulatorAdmission` said yes.
+    public mutating func enqueueSimulatorTransitions(_ batch: Wire.TransitionBatch, peer: PeerKey?,
+                                                     actingVersion: UInt64, now: ContinuousClock.Instant) {
+        if let peer { peers[peer]?.lastSeen = now }
+        guard batch.count > 0 else { return }
+        if let closed = gateClosedSince {
+            insertBlocked += now - closed
+            gateClosedSince = nil
+        }
+        queue.append(batch)
+        queuedTransitions += batch.count
+        acceptedTransitions += batch.count
+        staleness.record(policyVersion >= actingVersion ? policyVersion - actingVersion : 0)
+        if let total = settings.totalSteps, acceptedTransitions >= total { shutdown = .finished }
+    }
+
+    /// Counts a simulator request answered TRY_LATER (backpressure or its time budget).
+    public mutating func recordSimulatorTryLater() {
+        tryLaterReplies += 1
+    }
+
+    /// Keeps a peer that only sends ACTION_REQUEST (no heartbeats) from being forgotten.
+    public mutating func touch(_ key: PeerKey, now: ContinuousClock.Instant) {
+        peers[key]?.lastSeen = now
     }
 
     // MARK: - HEARTBEAT, EPISODE_STATS, GOODBYE

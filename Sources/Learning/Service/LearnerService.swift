@@ -25,6 +25,8 @@ public final class LearnerService: Sendable {
     private let publisher: WeightsPublisher
     private let training: TrainingLoop
     private let ingestLog: IngestLog
+    /// Serves ACTION_REQUEST from simulators (issue 6).
+    private let simulators: SimulatorServer
     private let started = ContinuousClock.now
     private let log: @Sendable (String) -> Void
     private let boundPort = Mutex<Int?>(nil)
@@ -118,6 +120,9 @@ public final class LearnerService: Sendable {
         publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes)
         training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
                                 resume: resume, log: log, makeAgent: makeAgent)
+        simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
+                                     sink: LedgerSimulatorSink(core: core), weights: publisher, metrics: nil,
+                                     makeAgent: makeAgent, log: log)
         if !earlier.isEmpty {
             log("learner: \(earlier.count) batches from an earlier run in \(logPath) stay duplicates")
         }
@@ -137,9 +142,11 @@ public final class LearnerService: Sendable {
     /// A snapshot of the counters.
     public func stats() -> LearnerStats {
         let loss = training.lastLoss.withLock { $0 }
-        return core.withLedger {
+        var stats = core.withLedger {
             LearnerStats(ledger: $0, replayBytes: replayBytes, lastLoss: loss, elapsed: ContinuousClock.now - started)
         }
+        stats.simulators = simulators.stats()
+        return stats
     }
 
     /// Listens, trains and serves until stopped or finished; returns the final counters.
@@ -172,6 +179,7 @@ public final class LearnerService: Sendable {
                 log("learner: metrics on http://\(server.address)/metrics")
                 metricsServer = server
                 mirror = MetricsMirror(metrics: metrics, replayCapacity: configuration.agent.bufferSize)
+                simulators.attach(metrics: metrics)
             } catch {
                 socket.close()
                 throw .listen(url: address, reason: "metrics endpoint: \(error)")
@@ -180,10 +188,12 @@ public final class LearnerService: Sendable {
         defer { metricsServer?.stop() }
 
         training.start()
+        simulators.start()
         let router = RequestRouter(core: core, publisher: publisher, ingestLog: ingestLog,
-                                   limits: configuration.limits)
+                                   limits: configuration.limits, simulators: simulators)
         let server = Task {
-            try? await socket.serve(contexts: configuration.serverContexts) { router.handle($0) }
+            try? await socket.serve(contexts: configuration.serverContexts,
+                                    pipeHandler: { await router.handle($0, pipe: $1) })
         }
 
         var lastStats = ContinuousClock.now
@@ -214,6 +224,7 @@ public final class LearnerService: Sendable {
         core.withLedger { $0.beginShutdown($0.shutdown == .finished ? .finished : .stopping) }
         let finished = core.withLedger { $0.shutdown == .finished }
         try? await Task.sleep(for: finished ? .milliseconds(2 * configuration.heartbeatIntervalMs) : .milliseconds(200))
+        simulators.stop()
         socket.close()
         server.cancel()
         _ = await server.value

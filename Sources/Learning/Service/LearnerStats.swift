@@ -47,6 +47,8 @@ public struct LearnerStats: Codable, Sendable {
     public var lastLoss: Float?
     public var meanRecentReturn: Double?
     public var actors: [String: Actor]
+    /// The simulator server's counters (ACTION_REQUEST), nil where there is none.
+    public var simulators: SimulatorServerStats?
     public var elapsedSeconds: Double
 
     init(ledger: IngestLedger, replayBytes: Int, lastLoss: Float?, elapsed: Duration) {

@@ -6,28 +6,45 @@ import Wire
 /// lock (or asks the weights publisher), and encodes the answer. Bytes from the network
 /// never trap here: a frame that does not decode is answered with ERROR and the
 /// decoder's code and field.
+///
+/// ACTION_REQUEST is the one request that waits: the simulator server answers it from its own
+/// thread, after one batched inference call. Simulators are known by the nng pipe their HELLO
+/// came on, because ACTION_REQUEST names no peer (SimulatorSessions).
 struct RequestRouter: Sendable {
     let core: LearnerCore
     let publisher: WeightsPublisher
     let ingestLog: IngestLog?
     let limits: WireLimits
+    let simulators: SimulatorServer
 
-    func handle(_ bytes: [UInt8]) -> [UInt8] {
+    func handle(_ bytes: [UInt8], pipe: UInt32 = 0) async -> [UInt8] {
         let frame: Frame
         do {
             frame = try Frame.decode(bytes, limits: limits)
         } catch {
-            return encode(.error(ErrorReply(error, failedType: Self.headerType(bytes))),
-                          requestID: Self.headerRequestID(bytes))
+            return encode(.error(ErrorReply(error, failedType: FrameHeader.type(of: bytes))),
+                          requestID: FrameHeader.requestID(of: bytes))
         }
-        return encode(reply(to: frame.message), requestID: frame.requestID)
+        if case .actionRequest(let request) = frame.message {
+            return encode(await simulators.serve(request, requestID: frame.requestID, pipe: pipe),
+                          requestID: frame.requestID)
+        }
+        return encode(reply(to: frame.message, pipe: pipe), requestID: frame.requestID)
     }
 
-    func reply(to message: Message) -> Message {
+    func reply(to message: Message, pipe: UInt32 = 0) -> Message {
         let now = ContinuousClock.now
         switch message {
         case .hello(let hello):
-            return core.withLedger { $0.hello(hello, now: now) }
+            let reply = core.withLedger { $0.hello(hello, now: now) }
+            guard hello.role == .simulator, case .welcome(var welcome) = reply else { return reply }
+            guard let entry = simulators.welcome(hello, pipe: pipe, now: now) else {
+                let limit = simulators.settings.limits.maxSessions
+                return .refused(Refused(code: .full, retryAfterMs: 1000,
+                                        text: "the learner serves its maximum of \(limit) simulators"))
+            }
+            if entry.valuesGranted { welcome.capabilities.insert(.valueEstimates) }
+            return .welcome(welcome)
         case .transitions(let batch):
             let (reply, outcome) = core.withLedgerAndSignal { $0.transitions(batch, now: now) }
             if outcome != .none {
@@ -38,15 +55,23 @@ struct RequestRouter: Sendable {
         case .heartbeat(let beat):
             return core.withLedger { $0.heartbeat(beat, now: now) }
         case .episodeStats(let stats):
+            if let entry = simulators.entry(onPipe: pipe), entry.evaluationOnly {
+                // Deterministic (evaluation) episodes stay out of charts/episodic_return.
+                simulators.recordEvaluation(stats.episodes)
+                core.withLedger { $0.touch(entry.peer, now: now) }
+                return .ack(Ack(ackedType: .episodeStats))
+            }
             return core.withLedger { $0.episodeStats(stats, now: now) }
         case .weightsRequest(let request):
             return publisher.reply(to: request)
         case .goodbye:
-            // GOODBYE names no peer; the peer is forgotten when its heartbeats stop.
+            // GOODBYE names no peer: a simulator is known by its pipe and its episodes go now;
+            // an actor is forgotten when its heartbeats stop.
+            simulators.goodbye(pipe: pipe)
             return .ack(Ack(ackedType: .goodbye))
         case .actionRequest:
-            return .error(ErrorReply(code: .unexpectedMessage, failedType: message.type.rawValue,
-                                     text: "this learner does not serve ACTION_REQUEST; use a meow-actor gateway"))
+            return .error(ErrorReply(code: .internal, failedType: message.type.rawValue,
+                                     text: "ACTION_REQUEST is served by the simulator server"))
         case .welcome, .refused, .ack, .error, .heartbeatReply, .transitionsAck, .weights, .actionReply:
             return .error(ErrorReply(code: .unexpectedMessage, failedType: message.type.rawValue,
                                      text: "\(message.type.fieldPrefix) is a reply, not a request"))
@@ -60,14 +85,18 @@ struct RequestRouter: Sendable {
                                   text: "the learner could not encode its reply")
         return (try? Frame(.error(fallback), requestID: requestID).encode(limits: limits)) ?? []
     }
+}
 
+/// Header fields of a frame that did not decode, so its ERROR can still name them.
+public enum FrameHeader {
     /// The message type of a frame whose header is readable, else 0 (PROTOCOL.md 6).
-    static func headerType(_ bytes: [UInt8]) -> UInt16 {
+    public static func type(of bytes: [UInt8]) -> UInt16 {
         guard bytes.count >= 8, bytes[0 ..< 4].elementsEqual(WireV1.magic) else { return 0 }
         return UInt16(bytes[6]) | UInt16(bytes[7]) << 8
     }
 
-    static func headerRequestID(_ bytes: [UInt8]) -> UInt32 {
+    /// The request id of a frame with a whole header, else 0.
+    public static func requestID(of bytes: [UInt8]) -> UInt32 {
         guard bytes.count >= 16 else { return 0 }
         return (0 ..< 4).reduce(UInt32(0)) { $0 | UInt32(bytes[12 + $1]) << (8 * $1) }
     }

@@ -39,6 +39,16 @@ public final class WeightsPublisher: Sendable {
     /// The newest version published, if any.
     public var newestVersion: UInt64? { state.withLock { $0.snapshotVersion } }
 
+    /// The newest snapshot if it is newer than `held` (nil: `held` is current, or none yet).
+    ///
+    /// The learner's inference policy for simulators loads these, as an actor loads WEIGHTS.
+    public func snapshot(newerThan held: UInt64?) -> (version: UInt64, tensors: [NamedTensor])? {
+        state.withLock { state in
+            guard let version = state.snapshotVersion, held.map({ version > $0 }) ?? true else { return nil }
+            return (version, state.snapshot)
+        }
+    }
+
     /// Makes `tensors` (a copy) the weights served as `version`.
     public func publish(version: UInt64, tensors: [NamedTensor]) {
         state.withLock { state in

@@ -1,25 +1,34 @@
 """The client, the Gymnasium bridge and the C simulator against a real ``meow-learner``.
 
 These run only when ``MEOW_LEARNER_BIN`` names a built learner; otherwise they are skipped with
-that reason, visibly. The learner is started once per module as
+that reason, visibly (``make test`` sets it to the debug build). The learner is started once per
+module as
 
     $MEOW_LEARNER_BIN <MEOW_LEARNER_ARGS>
 
 where ``MEOW_LEARNER_ARGS`` (default below) may use ``{url}``, ``{token}`` and ``{run_dir}``; it
-must make the learner serve simulators for Pendulum-v1 on ``{url}`` with auth token ``{token}``.
+must make the learner serve simulators for Pendulum-v1 on ``{url}`` with auth token ``{token}``,
+and write its counters to ``{run_dir}/learner-stats.json``. The default budget is tiny (64
+transitions before the first update, batches of 16, one update per 8 steps, a narrow flow) so
+that a debug build trains during the tests. The gateway test runs ``meow-actor`` from the same
+directory as the learner (or ``MEOW_ACTOR_BIN``).
 """
 
+import json
 import os
 import shlex
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 LEARNER = os.environ.get("MEOW_LEARNER_BIN")
-DEFAULT_ARGS = "--listen {url} --env Pendulum-v1 --token {token} --run-dir {run_dir}"
+DEFAULT_ARGS = ("--listen {url} --env Pendulum-v1 --token {token} --run-dir {run_dir} --learning-starts 64 "
+                "--batch-size 16 --buffer-size 20000 --samples-per-insert 2 --flow-hidden 32 --shift-hidden 32 --eval-every 0 "
+                "--quiet")
 TOKEN = "meow-real-learner-test"
 
 pytestmark = pytest.mark.skipif(
@@ -34,32 +43,92 @@ from fake_learner import free_tcp_url  # noqa: E402
 C_SOURCE = Path(__file__).resolve().parents[2] / "examples" / "c" / "sim.c"
 
 
+class Learner:
+    """A running learner: its URL and its run directory (counters, log)."""
+
+    def __init__(self, url: str, run_dir: Path):
+        self.url = url
+        self.run_dir = run_dir
+
+    def stats(self) -> dict:
+        """The learner's counters (learner-stats.json, rewritten every stats interval)."""
+        for _ in range(300):
+            try:
+                return json.loads((self.run_dir / "learner-stats.json").read_text())
+            except (FileNotFoundError, json.JSONDecodeError):
+                time.sleep(0.1)
+        raise AssertionError(f"no learner-stats.json in {self.run_dir}")
+
+    def wait_for(self, predicate, timeout=60.0) -> dict:
+        """The counters once ``predicate(stats)`` holds (the file lags by one stats interval)."""
+        deadline = time.monotonic() + timeout
+        stats = self.stats()
+        while not predicate(stats):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"learner counters never satisfied the check: {json.dumps(stats)[:2000]}")
+            time.sleep(0.2)
+            stats = self.stats()
+        return stats
+
+    def settled(self) -> dict:
+        """The counters once two stats files in a row agree on the env steps (earlier tests done)."""
+        previous = self.stats()
+        for _ in range(30):
+            time.sleep(1.1)  # the file is rewritten every second
+            current = self.stats()
+            if current["env_steps"] == previous["env_steps"]:
+                return current
+            previous = current
+        raise AssertionError("the learner's env steps never settled")
+
+    def log(self) -> str:
+        return (self.run_dir / "learner.log").read_text(errors="replace")
+
+
+def start(binary, args, log_path):
+    log = open(log_path, "w")
+    return subprocess.Popen([binary, *args], stdout=log, stderr=subprocess.STDOUT), log
+
+
+def stop(proc, log):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+def wait_for_welcome(url, token, what, log_path):
+    """connect() dials in the background and waits for WELCOME: that is the readiness check."""
+    env = gymnasium.make("Pendulum-v1")
+    try:
+        meow_client.connect(url, token, observation_space=env.observation_space,
+                            action_space=env.action_space, timeout=30).close()
+    except meow_client.MeowError as e:
+        pytest.fail(f"{what} did not welcome a simulator: {e}\n{Path(log_path).read_text()}")
+
+
 @pytest.fixture(scope="module")
-def learner(tmp_path_factory):
-    """A running learner's URL; its log is printed when a test fails to connect."""
+def real(tmp_path_factory):
+    """A running learner; its log is printed when a test fails to connect."""
     run_dir = tmp_path_factory.mktemp("learner")
     url = free_tcp_url()
     template = os.environ.get("MEOW_LEARNER_ARGS", DEFAULT_ARGS)
     args = [a.format(url=url, token=TOKEN, run_dir=run_dir) for a in shlex.split(template)]
-    log = open(run_dir / "learner.log", "w")
-    proc = subprocess.Popen([LEARNER, *args], stdout=log, stderr=subprocess.STDOUT)
+    proc, log = start(LEARNER, args, run_dir / "learner.log")
     try:
-        # connect() dials in the background and waits for WELCOME: that is the readiness check.
-        env = gymnasium.make("Pendulum-v1")
-        try:
-            meow_client.connect(url, TOKEN, observation_space=env.observation_space,
-                                action_space=env.action_space, timeout=30).close()
-        except meow_client.MeowError as e:
-            pytest.fail(f"learner did not welcome a simulator: {e}\n{(run_dir / 'learner.log').read_text()}")
-        yield url
+        wait_for_welcome(url, TOKEN, "the learner", run_dir / "learner.log")
+        yield Learner(url, run_dir)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop(proc, log)
+
+
+@pytest.fixture(scope="module")
+def learner(real):
+    """The running learner's URL."""
+    return real.url
 
 
 def pendulum():
@@ -94,10 +163,78 @@ def test_wrong_token_is_refused(learner):
                             action_space=env.action_space)
 
 
-def test_gym_bridge_runs_steps(learner):
-    report = bridge.run(bridge.parse_args(["--env", "Pendulum-v1", "--connect", learner, "--token", TOKEN,
+def test_unreachable_learner_is_reported():
+    env = pendulum()
+    with pytest.raises(meow_client.LearnerUnreachable):
+        meow_client.connect(free_tcp_url(), TOKEN, observation_space=env.observation_space,
+                            action_space=env.action_space, timeout=0.5)
+
+
+def test_gym_bridge_trains_the_learner(real):
+    before = real.settled()
+    report = bridge.run(bridge.parse_args(["--env", "Pendulum-v1", "--connect", real.url, "--token", TOKEN,
                                            "--steps", "300", "--num-envs", "2", "--quiet"]))
     assert report.steps == 300 and not report.interrupted
+    # Every step but the last of each running episode completed a transition the learner queued
+    # for replay, and it trained on them (64 transitions of warm-up, then one update per 8).
+    stats = real.wait_for(lambda s: s["env_steps"] - before["env_steps"] >= 298 and s["updates"] > 0)
+    sims = stats["simulators"]
+    assert sims["transitions"] - before["simulators"]["transitions"] >= 298
+    assert sims["rows"] >= 300 and sims["errors"] == 0
+    assert stats["policy_version"] > 0 and stats["replay_size"] >= 298
+    # With a trained policy the replies come from it, not from the warm-up's uniform actions.
+    assert sims["policy_version"] > 0 and sims["inference_rows"] > 0
+
+
+def test_deterministic_episodes_stay_out_of_replay(real):
+    before = real.settled()
+    report = bridge.run(bridge.parse_args(["--env", "Pendulum-v1", "--connect", real.url, "--token", TOKEN,
+                                           "--episodes", "1", "--deterministic", "--seed", "7", "--quiet"]))
+    assert (report.episodes, report.steps) == (1, 200)
+    stats = real.wait_for(lambda s: s["simulators"]["evaluation_episodes"] > before["simulators"]["evaluation_episodes"])
+    assert stats["simulators"]["transitions"] == before["simulators"]["transitions"]
+    assert stats["env_steps"] == before["env_steps"]
+    assert stats["simulators"]["last_evaluation_return"] == pytest.approx(report.returns[0], rel=1e-6)
+
+
+def test_values_are_granted_and_finite(learner):
+    env = pendulum()
+    with meow_client.connect(learner, TOKEN, observation_space=env.observation_space,
+                             action_space=env.action_space) as client:
+        obs, _ = env.reset(seed=5)
+        ids = [client.start_episode(obs), client.start_episode(obs)]
+        actions, values = client.get_actions(ids, with_values=True)
+        assert actions.shape == (2, 1) and values.shape == (2,) and np.all(np.isfinite(values))
+        for eid in ids:
+            client.end_episode(eid, send_stats=False)
+
+
+def test_gateway_serves_simulators_and_uploads_to_the_learner(real, tmp_path):
+    actor = os.environ.get("MEOW_ACTOR_BIN") or str(Path(LEARNER).with_name("meow-actor"))
+    if not Path(actor).exists():
+        pytest.fail(f"no meow-actor next to the learner ({actor}); set MEOW_ACTOR_BIN")
+    url = free_tcp_url()
+    proc, log = start(actor, ["--gateway-listen", url, "--connect", real.url, "--token", TOKEN,
+                              "--actor-id", "7", "--batch-size", "16", "--quiet",
+                              "--flow-hidden", "32", "--shift-hidden", "32"], tmp_path / "gateway.log")
+    try:
+        wait_for_welcome(url, TOKEN, "the gateway", tmp_path / "gateway.log")
+        env = pendulum()
+        with pytest.raises(meow_client.AuthFailed):
+            meow_client.connect(url, "wrong", observation_space=env.observation_space,
+                                action_space=env.action_space)
+        before = real.stats()
+        report = bridge.run(bridge.parse_args(["--env", "Pendulum-v1", "--connect", url, "--token", TOKEN,
+                                               "--steps", "200", "--num-envs", "2", "--quiet"]))
+        assert report.steps == 200 and not report.interrupted
+        # The gateway uploads what its simulators did as actor 7's TRANSITIONS batches.
+        stats = real.wait_for(lambda s: s["actors"].get("7", {}).get("transitions", 0) >= 198, timeout=60)
+        assert stats["env_steps"] - before["env_steps"] >= 198
+    except BaseException:
+        print((tmp_path / "gateway.log").read_text(errors="replace"))
+        raise
+    finally:
+        stop(proc, log)
 
 
 def test_c_simulator_runs_episodes(learner, tmp_path):

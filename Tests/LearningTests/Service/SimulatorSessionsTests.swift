@@ -1,0 +1,116 @@
+import Learning
+import Testing
+import Wire
+
+/// `SimulatorSessions`: which welcomed simulator each nng pipe belongs to.
+struct SimulatorSessionsTests {
+    let t0 = ContinuousClock.now
+
+    func simulatorHello(run: UInt64, values: Bool = false) -> Hello {
+        Hello(role: .simulator, capabilities: values ? [.valueEstimates] : [], actorID: 0, runID: run,
+              clientName: "test", clientVersion: "0", authToken: [], envID: "Pendulum-v1",
+              observationSpace: pendulumObservation, actionSpace: pendulumAction)
+    }
+
+    // MARK: - Welcome
+
+    @Test func eachRunGetsItsOwnSessionAndPipesFindIt() throws {
+        var sessions = SimulatorSessions(maxSessions: 4)
+        let welcomedA = sessions.welcome(simulatorHello(run: 1), pipe: 10, now: t0)
+        let welcomedB = sessions.welcome(simulatorHello(run: 2, values: true), pipe: 11, now: t0)
+        let a = try #require(welcomedA)
+        let b = try #require(welcomedB)
+        #expect(a.session != b.session)
+        #expect(!a.valuesGranted && b.valuesGranted)
+        #expect(sessions.entry(onPipe: 10)?.session == a.session)
+        #expect(sessions.entry(onPipe: 11)?.session == b.session)
+        #expect(sessions.entry(onPipe: 12) == nil)
+    }
+
+    @Test func aReconnectedRunKeepsItsSession() throws {
+        var sessions = SimulatorSessions(maxSessions: 4)
+        let first = sessions.welcome(simulatorHello(run: 7), pipe: 1, now: t0)
+        let again = sessions.welcome(simulatorHello(run: 7), pipe: 2, now: t0)
+        #expect(first != nil && first?.session == again?.session && sessions.count == 1)
+        #expect(sessions.entry(onPipe: 2)?.session == first?.session)
+    }
+
+    @Test func theSessionLimitRefusesNewRunsOnly() {
+        var sessions = SimulatorSessions(maxSessions: 1)
+        let first = sessions.welcome(simulatorHello(run: 1), pipe: 1, now: t0)
+        let second = sessions.welcome(simulatorHello(run: 2), pipe: 2, now: t0)
+        let reconnected = sessions.welcome(simulatorHello(run: 1), pipe: 3, now: t0)
+        #expect(first != nil && second == nil && reconnected != nil)
+    }
+
+    // MARK: - Evaluation, goodbye, eviction
+
+    @Test func aSessionIsEvaluationOnlyUntilItAsksForAStochasticAction() {
+        var sessions = SimulatorSessions(maxSessions: 2)
+        _ = sessions.welcome(simulatorHello(run: 1), pipe: 1, now: t0)
+        let flags = [true, nil, false, true].map { sessions.session(onPipe: 1, deterministic: $0, now: t0)?.evaluationOnly }
+        #expect(flags == [true, true, false, false])
+    }
+
+    @Test func goodbyeEndsTheSessionOfThatPipe() {
+        var sessions = SimulatorSessions(maxSessions: 2)
+        let entry = sessions.welcome(simulatorHello(run: 1), pipe: 1, now: t0)
+        let ended = sessions.end(pipe: 1)
+        let again = sessions.end(pipe: 1)
+        #expect(entry != nil && ended == entry?.session && again == nil && sessions.count == 0)
+        #expect(sessions.entry(onPipe: 1) == nil)
+    }
+
+    @Test func silentSessionsAreEvictedAndRequestsKeepOthersAlive() {
+        var sessions = SimulatorSessions(maxSessions: 4)
+        let quiet = sessions.welcome(simulatorHello(run: 1), pipe: 1, now: t0)
+        _ = sessions.welcome(simulatorHello(run: 2), pipe: 2, now: t0)
+        _ = sessions.session(onPipe: 2, now: t0 + .seconds(2))
+        let evicted = sessions.evict(olderThan: .seconds(3), now: t0 + .seconds(4))
+        #expect(evicted == [quiet?.session].compactMap { $0 })
+        #expect(sessions.entry(onPipe: 1) == nil && sessions.entry(onPipe: 2) != nil)
+    }
+}
+
+/// The ledger's side of simulators: shared spaces, admission, stored transitions.
+struct SimulatorLedgerTests {
+    let t0 = ContinuousClock.now
+
+    @Test func simulatorsAreWelcomedAndHeldToTheSpaces() throws {
+        let ledger = LedgerBox(try makeLedger())
+        #expect(ledger.hello(hello(actor: 0, run: 1, role: .simulator), now: t0).isWelcome)
+        let other = Space(shape: [4], low: -1, high: 1)
+        #expect(ledger.hello(hello(actor: 0, run: 2, observation: other, role: .simulator), now: t0).errorCode
+                == .spaceMismatch)
+    }
+
+    @Test func aPresetAdoptsTheFirstSimulatorsSpaces() throws {
+        var ledger = try makeLedger()
+        ledger = IngestLedger(settings: ledger.settings, spec: try EnvironmentSpec.resolve("hopper"),
+                              limiter: ledger.limiter, learnerRunID: 1)
+        let hopperObservation = Space(shape: [11], low: -1, high: 1)
+        let hopperAction = Space(shape: [3], low: -1, high: 1)
+        let first = Hello(role: .simulator, actorID: 0, runID: 1, clientName: "t", clientVersion: "0", authToken: [],
+                          envID: "Hopper-v4", observationSpace: hopperObservation, actionSpace: hopperAction)
+        #expect(ledger.spaces == nil)
+        let welcomed = ledger.hello(first, now: t0)
+        #expect(welcomed.isWelcome)
+        #expect(ledger.spaces?.observationSize == 11 && ledger.envID == "Hopper-v4")
+    }
+
+    @Test func admissionFollowsTheQueueAndStoredTransitionsCount() throws {
+        var ledger = try makeLedger(queueCapacity: 8)
+        let peer = PeerKey(actorID: 0, runID: 1)
+        _ = ledger.hello(hello(actor: 0, run: 1, role: .simulator), now: t0)
+        let open = ledger.simulatorAdmission(4, now: t0)
+        #expect(open == nil)
+        ledger.enqueueSimulatorTransitions(batch(actor: 0, run: 1, seq: 0, count: 4), peer: peer, actingVersion: 0, now: t0)
+        ledger.enqueueSimulatorTransitions(batch(actor: 0, run: 1, seq: 0, count: 4), peer: peer, actingVersion: 0, now: t0)
+        #expect(ledger.acceptedTransitions == 8 && ledger.queuedTransitions == 8)
+        let full = ledger.simulatorAdmission(1, now: t0)
+        let nothing = ledger.simulatorAdmission(0, now: t0)
+        ledger.beginShutdown(.stopping)
+        let stopping = ledger.simulatorAdmission(0, now: t0)
+        #expect(full?.code == .tryLater && nothing == nil && stopping?.code == .shuttingDown)
+    }
+}

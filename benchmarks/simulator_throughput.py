@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Steps/s of a Gymnasium environment through the simulator bridge, next to its raw step rate.
+
+Measured in one run on this machine:
+
+1. ``raw``: the environment stepped with uniform random actions in a plain loop (``env.step`` and
+   resets only) for ``--steps`` steps;
+2. ``bridge``: ``python -m meow_client.gym`` against a release ``meow-learner`` whose policy is
+   trained (version > 0, so every action is a forward pass of the MEow flow), with the learner
+   updating rarely (``--samples-per-insert 1``: one update per 256 inserted transitions) so that
+   the figure is the protocol's and the inference's cost, not training's;
+3. ``bridge_training``: the same with the preset's one update per step (the learning benchmark's
+   setting), where training bounds the rate.
+
+The bridge's ``--report-json`` splits its wall time into protocol (waiting on the learner,
+encoding, decoding), environment stepping and the rest.
+
+    python benchmarks/simulator_throughput.py --env Hopper-v4 --preset hopper --steps 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_url() -> str:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+def raw_rate(env_id: str, steps: int) -> float:
+    import gymnasium
+    env = gymnasium.make(env_id)
+    env.reset(seed=0)
+    space = env.action_space
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(space.low, space.high, size=(steps,) + space.shape).astype(space.dtype)
+    began = time.perf_counter()
+    for a in actions:
+        _, _, terminated, truncated, _ = env.step(a)
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - began)
+
+
+def bridge(env_id: str, url: str, steps: int, seed: int, report: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "protocol" / "python"))
+    subprocess.run([sys.executable, "-m", "meow_client.gym", "--env", env_id, "--connect", url, "--steps", str(steps),
+                    "--seed", str(seed), "--quiet", "--timeout", "60", "--report-json", str(report)],
+                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads(report.read_text())
+
+
+def with_learner(binary: Path, preset: str, extra, body):
+    run_dir = Path(tempfile.mkdtemp(prefix="meow-throughput-"))
+    url = free_url()
+    proc = subprocess.Popen([str(binary), "--env", preset, "--listen", url, "--run-dir", str(run_dir),
+                             "--eval-every", "0", "--quiet", *extra],
+                            stdout=open(run_dir / "learner.log", "w"), stderr=subprocess.STDOUT)
+    try:
+        time.sleep(1.0)
+        return body(url, run_dir)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def summary(report: dict) -> dict:
+    keys = ("steps", "steps_per_second", "protocol_share", "env_share", "round_trips", "policy_version")
+    return {k: report[k] for k in keys}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="Hopper-v4")
+    p.add_argument("--preset", default="hopper")
+    p.add_argument("--steps", type=int, default=5000)
+    p.add_argument("--bin", default=str(ROOT / ".build" / "release"))
+    p.add_argument("--json", default=None)
+    args = p.parse_args()
+    binary = Path(args.bin) / "meow-learner"
+    results = {"env": args.env, "raw_steps_per_second": raw_rate(args.env, args.steps)}
+
+    def inference(url, run_dir):
+        # Warm-up (uniform actions) until the first update, then the timed run acts with the flow.
+        bridge(args.env, url, 1500, 100, run_dir / "warmup.json")
+        return summary(bridge(args.env, url, args.steps, 0, run_dir / "bridge.json"))
+
+    results["bridge"] = with_learner(binary, args.preset, ["--learning-starts", "1000", "--samples-per-insert", "1"],
+                                     inference)
+
+    def training(url, run_dir):
+        bridge(args.env, url, 1500, 100, run_dir / "warmup.json")
+        return summary(bridge(args.env, url, min(args.steps, 2000), 0, run_dir / "bridge.json"))
+
+    results["bridge_training"] = with_learner(binary, args.preset, ["--learning-starts", "1000"], training)
+    results["raw_steps_per_second"] = round(results["raw_steps_per_second"], 1)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
