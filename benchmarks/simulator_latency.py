@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "protocol" / "python"))
 
 from meow_client import wire  # noqa: E402
+from simbench_support import free_url, report  # noqa: E402
 
 OBS, ACT = 11, 3
 ECHO = """
@@ -47,12 +48,6 @@ with pynng.Rep0(listen=sys.argv[1], recv_max_size=0) as s:
         s.send(s.recv_msg().bytes)
 """
 
-
-def free_url() -> str:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
 
 
 def quantiles(samples):
@@ -175,10 +170,7 @@ def main() -> int:
         echo.terminate()
         learner.wait(10)
         echo.wait(10)
-    print(json.dumps(results, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return 0
+    return report(results, args.json)
 
 
 if __name__ == "__main__":

@@ -32,13 +32,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from simbench_support import free_url, report  # noqa: E402
 
-def free_url() -> str:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
 
 
 def raw_rate(env_id: str, steps: int) -> float:
@@ -108,10 +105,7 @@ def main() -> int:
 
     results["bridge_training"] = with_learner(binary, args.preset, ["--learning-starts", "1000"], training)
     results["raw_steps_per_second"] = round(results["raw_steps_per_second"], 1)
-    print(json.dumps(results, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return 0
+    return report(results, args.json)
 
 
 if __name__ == "__main__":

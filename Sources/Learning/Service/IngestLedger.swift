@@ -365,11 +365,6 @@ public struct IngestLedger: Sendable {
         if let total = settings.totalSteps, acceptedTransitions >= total { shutdown = .finished }
     }
 
-    /// Counts a simulator request answered TRY_LATER (backpressure or its time budget).
-    public mutating func recordSimulatorTryLater() {
-        tryLaterReplies += 1
-    }
-
     /// Keeps a peer that only sends ACTION_REQUEST (no heartbeats) from being forgotten.
     public mutating func touch(_ key: PeerKey, now: ContinuousClock.Instant) {
         peers[key]?.lastSeen = now
