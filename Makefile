@@ -49,12 +49,17 @@ test-swift:
 	MEOW_DIFFERENTIAL_CORPUS=$(CURDIR)/$(DIFF_CORPUS) $(SWIFT) test --skip-build
 
 # The Python suites run the client, the Gymnasium bridge and the C example against the real
-# learner and gateway (debug build from test-swift; MEOW_LEARNER_BIN overrides). Tests/system
-# uses release binaries from MEOW_BIN_DIR (default .build/release, built when missing).
+# learner and gateway (debug build from test-swift; MEOW_LEARNER_BIN overrides). Tests/system and
+# the multi-host test train for a few hundred updates, which wants release binaries: they are
+# (re)built here so a suite never runs stale ones (MEOW_BIN_DIR overrides).
 MEOW_LEARNER_BIN ?= $(CURDIR)/.build/debug/meow-learner
+MEOW_BIN_DIR ?= $(CURDIR)/.build/release
 test-python:
 	@[ -x "$(MEOW_LEARNER_BIN)" ] || $(SWIFT) build --build-tests
-	@MEOW_LEARNER_BIN="$(MEOW_LEARNER_BIN)" scripts/run-pytest.sh
+	$(SWIFT) build -c release --product meow-learner
+	$(SWIFT) build -c release --product meow-actor
+	$(SWIFT) build -c release --product meow
+	@MEOW_LEARNER_BIN="$(MEOW_LEARNER_BIN)" MEOW_BIN_DIR="$(MEOW_BIN_DIR)" scripts/run-pytest.sh
 
 bench: build
 	$(BIN)/meow-bench core

@@ -158,6 +158,14 @@ def weights_latency(bin_dir, env, obs, act, pulls):
     return size, float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
+def single_process_update_rate(bin_dir):
+    """Updates/s of one Hopper-sized update at batch 256 on one thread (meow-bench meow's median)."""
+    out = subprocess.run([str(bin_dir / "meow-bench"), "meow", "--repeats", "5", "--actions", "100"],
+                         check=True, capture_output=True, text=True).stdout
+    line = next(l for l in out.splitlines() if l.startswith("Hopper update"))
+    return 1e6 / float(line.split()[4])
+
+
 # MARK: - 3. End to end
 
 def end_to_end(bin_dir, steps, actors):
@@ -184,6 +192,8 @@ def main():
             rate, updates_per_second, updates = ingest(bin_dir, peers, seconds, samples_per_insert)
             print(f"   samples-per-insert {samples_per_insert:4}: {peers:2d} peers: {rate:9.0f} transitions/s ingested; "
                   f"learner {updates_per_second:6.1f} updates/s ({updates} updates)")
+    reference = single_process_update_rate(bin_dir)
+    print(f"   reference, same run: single-process Hopper update (meow-bench meow): {reference:6.1f} updates/s")
     print("2. weights pull latency (whole policy, one peer)")
     for env, obs, act in (("hopper", 11, 3), ("humanoid", 376, 17)):
         size, p50, p99 = weights_latency(bin_dir, env, obs, act, 50 if args.quick else 200)
