@@ -4,12 +4,16 @@ import Testing
 
 // MARK: - Endpoints
 
-/// Options for test clients: short timeouts so a broken test fails fast.
+/// Options for test clients: bounded timeouts so a broken test fails rather than hangs.
+///
+/// Generous, because Swift Testing runs CPU-heavy suites of other modules in parallel on the
+/// same two-thread cooperative pool: an async receive can wait seconds to be resumed, and a
+/// push blocks while its peer is not draining. Tests of timeouts pass their own short ones.
 func clientOptions(
-    receiveTimeout: Duration? = .seconds(5), maxMessageSize: Int = SocketOptions.defaultMaxMessageSize
+    receiveTimeout: Duration? = .seconds(30), maxMessageSize: Int = SocketOptions.defaultMaxMessageSize
 ) -> SocketOptions {
     SocketOptions(
-        maxMessageSize: maxMessageSize, receiveTimeout: receiveTimeout, sendTimeout: .seconds(5),
+        maxMessageSize: maxMessageSize, receiveTimeout: receiveTimeout, sendTimeout: .seconds(30),
         reconnectMinimum: .milliseconds(20), reconnectMaximum: .milliseconds(200))
 }
 
