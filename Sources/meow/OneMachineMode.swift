@@ -1,3 +1,4 @@
+import ArgumentParser
 import CommandLineOptions
 import Foundation
 import Learning
@@ -83,6 +84,27 @@ struct OneMachineRun {
          "--coupling-layers=\(policy.couplingLayers)",
          policy.rewardShift ? "--reward-shift" : "--no-reward-shift",
          policy.clippedDoubleQ ? "--clipped-double-q" : "--no-clipped-double-q"]
+    }
+
+    /// Files and folders a learner run leaves in its run directory.
+    static let runEntries = ["metrics.csv", "ingest.log", "learner-stats.json", "policy.safetensors",
+                             "config.json", "checkpoints"]
+
+    /// Refuses to start a fresh run over an earlier one unless `overwrite`, as the single-process
+    /// trainer does; with `overwrite`, removes the earlier run's files (and nothing else).
+    static func prepare(runDirectory: String, overwrite: Bool) throws {
+        let manager = FileManager.default
+        let names = (try? manager.contentsOfDirectory(atPath: runDirectory)) ?? []
+        let earlier = names.filter {
+            runEntries.contains($0) || $0.hasPrefix("events.out.tfevents.")
+                || ($0.hasPrefix("actor-") && ($0.hasSuffix(".json") || $0.hasSuffix(".log")))
+        }
+        guard !earlier.isEmpty else { return }
+        guard overwrite else {
+            throw ValidationError(
+                "\(runDirectory) already holds a run; pass --overwrite to replace it or --resume \(runDirectory) to continue it.")
+        }
+        for name in earlier { try manager.removeItem(atPath: runDirectory + "/" + name) }
     }
 
     /// The `meow train` arguments that meow-learner understands too (everything but the

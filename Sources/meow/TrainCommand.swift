@@ -84,6 +84,7 @@ struct TrainCommand: ParsableCommand {
                     runDirectory: resolved.settings.runDir ?? "runs/\(resolved.environmentName)-distributed",
                     policy: resolved.config, learnerFlags: passed)
                 run.configFile = config
+                try OneMachineRun.prepare(runDirectory: run.runDirectory, overwrite: overwrite)
             }
             let status = try run.run()
             if status != 0 { throw ExitCode(status) }
