@@ -14,8 +14,6 @@ public enum LearningError: Error, Equatable, CustomStringConvertible {
     case actionsNotUnitBox(String)
     /// Replay could not be allocated or filled.
     case replay(ReplayError)
-    /// This build has no MEow agent (see MEowAgent+TrainableAgent.swift).
-    case agentUnavailable
 
     public var description: String {
         switch self {
@@ -31,8 +29,6 @@ public enum LearningError: Error, Equatable, CustomStringConvertible {
             "the trainer needs an environment with [-1, 1] actions (wrap it in RescaleAction), got \(space)"
         case let .replay(error):
             error.description
-        case .agentUnavailable:
-            "this build has no MEow agent yet; enable Sources/Learning/MEowAgent+TrainableAgent.swift"
         }
     }
 }

@@ -1,3 +1,4 @@
+import MEow
 import Replay
 import Tensor
 
@@ -37,40 +38,8 @@ public protocol TrainableAgent: AnyObject {
     func restore(from checkpoint: AgentCheckpoint) throws
 }
 
-/// What one update did, for the metrics file and the progress line.
-///
-/// Mirrors the agent contract's `UpdateMetrics` field for field; it is declared here so
-/// that the trainer does not depend on which module defines the agent.
-public struct UpdateStatistics: Sendable, Equatable {
-    /// ½ Σ_j MSE, logged as `losses/qf_loss`.
-    public var loss: Float
-    /// Global L2 gradient norm before clipping.
-    public var gradientNorm: Float
-    /// True when the loss or gradient norm was non-finite and no step was taken.
-    public var skipped: Bool
-    /// Mean of Q₁ over the batch.
-    public var meanQ: Float
-    /// Mean of min_j V̄_j(s') over the batch.
-    public var meanTargetV: Float
-    /// Mean, minimum and maximum of log σ(s) over batch and action dimensions.
-    public var meanLogSigma: Float
-    public var minLogSigma: Float
-    public var maxLogSigma: Float
-
-    public init(
-        loss: Float, gradientNorm: Float, skipped: Bool, meanQ: Float, meanTargetV: Float,
-        meanLogSigma: Float, minLogSigma: Float, maxLogSigma: Float
-    ) {
-        self.loss = loss
-        self.gradientNorm = gradientNorm
-        self.skipped = skipped
-        self.meanQ = meanQ
-        self.meanTargetV = meanTargetV
-        self.meanLogSigma = meanLogSigma
-        self.minLogSigma = minLogSigma
-        self.maxLogSigma = maxLogSigma
-    }
-}
+/// What one update did, for the metrics file and the progress line: the agent's own `UpdateMetrics`.
+public typealias UpdateStatistics = UpdateMetrics
 
 extension TrainableAgent {
     /// Counters only: an agent without its own `checkpoint()` has no state a resume could restore.
