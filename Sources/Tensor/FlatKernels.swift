@@ -5,14 +5,17 @@ extension Kernels {
     /// m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
     /// p <- p - lr * (m / c1) / (sqrt(v / c2) + eps), with c1 = 1 - b1^t, c2 = 1 - b2^t
     /// (PyTorch's formulation, so eps is added after the square root).
+    ///
+    /// The caller passes b1^t and b2^t (`beta1Power`, `beta2Power`), kept as running products so that
+    /// the cost of an update does not grow with t.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func adamStep<S: TensorScalar>(parameters: Tensor<S>, gradients: Tensor<S>, m: Tensor<S>,
                                                  v: Tensor<S>, learningRate: Double, beta1: Double, beta2: Double,
-                                                 epsilon: Double, step: Int) {
+                                                 epsilon: Double, beta1Power: Double, beta2Power: Double) {
         let n = parameters.count
         precondition(gradients.count == n && m.count == n && v.count == n, "adamStep: buffer sizes differ")
-        let c1 = 1 - Foundation_pow(beta1, step), c2 = 1 - Foundation_pow(beta2, step)
+        let c1 = 1 - beta1Power, c2 = 1 - beta2Power
         let b1 = S(beta1), b2 = S(beta2), ob1 = S(1 - beta1), ob2 = S(1 - beta2)
         let stepSize = S(learningRate / c1), rc2 = S(1 / c2.squareRoot()), eps = S(epsilon)
         let pp = pointer(parameters), pg = UnsafePointer(pointer(gradients)), pm = pointer(m), pv = pointer(v)
@@ -81,11 +84,4 @@ extension Kernels {
             i &+= 16
         }
     }
-}
-
-@inline(__always)
-func Foundation_pow(_ x: Double, _ n: Int) -> Double {
-    var result = 1.0
-    for _ in 0..<Swift.max(n, 0) { result *= x }
-    return result
 }

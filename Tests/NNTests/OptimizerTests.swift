@@ -52,6 +52,48 @@ private func store(_ values: [Double]) -> ParameterStore<Double> {
     for i in 0..<37 { #expect(abs(Double(f.values[flat: i]) - d.values[flat: i]) < 1e-5) }
 }
 
+@Test func adamRestoredAtAStepContinuesWithTheSameBits() {
+    // One optimizer runs 3,000 steps; a second is restored at step 2,999 from the first's state
+    // and takes the last step: beta^t rebuilt at restore must give the running product's bits.
+    let a = store((0..<19).map { cos(Double($0)) })
+    let adam = Adam<Double>(layout: a.layout, configuration: .init(learningRate: 0.01))
+    let b = store(Array(repeating: 0, count: 19))
+    let restored = Adam<Double>(layout: b.layout, configuration: .init(learningRate: 0.01))
+    for step in 1...3000 {
+        for i in 0..<19 { a.gradients[flat: i] = sin(Double(i &* 31 &+ step)) }
+        if step == 3000 {
+            b.values.assign(a.values)
+            b.gradients.assign(a.gradients)
+            restored.firstMoment.assign(adam.firstMoment)
+            restored.secondMoment.assign(adam.secondMoment)
+            restored.restore(step: 2999)
+            restored.update(b)
+        }
+        adam.update(a)
+    }
+    #expect(restored.step == adam.step)
+    for i in 0..<19 { #expect(b.values[flat: i].bitPattern == a.values[flat: i].bitPattern, "element \(i)") }
+}
+
+@Test func adamBiasCorrectionFollowsChangedBetas() {
+    // Changing the betas mid-run rebuilds beta^t for the new pair rather than mixing the two.
+    let s = store([0.5])
+    let adam = Adam<Double>(layout: s.layout, configuration: .init(learningRate: 0.1))
+    s.gradients[flat: 0] = 1
+    for _ in 0..<4 { adam.update(s) }
+    adam.configuration.beta1 = 0.5
+    adam.configuration.beta2 = 0.5
+    let reference = store([s.values[flat: 0]])
+    let fresh = Adam<Double>(layout: reference.layout, configuration: .init(learningRate: 0.1, beta1: 0.5, beta2: 0.5))
+    fresh.firstMoment.assign(adam.firstMoment)
+    fresh.secondMoment.assign(adam.secondMoment)
+    fresh.restore(step: 4)
+    reference.gradients[flat: 0] = 1
+    adam.update(s)
+    fresh.update(reference)
+    #expect(s.values[flat: 0].bitPattern == reference.values[flat: 0].bitPattern)
+}
+
 // MARK: - Gradient clipping
 
 @Test func clippingScalesToTheMaximumAndReturnsThePreClipNorm() {
