@@ -13,7 +13,7 @@ import Foundation
 /// The `-target-cpu` for the numeric modules.
 ///
 /// SIMD code needs a target CPU: without one, `SIMD16.addingProduct` lowers to
-/// libm `fmaf` calls (NOTES.md). `MEOW_TARGET_CPU` overrides the choice; set it
+/// libm `fmaf` calls (about 160× slower). `MEOW_TARGET_CPU` overrides the choice; set it
 /// to `x86-64` for a portable binary (container images built for other hosts),
 /// or `haswell` for an AVX2 fleet. Otherwise the build host decides: the
 /// AVX-512 subset that Intel Skylake-SP and later and AMD Zen 4 and later share,
@@ -34,7 +34,7 @@ let targetCPU: String = {
     #endif
 }()
 
-/// Flags for the numeric hot loops, measured in NOTES.md: `-Ounchecked` lets
+/// Flags for the numeric hot loops, each one measured to pay off (6× on an index-loop matmul, 4.6× on Adam): `-Ounchecked` lets
 /// index loops vectorise, `-fno-math-errno` makes `squareRoot()` a vector sqrt.
 /// Only modules that never see untrusted bytes get `-Ounchecked`.
 let numericSettings: [SwiftSetting] = [
@@ -92,13 +92,13 @@ let package = Package(
             ],
             swiftSettings: checkedSettings),
 
-        // The single-process trainer (issue 3) and the learner service (issue 5, Learning/Service),
+        // The single-process trainer and the learner service (Learning/Service),
         // composed from the agent, environments, replay, the wire protocol and the transport.
         .target(
             name: "Learning",
             dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire", "Transport", "Telemetry"],
             swiftSettings: checkedSettings),
-        // The actor loop (issue 5), composed from the same parts; its simulator gateway (issue 6)
+        // The actor loop, composed from the same parts; its simulator gateway
         // reuses Learning's simulator server.
         .target(
             name: "Acting", dependencies: ["MEow", "Environments", "Wire", "Transport", "Learning", "Replay"],

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Distributed benchmarks (issue 5), driving real meow-learner / meow-actor / meow processes.
+"""Distributed benchmarks, driving real meow-learner / meow-actor / meow processes.
 
     python3 benchmarks/distributed.py [--bin .build/release] [--quick]
 

@@ -4,7 +4,7 @@
 // OPENBLAS_CORETYPE at that moment. A link-time dependency loads it before
 // main() runs, too early to choose the kernel from inside the program, so the
 // Tensor module dlopen()s libopenblas at start-up and resolves these symbols
-// itself (see NOTES.md, "CPU detection trap"). Nothing here links a library.
+// itself (OpenBLAS 0.3.21 silently falls back to its slow Prescott kernels on CPUs it does not recognise). Nothing here links a library.
 #ifndef MEOW_CBLAS_SHIM_H
 #define MEOW_CBLAS_SHIM_H
 

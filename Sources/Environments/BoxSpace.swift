@@ -69,7 +69,7 @@ public struct BoxSpace: Sendable, Equatable, CustomStringConvertible {
     /// Maps a vector of this box affinely onto [-1, 1]^d, the inverse of `scale(fromUnit:)`.
     ///
     /// Useful to store environment-scaled actions (e.g. random warm-up actions) the
-    /// way replay expects them: ALGORITHM.md pitfall 13, replay stores [-1, 1] actions.
+    /// way replay expects them: docs/algorithm.md §7.13, replay stores [-1, 1] actions.
     public func unit(fromScaled x: [Float]) -> [Float] {
         precondition(x.count == count, "expected \(count) components, got \(x.count)")
         return x.indices.map { i in

@@ -4,7 +4,7 @@
 /// and `actionSpace` describe. Built-in environments are value types: one copy
 /// belongs to one task, and `Sendable` lets that task be any task.
 ///
-/// Episode end follows gymnasium (NOTES.md): `terminated` means the task reached an
+/// Episode end follows gymnasium (docs/algorithm.md §4.6): `terminated` means the task reached an
 /// absorbing state, so the learner must not bootstrap; `truncated` means the time
 /// limit cut the episode short, so it must. Either way the returned observation is
 /// the real last one, and the caller calls `reset` before stepping again.
@@ -81,7 +81,7 @@ public struct StepInfo: Sendable, Equatable {
     /// For goal-reaching tasks, the index of the goal reached on this step.
     ///
     /// `MultiGoal` sets it on the terminating step so a benchmark can count which of
-    /// the goals the policy visits (the multimodality test of ALGORITHM.md 8.4).
+    /// the goals the policy visits (the multimodality test of docs/algorithm.md §8.4).
     public var reachedGoal: Int?
 
     public init(reachedGoal: Int? = nil) {

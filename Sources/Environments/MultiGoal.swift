@@ -1,4 +1,4 @@
-/// The 2-D multi-goal toy of the MEow paper (ALGORITHM.md 4.3, softlearning's MultiGoal).
+/// The 2-D multi-goal toy of the MEow paper (docs/algorithm.md §6.4, softlearning's MultiGoal).
 ///
 /// A point moves by its action each step, `s' = clip(s + a, ±7)`, starting near
 /// the origin (`N(0, 0.1²)` per coordinate). Four goals sit at (5, 0), (-5, 0),

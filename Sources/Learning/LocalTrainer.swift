@@ -78,7 +78,7 @@ public struct TrainingSummary: Sendable, Equatable, Codable {
     public var finalEvaluationReturn: Double? { evaluations.last?.meanReturn }
 }
 
-/// The single-process MEow trainer (ALGORITHM.md section 3, CleanRL's loop).
+/// The single-process MEow trainer (docs/algorithm.md §5, CleanRL's loop).
 ///
 /// One environment, one replay buffer, one agent, in one thread: the baseline the
 /// distributed learner is compared against, and the engine behind `meow train`. The
@@ -350,7 +350,7 @@ public final class LocalTrainer {
         var interrupted = false
 
         for t in firstStep..<config.totalSteps {
-            // 1. Act: uniform random actions until learning starts, then the stochastic policy (pitfall 12).
+            // 1. Act: uniform random actions until learning starts, then the stochastic policy (docs/algorithm.md §5.1, §7.12).
             let action: [Float]
             if t < config.learningStarts {
                 action = (0..<actionDimension).map { _ in 2 * state.exploration.nextUniform(Float.self) - 1 }
@@ -366,8 +366,8 @@ public final class LocalTrainer {
             state.episodeReturn += result.reward
             state.episodeLength += 1
 
-            // 3. Store the [-1, 1] action (pitfall 13) and the real s' even on truncation;
-            //    only `terminated` masks bootstrapping (pitfall 6).
+            // 3. Store the [-1, 1] action (docs/algorithm.md §7.13) and the real s' even on truncation;
+            //    only `terminated` masks bootstrapping (docs/algorithm.md §4.6, §7.6).
             do {
                 try replay.insert(
                     observation: state.observation, action: action, reward: Float(result.reward),
@@ -388,7 +388,7 @@ public final class LocalTrainer {
                 state.observation = result.observation
             }
 
-            // 5. Learn, strictly after learningStarts (pitfall 12), on uniform replay batches.
+            // 5. Learn, strictly after learningStarts (docs/algorithm.md §5.1, §7.12), on uniform replay batches.
             if t > state.learningResumesAfterStep {
                 for _ in 0..<config.updatesPerStep {
                     replay.sample(into: &batch, using: &state.replaySampling)

@@ -2,7 +2,7 @@ import Foundation
 import Environments
 import Tensor
 
-/// The multimodality test of ALGORITHM.md 8.4: which of MultiGoal's four goals do stochastic rollouts reach?
+/// The multimodality test of docs/algorithm.md §8.4: which of MultiGoal's four goals do stochastic rollouts reach?
 public struct MultiGoalReport: Sendable, Equatable, CustomStringConvertible {
     /// Rollouts that reached each goal, indexed as `MultiGoal.goals`: +x, −x, +y, −y.
     public var goalCounts: [Int]

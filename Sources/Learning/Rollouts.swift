@@ -85,7 +85,7 @@ public struct EvaluationResult: Sendable, Equatable {
     }
 }
 
-/// The evaluation protocol of ALGORITHM.md section 3: episodes reset with seeds 0 ..< N.
+/// The evaluation protocol of docs/algorithm.md §5.4: episodes reset with seeds 0 ..< N.
 public enum PolicyEvaluation {
     /// Runs `episodes` episodes with seeds 0 ..< episodes in copies of `environment`.
     ///

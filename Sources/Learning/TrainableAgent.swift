@@ -22,7 +22,7 @@ public protocol TrainableAgent: AnyObject {
     /// Soft value V(s) for `count` observations, eval mode.
     func values(observations: [Float], count: Int) -> [Float]
 
-    /// One update (ALGORITHM.md section 7) on a replay batch.
+    /// One update (docs/algorithm.md §4.8) on a replay batch.
     func update(batch: TransitionBatch) -> UpdateStatistics
 
     /// Saves the online policy as safetensors.

@@ -1,12 +1,12 @@
 import NN
 
-/// What one update did (ALGORITHM.md 7), for logs and metrics.
+/// What one update did (docs/algorithm.md §4.8), for logs and metrics.
 public struct UpdateMetrics: Sendable, Equatable {
     /// ½ Σ_j MSE (`losses/qf_loss`); the single MSE with one head.
     public var loss: Float
     /// Global L2 norm of the gradients before clipping.
     public var gradientNorm: Float
-    /// The loss or gradient norm was not finite, so no Adam or Polyak step was taken (pitfall 8).
+    /// The loss or gradient norm was not finite, so no Adam or Polyak step was taken (docs/algorithm.md §4.7, §7.8).
     public var skipped: Bool
     /// Mean of Q_1(s, a) over the batch.
     public var meanQ: Float
@@ -30,11 +30,11 @@ public struct UpdateMetrics: Sendable, Equatable {
     }
 }
 
-/// A MEow learner and policy: the online and target flows, Adam, and the update of section 7.
+/// A MEow learner and policy: the online and target flows, Adam, and the update of docs/algorithm.md §4.8.
 ///
 /// One `MEowFlow<Float>` definition runs on two `ParameterStore`s: the online
 /// parameters θ, trained by Adam, and the Polyak-averaged target θ̄, which starts as a
-/// copy (1.4). Initialisation and dropout draw from Xoshiro256 streams split off
+/// copy (§4.5). Initialisation and dropout draw from Xoshiro256 streams split off
 /// `config.seed`, so a run is reproducible; `act` samples from the caller's generator.
 ///
 /// Not Sendable: one task or thread owns an agent. Tapes and input buffers are reused
@@ -102,7 +102,7 @@ public final class MEowAgent {
 
     /// Actions in [−1, 1] for `count` observations (row-major [count × ds]); eval mode, no gradient.
     ///
-    /// Stochastic: ε ~ N(0, I) from `rng`; deterministic: z₀ = 0 (1.7), which draws nothing.
+    /// Stochastic: ε ~ N(0, I) from `rng`; deterministic: z₀ = 0 (§3.5), which draws nothing.
     public func act(observations: [Float], count: Int, deterministic: Bool, rng: inout Xoshiro256) -> [Float] {
         if count == 0 { return [] }
         let tape = inferenceTape
@@ -119,7 +119,7 @@ public final class MEowAgent {
 
     /// Soft value V(s) = min_j V_j(s) for `count` observations, eval mode (head 1 alone without SCDQ).
     ///
-    /// The min over the heads is the value the Bellman target bootstraps from (1.6).
+    /// The min over the heads is the value the Bellman target bootstraps from (§4.4).
     public func values(observations: [Float], count: Int) -> [Float] {
         if count == 0 { return [] }
         let tape = inferenceTape
@@ -133,7 +133,7 @@ public final class MEowAgent {
 
     // MARK: - Learning
 
-    /// One MEow update (ALGORITHM.md 7) on a replay batch of `count` rows.
+    /// One MEow update (docs/algorithm.md §4.8) on a replay batch of `count` rows.
     ///
     /// Columns are row-major: observations and next observations [count × ds],
     /// actions [count × d] in [−1, 1], rewards and terminations [count] (0/1 floats).
@@ -163,7 +163,7 @@ public final class MEowAgent {
         // 4. Backward into the online store's flat gradient buffer.
         lossTape.backward(from: objective.loss)
 
-        // 5. Clip the global gradient norm (pitfall 7); a non-finite loss or norm skips the step (pitfall 8).
+        // 5. Clip the global gradient norm (docs/algorithm.md §4.7); a non-finite loss or norm skips the step (§7.8).
         let loss = objective.loss.value[0, 0]
         let norm = online.clipGradientNorm(maxNorm: Double(config.gradClip))
         let skipped = !loss.isFinite || !norm.isFinite
@@ -187,7 +187,7 @@ public final class MEowAgent {
             minLogSigma: logSigma.scalars.min() ?? .nan, maxLogSigma: logSigma.scalars.max() ?? .nan)
     }
 
-    /// Copies the online weights into the target (1.4's θ̄ ← θ), e.g. after loading a policy to train on.
+    /// Copies the online weights into the target (§4.5's θ̄ ← θ), e.g. after loading a policy to train on.
     public func synchronizeTarget() { target.copyValues(from: online) }
 
     // MARK: - Inputs

@@ -1,22 +1,22 @@
 /// Every MEow hyperparameter, with its default and where it comes from.
 ///
 /// Field names are the CLI flags in kebab case (`logSigmaMax` is
-/// `--log-sigma-max`). The values of each preset come from ALGORITHM.md
-/// section 4 (the official code's per-environment settings); `validate()`
+/// `--log-sigma-max`). The values of each preset come from docs/algorithm.md
+/// §6 (the official code's per-environment settings); `validate()`
 /// reports a mistake in one sentence that names the field.
 public struct MEowConfig: Sendable, Equatable, Codable {
-    // MARK: Soft Bellman objective (ALGORITHM.md 1.4)
+    // MARK: Soft Bellman objective (docs/algorithm.md §4.1)
 
-    /// Temperature α. Fixed per environment: the official autotune branch is dead code (1.7, pitfall 10).
+    /// Temperature α. Fixed per environment: the official autotune branch is dead code (docs/algorithm.md §3.6, §7.10).
     public var alpha: Float = 0.2
     /// Discount γ.
     public var gamma: Float = 0.99
     /// Polyak rate τ of the target network, applied after every gradient step.
     public var tau: Float = 0.005
 
-    // MARK: Flow architecture (ALGORITHM.md 2)
+    // MARK: Flow architecture (docs/algorithm.md §2)
 
-    /// Lower bound of the squashed log σ(s) (1.3).
+    /// Lower bound of the squashed log σ(s) (§2.1).
     public var logSigmaMin: Float = -5.0
     /// Upper bound of the squashed log σ(s); HalfCheetah uses 2.0.
     public var logSigmaMax: Float = -0.3
@@ -29,14 +29,14 @@ public struct MEowConfig: Sendable, Equatable, Codable {
     /// Dropout probability inside the coupling networks (train mode only).
     public var couplingDropout: Float = 0.1
 
-    // MARK: Ablations (ALGORITHM.md 5.3)
+    // MARK: Ablations (docs/algorithm.md §6.6)
 
-    /// Learnable Reward Shifting: add α·b(s) to both Q and V (1.5). Off gives "Vanilla" MEow.
+    /// Learnable Reward Shifting: add α·b(s) to both Q and V (§4.3). Off gives "Vanilla" MEow.
     public var rewardShift: Bool = true
-    /// Shifting-based Clipped Double Q: two shift heads, target takes the min (1.6). Needs `rewardShift`.
+    /// Shifting-based Clipped Double Q: two shift heads, target takes the min (§4.4). Needs `rewardShift`.
     public var clippedDoubleQ: Bool = true
 
-    // MARK: Optimisation (ALGORITHM.md 3, 4.1)
+    // MARK: Optimisation (docs/algorithm.md §4.7, §5, §6.1)
 
     /// Adam learning rate (default betas and eps, no weight decay).
     public var learningRate: Float = 1e-3
@@ -46,12 +46,12 @@ public struct MEowConfig: Sendable, Equatable, Codable {
     public var batchSize: Int = 256
     /// Replay capacity in transitions.
     public var bufferSize: Int = 1_000_000
-    /// Uniform random actions while the step count is below this; updates start once it is exceeded (pitfall 12).
+    /// Uniform random actions while the step count is below this; updates start once it is exceeded (docs/algorithm.md §5.1, §7.12).
     public var learningStarts: Int = 5_000
     /// Gradient steps per environment step.
     public var updatesPerStep: Int = 1
 
-    // MARK: Run length and evaluation (ALGORITHM.md 3)
+    // MARK: Run length and evaluation (docs/algorithm.md §5.4)
 
     /// Environment steps in the run.
     public var totalSteps: Int = 1_000_000
@@ -77,7 +77,7 @@ extension MEowConfig {
     public static func preset(_ name: String) -> MEowConfig? {
         var c = MEowConfig()
         switch name.lowercased() {
-        // MuJoCo, table 4.1.
+        // MuJoCo, §6.2.
         case "hopper":
             (c.alpha, c.tau, c.learningStarts, c.totalSteps) = (0.25, 0.005, 5_000, 1_500_000)
         case "halfcheetah":
@@ -89,11 +89,11 @@ extension MEowConfig {
             (c.alpha, c.tau, c.learningStarts, c.totalSteps) = (0.05, 0.0001, 5_000, 4_000_000)
         case "humanoid":
             (c.alpha, c.tau, c.learningStarts, c.totalSteps) = (0.125, 0.0005, 5_000, 5_000_000)
-        // Pendulum-v1, the reference run of section 8.3.
+        // Pendulum-v1, the reference run of docs/algorithm.md §6.3, §8.3.
         case "pendulum":
             (c.alpha, c.tau, c.learningStarts, c.totalSteps) = (0.2, 0.005, 1_000, 20_000)
             c.evalEvery = 1_000
-        // The 2-D multi-goal toy, section 4.3: σ ∈ [e^−2, e^1].
+        // The 2-D multi-goal toy, docs/algorithm.md §6.4: σ ∈ [e^−2, e^1].
         case "multigoal":
             (c.alpha, c.gamma, c.tau, c.learningStarts, c.totalSteps) = (2.5, 0.9, 0.0005, 1_000, 4_000)
             (c.logSigmaMin, c.logSigmaMax) = (-2.0, 1.0)

@@ -3,19 +3,19 @@ import Foundation
 
 /// The state-conditioned energy-based normalizing flow that is MEow's policy, Q and V at once.
 ///
-/// ALGORITHM.md 1.3 and 2.2. In generation order (latent -> action):
+/// docs/algorithm.md §2 and §3. In generation order (latent -> action):
 ///
 ///     ε ~ N(0, I)  ->  z0 = σ(s) ⊙ ε  ->  C1(m) -> C2(1−m) -> C3(m) -> C4(1−m)  ->  tanh  ->  clamp
 ///
 /// with log σ(s) = σ_min + ½(σ_max − σ_min)(tanh h_σ(s) + 1) the only linear layer
-/// (S_l of 1.2), and additive couplings z ← z + (1 − m_k) ⊙ t_k([m_k ⊙ z ; s]) that are
-/// volume preserving. The reward-shift heads b_j(s) (1.5, 1.6) are a pseudo-layer that
+/// (the linear layer of §1.2, §2.1), and additive couplings z ← z + (1 − m_k) ⊙ t_k([m_k ⊙ z ; s]) that are
+/// volume preserving. The reward-shift heads b_j(s) (§4.3, §4.4) are a pseudo-layer that
 /// adds the same α·b_j to Q and V. The density direction (action -> latent) runs the
-/// same layers backwards with the same t_k and masks (pitfall 1).
+/// same layers backwards with the same t_k and masks (docs/algorithm.md §2.4, §7.1).
 ///
 /// The struct holds only the module definitions (parameter slots, masks, bounds): the
 /// weights live in a `ParameterStore` passed to every call, so one definition runs on
-/// the online and on the target store (1.4). It is generic so the tests can run the
+/// the online and on the target store (§4.5). It is generic so the tests can run the
 /// exact same code in Float64.
 ///
 /// Parameter names (and so safetensors tensor names), with k counting Linear layers from 0:
@@ -28,9 +28,9 @@ public struct MEowFlow<Scalar: TensorScalar> {
     public let observationDimension: Int
     /// d.
     public let actionDimension: Int
-    /// Temperature α, multiplying the whole log-density bracket of Q and V (1.3).
+    /// Temperature α, multiplying the whole log-density bracket of Q and V (§3.1, §3.2).
     public let alpha: Double
-    /// Bounds of the smooth squashing of log σ (1.3, pitfall 7).
+    /// Bounds of the smooth squashing of log σ (docs/algorithm.md §2.1, §7.7).
     public let logSigmaMin: Double
     public let logSigmaMax: Double
     /// h_σ: the hypernetwork of the linear layer.
@@ -46,9 +46,9 @@ public struct MEowFlow<Scalar: TensorScalar> {
     /// 1 − m_k, [1, d]: the dimensions coupling k shifts.
     let shiftedMasks: [Tensor<Scalar>]
 
-    /// Float32 machine epsilon inside log(1 − ã² + ε32), kept in Float64 too so both builds compute the same formula (1.3).
+    /// Float32 machine epsilon inside log(1 − ã² + ε32), kept in Float64 too so both builds compute the same formula (§2.5).
     public static var tanhEpsilon: Double { Double(Float.ulpOfOne) }
-    /// Actions are clamped to ±(1 − 1e−5) before atanh (pitfall 7).
+    /// Actions are clamped to ±(1 − 1e−5) before atanh (docs/algorithm.md §2.5, §7.7).
     public static var actionClamp: Double { 1 - 1e-5 }
 
     /// Builds the module definitions for `config`'s widths, bounds and ablations.
@@ -63,7 +63,7 @@ public struct MEowFlow<Scalar: TensorScalar> {
         logSigmaMax = Double(config.logSigmaMax)
         let flow = config.flowHidden, shift = config.shiftHidden
         var layout = ParameterLayout()
-        // 2.1, 2.2: h_σ and the shift heads are zero-initialised with neither LayerNorm nor
+        // §2.8, §2.9: h_σ and the shift heads are zero-initialised with neither LayerNorm nor
         // dropout; the couplings are orthogonal with LayerNorm and dropout.
         logSigmaNet = MLP(.init(sizes: [ds, flow, flow, d], initialization: .zero), prefix: "log_sigma_net",
                           layout: &layout)
@@ -78,14 +78,14 @@ public struct MEowFlow<Scalar: TensorScalar> {
                 layout: &layout)
         }
         self.layout = layout
-        // 1.3: m_i = 1 for even 0-based i, so an odd d has ⌈d/2⌉ ones; masks alternate m, 1 − m.
+        // §2.2: m_i = 1 for even 0-based i, so an odd d has ⌈d/2⌉ ones; masks alternate m, 1 − m.
         let m = (0..<d).map { i in Scalar(i % 2 == 0 ? 1 : 0) }
         let complement = m.map { 1 - $0 }
         conditioningMasks = (0..<config.couplingLayers).map { k in Tensor(rows: 1, cols: d, k % 2 == 0 ? m : complement) }
         shiftedMasks = (0..<config.couplingLayers).map { k in Tensor(rows: 1, cols: d, k % 2 == 0 ? complement : m) }
     }
 
-    /// Initialises `store` as section 2.1 prescribes.
+    /// Initialises `store` as docs/algorithm.md §2.9 prescribes.
     ///
     /// Each module draws from its own child stream of `rng`, split in a fixed order
     /// (h_σ, couplings, two shift heads) whether or not a head exists, so turning an
@@ -106,7 +106,7 @@ public struct MEowFlow<Scalar: TensorScalar> {
 
     // MARK: - State-only parts
 
-    /// log σ(s) = σ_min + ½(σ_max − σ_min)(tanh h_σ(s) + 1), [B, d] (1.3): a smooth squashing, no hard clamp.
+    /// log σ(s) = σ_min + ½(σ_max − σ_min)(tanh h_σ(s) + 1), [B, d] (§2.1): a smooth squashing, no hard clamp.
     public func logSigma(_ states: Variable<Scalar>, store: ParameterStore<Scalar>, tape: Tape<Scalar>) -> Variable<Scalar> {
         let h = logSigmaNet.forward(states, store: store, tape: tape)
         let half = (logSigmaMax - logSigmaMin) / 2
@@ -115,15 +115,15 @@ public struct MEowFlow<Scalar: TensorScalar> {
 
     /// b_j(s), one [B, 1] per head; empty without reward shifting (b ≡ 0).
     ///
-    /// The heads have dropout 0 (2.2), so train and eval mode coincide.
+    /// The heads have dropout 0 (§2.8), so train and eval mode coincide.
     public func rewardShifts(_ states: Variable<Scalar>, store: ParameterStore<Scalar>,
                              tape: Tape<Scalar>) -> [Variable<Scalar>] {
         rewardShifts.map { $0.forward(states, store: store, tape: tape) }
     }
 
-    /// V_j(s) = α[Σ log σ(s) + (d/2) log 2π + b_j(s)], one [B, 1] per head (1.3).
+    /// V_j(s) = α[Σ log σ(s) + (d/2) log 2π + b_j(s)], one [B, 1] per head (§3.2).
     ///
-    /// Needs neither an action nor the coupling nets (pitfall 11). Without reward
+    /// Needs neither an action nor the coupling nets (docs/algorithm.md §3.2, §7.11). Without reward
     /// shifting there is one value with b ≡ 0.
     public func softValues(_ states: Variable<Scalar>, store: ParameterStore<Scalar>,
                            tape: Tape<Scalar>) -> [Variable<Scalar>] {
@@ -134,7 +134,7 @@ public struct MEowFlow<Scalar: TensorScalar> {
 
     /// V_j from an already computed log σ and shifts.
     func softValues(logSigma: Variable<Scalar>, shifts: [Variable<Scalar>], tape: Tape<Scalar>) -> [Variable<Scalar>] {
-        // 1.3: the Gaussian normaliser (d/2) log 2π goes into V, not Q; the linear layer's
+        // §3.3: the Gaussian normaliser (d/2) log 2π goes into V, not Q; the linear layer's
         // log-det enters V with a plus sign.
         let normaliser = 0.5 * Double(actionDimension) * Foundation.log(2 * Double.pi)
         let bracket = tape.add(tape.rowSum(logSigma), constant: normaliser)
@@ -144,11 +144,11 @@ public struct MEowFlow<Scalar: TensorScalar> {
 
     // MARK: - Generation (latent -> action)
 
-    /// Actions in [−1, 1], [B, d]: tanh of the coupling stack applied to z0 (1.3).
+    /// Actions in [−1, 1], [B, d]: tanh of the coupling stack applied to z0 (§2.3).
     ///
     /// `noise` is ε ~ N(0, I) [B, d] for a stochastic action (z0 = σ(s) ⊙ ε); nil gives
-    /// the deterministic action z0 = 0 (1.7, pitfall 15), which needs no h_σ.
-    /// Eval mode: acting never uses dropout (pitfall 5).
+    /// the deterministic action z0 = 0 (docs/algorithm.md §3.5, §7.15), which needs no h_σ.
+    /// Eval mode: acting never uses dropout (docs/algorithm.md §7.5).
     public func generate(states: Variable<Scalar>, noise: Variable<Scalar>?, store: ParameterStore<Scalar>,
                          tape: Tape<Scalar>) -> Variable<Scalar> {
         var z: Variable<Scalar>
@@ -174,7 +174,7 @@ public struct MEowFlow<Scalar: TensorScalar> {
     }
 
     /// (1 − m_k) ⊙ t_k([m_k ⊙ z ; s]): the net sees the masked vector with zeros left in place,
-    /// then the raw state (pitfall 1). Train mode when `dropout` holds a generator.
+    /// then the raw state (docs/algorithm.md §2.2, §7.1). Train mode when `dropout` holds a generator.
     func couplingShift(_ k: Int, _ z: Variable<Scalar>, states: Variable<Scalar>, store: ParameterStore<Scalar>,
                        tape: Tape<Scalar>, dropout rng: inout Xoshiro256?) -> Variable<Scalar> {
         let input = tape.concatColumns([tape.multiply(z, mask: conditioningMasks[k]), states])
@@ -200,9 +200,9 @@ public struct MEowFlow<Scalar: TensorScalar> {
         public var kernel: Variable<Scalar>
     }
 
-    /// Runs the density direction: clamp, atanh, couplings K ... 1 inverted (1.3).
+    /// Runs the density direction: clamp, atanh, couplings K ... 1 inverted (§2.4).
     ///
-    /// `dropout` holds the generator for train mode (the online Q of the loss, pitfall 5);
+    /// `dropout` holds the generator for train mode (the online Q of the loss, docs/algorithm.md §7.5);
     /// nil is eval mode.
     public func density(states: Variable<Scalar>, actions: Variable<Scalar>, store: ParameterStore<Scalar>,
                         tape: Tape<Scalar>, dropout rng: inout Xoshiro256?) -> Density {
@@ -210,7 +210,7 @@ public struct MEowFlow<Scalar: TensorScalar> {
                      && states.cols == observationDimension, "density: states \(states.shape), actions \(actions.shape)")
         let bound = MEowFlow.actionClamp
         let clamped = tape.clamp(actions, lower: -bound, upper: bound)
-        // The tanh layer's inverse log-det, −Σ log(1 − ã² + ε32) (1.3, pitfall 7: keep the ε).
+        // The tanh layer's inverse log-det, −Σ log(1 − ã² + ε32) (docs/algorithm.md §2.5, §7.7: keep the ε).
         let oneMinusSquare = tape.affine(tape.square(clamped), scale: -1, shift: 1 + MEowFlow.tanhEpsilon)
         let tanhTerm = tape.negate(tape.rowSum(tape.log(oneMinusSquare)))
         var u = tape.atanh(clamped)
@@ -219,15 +219,15 @@ public struct MEowFlow<Scalar: TensorScalar> {
             u = tape.subtract(u, couplingShift(k, u, states: states, store: store, tape: tape, dropout: &rng))
         }
         let logSigma = logSigma(states, store: store, tape: tape)
-        // NOTE: u0/σ as u0 · exp(−log σ) straight from log σ (pitfall 17), not a division by σ.
+        // NOTE: u0/σ as u0 · exp(−log σ) straight from log σ (docs/algorithm.md §7.17), not a division by σ.
         let standardised = tape.multiply(u, tape.exp(tape.negate(logSigma)))
         let gaussian = tape.scale(tape.rowSum(tape.square(standardised)), by: -0.5)
         return Density(latent: u, logSigma: logSigma, kernel: tape.add(gaussian, tanhTerm))
     }
 
-    /// Q_j(s, a) = α[−½ Σ (u0/σ)² − Σ log(1 − ã² + ε32) + b_j(s)], one [B, 1] per head (1.3).
+    /// Q_j(s, a) = α[−½ Σ (u0/σ)² − Σ log(1 − ã² + ε32) + b_j(s)], one [B, 1] per head (§3.1).
     ///
-    /// The shift sits inside the α-bracket exactly as in V (pitfall 3).
+    /// The shift sits inside the α-bracket exactly as in V (docs/algorithm.md §7.3).
     public func softQ(kernel: Variable<Scalar>, shifts: [Variable<Scalar>], tape: Tape<Scalar>) -> [Variable<Scalar>] {
         if shifts.isEmpty { return [tape.scale(kernel, by: alpha)] }
         return shifts.map { tape.scale(tape.add(kernel, $0), by: alpha) }
@@ -235,7 +235,7 @@ public struct MEowFlow<Scalar: TensorScalar> {
 
     /// log π(a|s) = log N(u0; 0, diag σ²) − Σ log(1 − ã² + ε32), [B, 1], by the change of variables alone.
     ///
-    /// The identity α·log π = Q − V (8.1) holds by construction; the tests check this
+    /// The identity α·log π = Q − V (§3.4, §8.1) holds by construction; the tests check this
     /// function against a numerically built Jacobian of the density direction.
     public func logProbability(_ density: Density, tape: Tape<Scalar>) -> Variable<Scalar> {
         let normaliser = 0.5 * Double(actionDimension) * Foundation.log(2 * Double.pi)

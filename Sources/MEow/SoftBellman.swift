@@ -1,6 +1,6 @@
 import NN
 
-/// The soft Bellman regression, MEow's only loss (ALGORITHM.md 1.4, 1.6, 7).
+/// The soft Bellman regression, MEow's only loss (docs/algorithm.md §4.1, §4.2, §4.4, §4.8).
 extension MEowFlow {
     /// The regression target y and the value it bootstraps from.
     public struct BellmanTarget {
@@ -10,12 +10,12 @@ extension MEowFlow {
         public var nextValue: Tensor<Scalar>
     }
 
-    /// y = r + γ(1 − term)·min_j V̄_j(s') from the target store (1.4).
+    /// y = r + γ(1 − term)·min_j V̄_j(s') from the target store (§4.1).
     ///
     /// Run it on an inference tape: the target is a constant, evaluated in eval mode
-    /// (pitfall 5). It needs only h̄_σ and the shift heads, no action and no coupling
-    /// net (pitfall 11). `terminations` masks bootstrapping, truncations do not (pitfall 6).
-    /// Since α > 0, the min over the V̄_j is the V computed with min(b̄_1, b̄_2) (1.6).
+    /// (docs/algorithm.md §7.5). It needs only h̄_σ and the shift heads, no action and no coupling
+    /// net (docs/algorithm.md §7.11). `terminations` masks bootstrapping, truncations do not (§4.6, §7.6).
+    /// Since α > 0, the min over the V̄_j is the V computed with min(b̄_1, b̄_2) (§4.4).
     public func bellmanTarget(rewards: Tensor<Scalar>, terminations: Tensor<Scalar>, nextStates: Tensor<Scalar>,
                               gamma: Double, targetStore: ParameterStore<Scalar>, tape: Tape<Scalar>) -> BellmanTarget {
         precondition(rewards.hasShape(nextStates.rows, 1) && terminations.hasShape(nextStates.rows, 1),
@@ -38,9 +38,9 @@ extension MEowFlow {
         public var logSigma: Variable<Scalar>
     }
 
-    /// L(θ) = ½[mean (Q_1 − y)² + mean (Q_2 − y)²] (1.4): both heads regress to the same y (pitfall 4).
+    /// L(θ) = ½[mean (Q_1 − y)² + mean (Q_2 − y)²] (docs/algorithm.md §4.2): both heads regress to the same y (§7.4).
     ///
-    /// The Q forward runs in train mode: `dropout` draws the couplings' masks (pitfall 5).
+    /// The Q forward runs in train mode: `dropout` draws the couplings' masks (docs/algorithm.md §7.5).
     /// The loss is the mean of the heads' MSEs, which is ½ Σ_j for SCDQ (the official
     /// MSE over the duplicated batch) and the plain MSE with one head. Gradients reach
     /// the couplings via u0, h_σ via −½‖u0/σ‖² and b_j directly; the online V is unused.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// How a Linear layer's weight is initialised (ALGORITHM.md section 2.1).
+/// How a Linear layer's weight is initialised (docs/algorithm.md §2.9).
 ///
 /// Biases always get PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 public enum LinearInitialization: Sendable, Equatable {

@@ -27,7 +27,7 @@ public struct Linear: Sendable, Equatable {
     }
 }
 
-/// The MLP block of ALGORITHM.md section 2.1.
+/// The MLP block of docs/algorithm.md §2.7.
 ///
 /// For sizes [n0, ..., nK], each hidden layer k is Linear(n_{k-1}, n_k) ->
 /// [LayerNorm(n_k)] -> Swish(n_k, learnable beta per unit, init 1) ->

@@ -4,7 +4,7 @@
 /// that starts will not run out of memory later; `init` refuses a capacity that
 /// does not fit in MemAvailable. When full, each insert overwrites the oldest
 /// transition. Sampling is uniform with replacement over the stored transitions
-/// (ALGORITHM.md: "replay: capacity 1e6, float32 obs, uniform sampling"), drawn from
+/// (docs/algorithm.md §5.2), drawn from
 /// a generator the caller passes in so a seeded run stays deterministic.
 ///
 /// A value type: the learner owns one and mutates it from one task. Copying it

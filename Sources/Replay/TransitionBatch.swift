@@ -15,7 +15,7 @@ public struct TransitionBatch: Sendable, Equatable {
 
     /// `count * observationDimension` observations s.
     public internal(set) var observations: [Float]
-    /// `count * actionDimension` actions a, in the policy's [-1, 1] units (ALGORITHM.md pitfall 13).
+    /// `count * actionDimension` actions a, in the policy's [-1, 1] units (docs/algorithm.md §7.13).
     public internal(set) var actions: [Float]
     /// `count` rewards r.
     public internal(set) var rewards: [Float]

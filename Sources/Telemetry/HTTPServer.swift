@@ -12,7 +12,7 @@ import Foundation
 /// and Kubernetes probes need, and it keeps the whole server small enough to
 /// read in one sitting (no event loop, no swift-nio). It runs on a dedicated
 /// thread because blocking socket calls inside Swift's cooperative pool stall
-/// the learner's tasks (NOTES.md). Requests are limited in size and time, so a
+/// the learner's tasks (the pool has only one thread per core). Requests are limited in size and time, so a
 /// broken or hostile client costs at most `ioTimeout` before the next one.
 final class HTTPServer: @unchecked Sendable {
     // @unchecked: `stopped` is guarded by `lock`; the sockets are used by the server thread

@@ -9,7 +9,7 @@ public struct BLASConfiguration: Sendable, Equatable {
     /// A core name for `OPENBLAS_CORETYPE` (e.g. "SkylakeX"); nil to decide automatically.
     public var core: String?
     /// BLAS threads; 1 by default because the pthread build degrades gracefully
-    /// under contention only when single-threaded (NOTES.md).
+    /// under contention only when single-threaded (OpenMP and other multi-threaded BLAS builds slowed 40–700× when one core was busy).
     public var threads: Int
     /// Library names tried in order with `dlopen`.
     public var libraryNames: [String]
@@ -109,7 +109,7 @@ public struct CPUFeatures: Sendable, Equatable {
     }
 }
 
-/// Loads OpenBLAS at run time and chooses its kernel (NOTES.md, "CPU detection trap").
+/// Loads OpenBLAS at run time and chooses its kernel.
 ///
 /// OpenBLAS 0.3.21 does not know recent CPUs and silently falls back to SSE3
 /// kernels 4x slower; it reads OPENBLAS_CORETYPE only while loading, so the

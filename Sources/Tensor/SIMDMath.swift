@@ -2,7 +2,7 @@
 ///
 /// glibc's `expf`/`logf`/`tanhf` are scalar calls, and a MEow update evaluates
 /// about a million activations, so libm activations would cost more than all
-/// the GEMMs (NOTES.md). Each function is branch-free, handles the IEEE special
+/// the GEMMs (docs/benchmarks.md, "Numeric core"). Each function is branch-free, handles the IEEE special
 /// values explicitly, and stays within a few ulp (max relative error about
 /// 3e-7, see TensorTests/SIMDMathTests.swift) over the whole float range,
 /// subnormals included.
@@ -14,7 +14,7 @@
 /// - `sigmoid`: -inf -> 0, +inf -> 1; stays relatively accurate down to the subnormal range.
 public enum SIMDMath {
     // NOTE: `.rounded()` and integer conversions of SIMD vectors compile to
-    // runtime calls (NOTES.md); the 1.5 * 2^23 "magic number" rounds to nearest
+    // runtime calls (check the hot kernels' assembly for `call`); the 1.5 * 2^23 "magic number" rounds to nearest
     // in one add and leaves the integer in the low mantissa bits.
     @usableFromInline static let magic: Float = 12_582_912
 

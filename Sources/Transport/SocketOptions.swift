@@ -5,7 +5,7 @@ import CNNG
 /// `maxMessageSize` has no "unlimited" setting on purpose: nng's default is
 /// unlimited and it allocates whatever length a peer's frame header claims
 /// before reading the body, so one forged 8-byte header can make a process
-/// allocate gigabytes (NOTES.md). Transport therefore always sets
+/// allocate gigabytes (PROTOCOL.md section 1.1). Transport therefore always sets
 /// `NNG_OPT_RECVMAXSZ`. A received message over the limit is not reported to
 /// anyone: nng silently closes that one connection (a REQ peer then sees its
 /// request time out, or resends after reconnecting).

@@ -5,7 +5,7 @@ import MEow
 /// Single-thread MEow timings: one update at batch 256, and choosing actions.
 ///
 /// Shapes: Hopper (ds 11, d 3), HalfCheetah (ds 17, d 6; the shape of the PyTorch
-/// reference) and Humanoid (ds 376, d 17), with the official widths (ALGORITHM.md 2.2) and
+/// reference) and Humanoid (ds 376, d 17), with the official widths (docs/algorithm.md §2.8) and
 /// each preset's hyperparameters. Each figure is the median over `repeats` of the mean
 /// time per call within a repeat. Every case is also timed with Adam's step counter at
 /// 10^6, as after a million updates, and printed as a ratio to the early-step time of the

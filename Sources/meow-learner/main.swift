@@ -5,7 +5,7 @@ import Learning
 import MEow
 import Transport
 
-/// `meow-learner`: the learner service of a distributed MEow run (issue 5).
+/// `meow-learner`: the learner service of a distributed MEow run.
 struct LearnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meow-learner",

@@ -68,7 +68,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 }
 
-/// `meow multigoal-check`: the multimodality test of ALGORITHM.md 8.4 on a saved MultiGoal policy.
+/// `meow multigoal-check`: the multimodality test of docs/algorithm.md §8.4 on a saved MultiGoal policy.
 struct MultiGoalCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "multigoal-check",

@@ -4,7 +4,7 @@ import Foundation
 import Learning
 import MEow
 
-/// `meow train --actors N`: a learner and N actor processes on this machine (issue 5).
+/// `meow train --actors N`: a learner and N actor processes on this machine.
 ///
 /// The siblings `meow-learner` and `meow-actor` are started from the directory of the
 /// running executable, on a free loopback TCP port. The learner's progress line shows

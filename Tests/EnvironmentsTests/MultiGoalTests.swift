@@ -1,7 +1,7 @@
 import Testing
 import Environments
 
-/// The multi-goal toy of ALGORITHM.md 4.3.
+/// The multi-goal toy of docs/algorithm.md §6.4.
 @Suite struct MultiGoalTests {
     // MARK: - Dynamics
 

@@ -26,7 +26,7 @@ private func determinant(_ matrix: [[Double]]) -> Double {
     return det
 }
 
-// MARK: - 8.1: α·log π = Q − V, and V does not depend on a
+// MARK: - §8.1: α·log π = Q − V, and V does not depend on a
 
 @Test func logPolicyEqualsQMinusVOverAlpha() {
     let model = randomHopperFlow(seed: 11)
@@ -85,7 +85,7 @@ private func determinant(_ matrix: [[Double]]) -> Double {
     }
 }
 
-// MARK: - SCDQ (1.6, 8.2)
+// MARK: - SCDQ (§4.4, §8.2)
 
 @Test func bothShiftHeadsDefineTheSamePolicy() {
     let model = randomHopperFlow(seed: 13)
@@ -99,7 +99,7 @@ private func determinant(_ matrix: [[Double]]) -> Double {
     #expect(maxAbsDifference(first, second) < 1e-13 * max(1, scale))
 }
 
-// MARK: - Inverse (pitfall 1)
+// MARK: - Inverse (docs/algorithm.md §2.4, §7.1)
 
 @Test func densityDirectionInvertsGeneration() throws {
     let model = randomHopperFlow(seed: 14)
@@ -128,7 +128,7 @@ private func determinant(_ matrix: [[Double]]) -> Double {
     #expect(density.latent.value.scalars.allSatisfy { abs($0) < 1e-4 })
 }
 
-// MARK: - Deterministic action (1.7, pitfall 15)
+// MARK: - Deterministic action (docs/algorithm.md §3.5, §7.15)
 
 @Test func deterministicActionIsTheFlowOfZero() throws {
     let agent = try MEowAgent(config: MEowConfig(), observationDimension: 11, actionDimension: 3)
@@ -148,7 +148,7 @@ private func determinant(_ matrix: [[Double]]) -> Double {
 }
 
 @Test func deterministicActionIsThePreTanhMode() {
-    // 8.2: tanh(flow(0)) equals tanh(argmax_u of the pre-tanh density). For d = 1 the
+    // §3.5, §8.2: tanh(flow(0)) equals tanh(argmax_u of the pre-tanh density). For d = 1 the
     // pre-tanh log-density is −½(u0(u)/σ)² − log σ − ½ log 2π; search u on a fine grid.
     let model = DoubleFlow(config: smallConfig(alpha: 0.25, logSigma: -2 ... -0.3), ds: 3, d: 1, seed: 21)
     model.randomize(scale: 0.4, seed: 22)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import MEow
 
-// MARK: - Parameter counts (ALGORITHM.md 2.2)
+// MARK: - Parameter counts (docs/algorithm.md §2.8)
 
 @Test(arguments: [
     ("Hopper", 11, 3, 167_313), ("Walker2d", 17, 6, 174_048), ("Ant", 27, 8, 183_530), ("Humanoid", 376, 17, 479_127),
@@ -38,10 +38,10 @@ func parameterCountsMatchTheOfficialModules(env: String, ds: Int, d: Int, total:
         #expect(names.contains(name), "\(name)")
     }
     #expect(!names.contains("coupling5.layer0.weight") && !names.contains("reward_shift3.layer0.weight"))
-    #expect(!names.contains("log_sigma_net.layer0.norm.gamma"), "h_σ has no LayerNorm (2.2)")
+    #expect(!names.contains("log_sigma_net.layer0.norm.gamma"), "h_σ has no LayerNorm (§2.8)")
 }
 
-// MARK: - Masks (1.3)
+// MARK: - Masks (§2.2)
 
 @Test(arguments: [1, 2, 3, 6, 17])
 func masksAlternateAndHaveCeilHalfOnes(d: Int) {
@@ -56,9 +56,9 @@ func masksAlternateAndHaveCeilHalfOnes(d: Int) {
     }
 }
 
-// MARK: - Initialisation (2.1) and its invariants (8.5)
+// MARK: - Initialisation (§2.9) and its invariants (§8.5)
 
-@Test func initialisationFollowsSection2_1() {
+@Test func initialisationFollowsSection2_9() {
     let model = DoubleFlow(config: MEowConfig(), ds: 11, d: 3, seed: 7)
     let flow = model.flow, store = model.store
     for mlp in [flow.logSigmaNet] + flow.rewardShifts {
@@ -101,7 +101,7 @@ func masksAlternateAndHaveCeilHalfOnes(d: Int) {
     let states: Tensor<Double> = uniformTensor(16, 11, -3...3, seed: 4)
     let tape = Tape<Double>(recording: false)
     let logSigma = model.flow.logSigma(tape.constant(states), store: model.store, tape: tape).value
-    // 2.2: σ ≈ exp((σ_min + σ_max)/2) ≈ 0.07; h_σ's output is its last bias, |bias| ≤ 1/8.
+    // §2.9: σ ≈ exp((σ_min + σ_max)/2) ≈ 0.07; h_σ's output is its last bias, |bias| ≤ 1/8.
     let half = (5 - 0.3) / 2.0
     for r in 0..<16 {
         for c in 0..<3 {
@@ -111,7 +111,7 @@ func masksAlternateAndHaveCeilHalfOnes(d: Int) {
     }
     let sigma = (0..<3).map { Foundation.exp(logSigma[0, $0]) }
     #expect(sigma.allSatisfy { $0 > 0.05 && $0 < 0.095 }, "\(sigma)")
-    // 8.5: |b| < 0.07; in fact b is the last bias, U(−1/16, 1/16), and the two heads differ.
+    // §8.5: |b| < 0.07; in fact b is the last bias, U(−1/16, 1/16), and the two heads differ.
     let shifts = model.flow.rewardShifts(tape.constant(states), store: model.store, tape: tape).map(\.value.scalars)
     #expect(shifts.count == 2)
     for b in shifts { #expect(b.allSatisfy { $0 == b[0] && abs($0) <= 1.0 / 16 }) }

@@ -46,7 +46,7 @@ private func hopperAgent(_ configure: (inout MEowConfig) -> Void = { _ in }) thr
     #expect(a.online.values.scalars != c.online.values.scalars)
 }
 
-// MARK: - One update (section 7)
+// MARK: - One update (docs/algorithm.md §4.8)
 
 @Test func updateStepsAdamAndPolyak() throws {
     let agent = try hopperAgent()

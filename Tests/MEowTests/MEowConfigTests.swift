@@ -4,7 +4,7 @@ import Testing
 // MARK: - Presets
 
 @Test func presetsMatchTheOfficialTable() throws {
-    // ALGORITHM.md table 4.1: (α, τ, learning_starts, σ_max).
+    // docs/algorithm.md §6.2: (α, τ, learning_starts, σ_max).
     let table: [(String, Float, Float, Int, Float)] = [
         ("hopper", 0.25, 0.005, 5_000, -0.3),
         ("halfcheetah", 0.25, 0.003, 10_000, 2.0),

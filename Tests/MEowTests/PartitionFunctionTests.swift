@@ -2,12 +2,12 @@ import Foundation
 import Testing
 @testable import MEow
 
-/// α·log ∫ exp(Q(s, a)/α) da for one state, by a uniform grid over u = atanh(a) (ALGORITHM.md 8.2).
+/// α·log ∫ exp(Q(s, a)/α) da for one state, by a uniform grid over u = atanh(a) (docs/algorithm.md §8.2).
 ///
 /// With a = tanh(u), da = (1 − a²) du on each axis; the integrand is smooth in u, so the
 /// rectangle rule converges fast. `exact` is the integral as the spec writes it; `compensated`
 /// weighs by (1 − a² + ε32) instead of (1 − a²), which cancels the ε32 that Q keeps inside
-/// its tanh term (1.3), so it must equal V to rounding: what is left of `exact − V` is then
+/// its tanh term (§2.5), so it must equal V to rounding: what is left of `exact − V` is then
 /// the ε32 bias alone (1e−7 level), not an error in the flow. The grid spans the u-mass: every pre-tanh output the flow
 /// generates for |ε_i| ≤ 6.5 lies inside it (the mass beyond is below 1e−10).
 private func quadrature(_ model: DoubleFlow, state: [Double],
@@ -74,7 +74,7 @@ func softValueIsTheLogPartitionFunctionIn2D(alpha: Double, sigmaMin: Double, sig
     #expect(abs(v - integral.compensated) < 1e-10 * max(1, abs(v)), "V \(v) vs quadrature \(integral.compensated)")
 }
 
-// MARK: - Sampling matches the density (8.2)
+// MARK: - Sampling matches the density (§8.2)
 
 @Test func sampledActionsFollowExpOfQMinusVOverAlpha() throws {
     // The Float agent samples; a Float64 copy of its weights gives π = exp((Q − V)/α).

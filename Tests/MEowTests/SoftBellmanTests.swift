@@ -44,7 +44,7 @@ private struct Problem {
     }
 }
 
-// MARK: - The target and the loss, assembled by hand (1.4)
+// MARK: - The target and the loss, assembled by hand (docs/algorithm.md §4.1, §4.2)
 
 @Test func targetAndLossMatchTheirDefinitions() {
     var config = smallConfig(alpha: 0.25, logSigma: -2 ... -0.3, hidden: 8)

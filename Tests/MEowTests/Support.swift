@@ -1,12 +1,12 @@
 import Foundation
 @testable import MEow
 
-/// A Float64 flow with its own store, for the numerical checks of ALGORITHM.md 8.
+/// A Float64 flow with its own store, for the numerical checks of docs/algorithm.md §8.
 struct DoubleFlow {
     let flow: MEowFlow<Double>
     let store: ParameterStore<Double>
 
-    /// A flow initialised as section 2.1 prescribes.
+    /// A flow initialised as docs/algorithm.md §2.9 prescribes.
     init(config: MEowConfig, ds: Int, d: Int, seed: UInt64 = 1) {
         flow = MEowFlow(config: config, observationDimension: ds, actionDimension: d)
         store = ParameterStore(layout: flow.layout)
@@ -67,7 +67,7 @@ struct DoubleFlow {
     }
 }
 
-/// A small config for fast debug-mode checks: the structure of 2.2 with narrower nets.
+/// A small config for fast debug-mode checks: the structure of §2.8 with narrower nets.
 func smallConfig(alpha: Float = 0.25, logSigma: ClosedRange<Float> = -5 ... -0.3, hidden: Int = 16) -> MEowConfig {
     var c = MEowConfig()
     c.alpha = alpha

@@ -3,7 +3,7 @@ import Testing
 @testable import Wire
 
 /// Lengths are checked against `WireLimits` before anything is allocated, so a forged length
-/// costs the receiver nothing (nng itself allocates claimed lengths: NOTES.md).
+/// costs the receiver nothing (nng itself allocates claimed lengths: PROTOCOL.md section 1.1).
 @Suite(.serialized) struct LimitTests {
     // MARK: - Claims of gigabytes
 

@@ -1,4 +1,4 @@
-"""Learner checkpoints and --resume with real processes (issue 7).
+"""Learner checkpoints and --resume with real processes.
 
 A learner with two actors checkpoints every few hundred env steps; SIGTERM makes it write a
 final checkpoint and exit 0; a learner started with --resume continues the run while the same

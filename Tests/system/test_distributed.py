@@ -1,4 +1,4 @@
-"""Multi-process tests of meow-learner and meow-actor (issue 5), on loopback TCP.
+"""Multi-process tests of meow-learner and meow-actor, on loopback TCP.
 
 Each test has its own free port and temporary run directory, and tiny budgets
 (learning starts 200, batch 64, a few hundred to a few thousand updates).

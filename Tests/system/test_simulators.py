@@ -1,4 +1,4 @@
-"""Simulators against a real meow-learner (issue 6), on loopback TCP: what unit tests cannot show.
+"""Simulators against a real meow-learner, on loopback TCP: what unit tests cannot show.
 
 Release binaries (conftest); Pendulum-v1 simulators written with the reference client, so no
 Gymnasium is needed. The learner's heartbeat interval is short (200 ms, so a silent simulator is

@@ -7,7 +7,7 @@ import Transport
 import Wire
 
 /// The learner: one REP listener serving many actors, one training thread, replay,
-/// rate limiting, weights and liveness (issue 5).
+/// rate limiting, weights and liveness.
 ///
 /// ```
 ///  actors ──REQ──▶ REP contexts ──▶ RequestRouter ──lock──▶ IngestLedger (queue, limiter, peers)
@@ -25,7 +25,7 @@ public final class LearnerService: Sendable {
     private let publisher: WeightsPublisher
     private let training: TrainingLoop
     private let ingestLog: IngestLog
-    /// Serves ACTION_REQUEST from simulators (issue 6).
+    /// Serves ACTION_REQUEST from simulators.
     private let simulators: SimulatorServer
     private let started = ContinuousClock.now
     private let log: @Sendable (String) -> Void

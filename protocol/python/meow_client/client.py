@@ -203,7 +203,7 @@ class Client:
         ms = max(1, int(self.timeout * 1000))
         self._sock.recv_timeout = ms
         self._sock.send_timeout = ms
-        # nng allocates a claimed message length before reading it (NOTES.md): always cap it.
+        # nng allocates a claimed message length before reading it (PROTOCOL.md section 1.1): always cap it.
         self._sock.recv_max_size = self._limits.max_frame_bytes + 4
         if self.url.startswith("tls+"):
             kw = {"server_name": tls_server_name}
