@@ -58,6 +58,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
@@ -87,6 +88,7 @@ let package = Package(
         .target(
             name: "Telemetry",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -96,12 +98,19 @@ let package = Package(
         // composed from the agent, environments, replay, the wire protocol and the transport.
         .target(
             name: "Learning",
-            dependencies: ["MEow", "Environments", "Replay", "Tensor", "Wire", "Transport", "Telemetry"],
+            dependencies: [
+                "MEow", "Environments", "Replay", "Tensor", "Wire", "Transport", "Telemetry",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: checkedSettings),
         // The actor loop, composed from the same parts; its simulator gateway
         // reuses Learning's simulator server.
         .target(
-            name: "Acting", dependencies: ["MEow", "Environments", "Wire", "Transport", "Learning", "Replay"],
+            name: "Acting",
+            dependencies: [
+                "MEow", "Environments", "Wire", "Transport", "Learning", "Replay", "Telemetry",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: checkedSettings),
 
         // Option groups shared by every executable (STYLE.md: commands reuse @OptionGroups).

@@ -1,7 +1,9 @@
 import Environments
 import Foundation
+import Logging
 import MEow
 import Synchronization
+import Telemetry
 import Tensor
 import Wire
 
@@ -211,6 +213,7 @@ public final class ActorProcess: Sendable {
         // The stream that drew the environment seeds continues into the action noise.
         var root = Xoshiro256(seed: actorSeed)
         for _ in environmentSeeds { _ = root.next() }
+        var diagnostics = RateLimitedLogger(Logger(label: "meow.actor"))
         var rng = root.split()
         var loop = EnvironmentLoop(environments: environments, seeds: environmentSeeds, now: .now)
         var adder = TransitionAdder(actorID: configuration.actorID, runID: runID, observationSize: observationSize,
@@ -250,12 +253,19 @@ public final class ActorProcess: Sendable {
                 actions = policy.act(loop.batchedObservations, count, &rng)
             }
             let now = ContinuousClock.now
+            let unstableBefore = loop.unstableEpisodes
             var (batches, episodes) = loop.step(actions: actions, policyVersion: client.heldVersion,
                                                 adder: &adder, now: now)
             steps += count
+            if loop.unstableEpisodes > unstableBefore {
+                diagnostics.warning(
+                    "unstable", "the simulation became unstable; the episode ends and its last transition is "
+                        + "dropped (\(loop.unstableEpisodes) so far)")
+            }
             if let due = adder.takeIfDue(now: now) { batches.append(due) }
             shared.stats.withLock { stats in
                 stats.envSteps = steps
+                stats.unstableEpisodes = loop.unstableEpisodes
                 stats.episodes += episodes.count
                 if let last = episodes.last { stats.lastReturn = last.episodeReturn }
             }

@@ -17,6 +17,8 @@ public struct ActorStats: Codable, Sendable, Equatable {
     public var duplicates = 0
     public var tryLater = 0
     public var outboxBatches = 0
+    /// Episodes an unstable simulation ended; their last transitions were dropped, not sent.
+    public var unstableEpisodes = 0
     /// The version the policy acts with (0: random actions).
     public var heldVersion: UInt64 = 0
     /// Every version loaded, in order (the first 1000).

@@ -16,6 +16,8 @@ public struct EnvironmentLoop: Sendable {
     private var startedAt: [ContinuousClock.Instant]
     private var resetSeeds: [UInt64]
     private var nextEpisodeID: UInt64 = 0
+    /// Episodes an unstable simulation ended so far; each one's last transition was dropped.
+    public private(set) var unstableEpisodes = 0
     public let observationSize: Int
     public let actionSize: Int
 
@@ -55,7 +57,11 @@ public struct EnvironmentLoop: Sendable {
             let action = Array(actions[index * actionSize ..< (index + 1) * actionSize])
             let result = environments[index].step(action: action)
             returns[index] += result.reward
-            if let batch = adder.add(
+            // An unstable simulation's last step is not the dynamics' (docs/mujoco.md): the episode
+            // ends there, and that transition is counted and dropped instead of sent.
+            if result.info.simulationUnstable {
+                unstableEpisodes += 1
+            } else if let batch = adder.add(
                 observation: observations[index], action: action, reward: Float(result.reward),
                 nextObservation: result.observation, terminated: result.terminated, truncated: result.truncated,
                 episodeID: episodeIDs[index], stepIndex: stepIndices[index], policyVersion: policyVersion, now: now) {

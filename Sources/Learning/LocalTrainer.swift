@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Logging
 import MEow
 import Replay
 import Telemetry
@@ -105,6 +106,8 @@ public final class LocalTrainer {
     /// The checkpoint this trainer continues from, nil for a fresh run.
     private let resume: LoadedCheckpoint?
     private let checkpoints: CheckpointStore
+    /// Warnings about repeated events (an unstable simulation), first occurrence then rate-limited.
+    private var diagnostics = RateLimitedLogger(Logger(label: "meow.train"))
 
     /// A trainer for a built-in environment by name, behind a [-1, 1] action interface.
     ///
@@ -258,6 +261,8 @@ public final class LocalTrainer {
         var evaluation: Xoshiro256
         /// Updates run at step index t only when t exceeds this.
         var learningResumesAfterStep: Int
+        /// Episodes an unstable simulation ended in this session (their last transitions were dropped).
+        var unstableEpisodes = 0
     }
 
     private func freshState() -> LoopState {
@@ -368,12 +373,22 @@ public final class LocalTrainer {
 
             // 3. Store the [-1, 1] action (docs/algorithm.md §7.13) and the real s' even on truncation;
             //    only `terminated` masks bootstrapping (docs/algorithm.md §4.6, §7.6).
-            do {
-                try replay.insert(
-                    observation: state.observation, action: action, reward: Float(result.reward),
-                    terminated: result.terminated, nextObservation: result.observation)
-            } catch {
-                throw LearningError.replay(error)
+            //    An unstable simulation ended the episode in a state that is not the dynamics'
+            //    (docs/mujoco.md): its last transition is dropped and counted, never stored.
+            if result.info.simulationUnstable {
+                state.unstableEpisodes += 1
+                logger.log(tag: MetricName.unstableEpisodes, value: Float(state.unstableEpisodes), step: step)
+                diagnostics.warning(
+                    "unstable", "step \(step): the simulation became unstable; the episode ends and its last "
+                        + "transition is dropped (\(state.unstableEpisodes) so far)")
+            } else {
+                do {
+                    try replay.insert(
+                        observation: state.observation, action: action, reward: Float(result.reward),
+                        terminated: result.terminated, nextObservation: result.observation)
+                } catch {
+                    throw LearningError.replay(error)
+                }
             }
 
             // 4. Episode end: log and reset; otherwise continue from s'.

@@ -59,6 +59,11 @@ public enum MetricName {
     public static let actorsConnected = "actors/connected"
     /// Version of the newest policy weights published to actors.
     public static let weightsVersion = "weights/version"
+    // MARK: - Environment
+
+    /// Episodes ended by an unstable simulation (NaN or huge accelerations); their last
+    /// transitions were dropped, never stored (docs/mujoco.md).
+    public static let unstableEpisodes = "charts/unstable_episodes"
 
     // MARK: - Text
 
@@ -80,6 +85,9 @@ public enum MetricName {
         weightsVersion,
     ]
 
+    /// The environment names, in the order above.
+    public static let environment = [unstableEpisodes]
+
     /// Every scalar tag.
-    public static let all = reference + health
+    public static let all = reference + health + environment
 }

@@ -128,6 +128,26 @@ import Testing
         #expect(trainResets.count == terminations + truncations + 1)
     }
 
+    @Test func anUnstableSimulationStepIsCountedAndNeverStored() throws {
+        // Every 7th step of each episode "blows up": the episode ends there and that transition is dropped.
+        let log = EventLog()
+        let agent = ScriptedAgent(log: log)
+        let trainer = try LocalTrainer(
+            config: Self.smallConfig(), environment: UnstableEveryN(period: 7),
+            evaluationEnvironment: UnstableEveryN(period: 7), environmentName: "unstable",
+            runDirectory: temporaryRunDirectory(), options: TrainerOptions(progress: .off, lossLogInterval: 10),
+            makeAgent: { _, _, _ in agent })
+        let summary = try trainer.run()
+        let stored = try #require(trainer.replay.orderedContents())
+        // 40 steps = 5 episodes of 7 steps + 5 steps: 5 unstable steps dropped.
+        #expect(stored.count == Self.smallConfig().totalSteps - 5)
+        #expect(stored.terminations.allSatisfy { $0 == 0 }, "no transition into a blown-up state is stored")
+        #expect(stored.nextObservations.allSatisfy { $0 < 7 })
+        #expect(summary.steps == Self.smallConfig().totalSteps)
+        let rows = try String(contentsOf: trainer.runDirectory.appendingPathComponent("metrics.csv"), encoding: .utf8)
+        #expect(rows.contains("charts/unstable_episodes,5"))
+    }
+
     // MARK: - Evaluation
 
     @Test func evaluationResetsWithSeedsZeroToNAndActsDeterministically() throws {
@@ -290,5 +310,26 @@ import Testing
                 config: Self.smallConfig(), environment: raw, evaluationEnvironment: raw, environmentName: "pendulum",
                 runDirectory: temporaryRunDirectory(), makeAgent: { _, _, _ in ScriptedAgent(log: EventLog()) })
         }
+    }
+}
+
+/// A counter environment whose simulation becomes unstable on step `period` of every episode.
+private struct UnstableEveryN: Environment {
+    let period: Int
+    var elapsedSteps = 0
+    let observationSpace = BoxSpace(shape: [1], low: 0, high: 100)
+    let actionSpace = BoxSpace(shape: [1], low: -1, high: 1)
+    let maxEpisodeSteps = 1000
+
+    mutating func reset(seed: UInt64?) -> [Float] {
+        elapsedSteps = 0
+        return [0]
+    }
+
+    mutating func step(action: [Float]) -> StepResult {
+        elapsedSteps += 1
+        let unstable = elapsedSteps == period
+        return StepResult(observation: [Float(elapsedSteps)], reward: 1, terminated: unstable, truncated: false,
+                          info: StepInfo(simulationUnstable: unstable))
     }
 }
