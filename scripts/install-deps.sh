@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libnng-dev libopenblas-dev python3-venv openssl make systemd shellcheck)
+# libmujoco-dev: MuJoCo 2.2.2, which the built-in hopper, walker2d, halfcheetah, ant and humanoid step.
+APT_PACKAGES=(libnng-dev libopenblas-dev libmujoco-dev python3-venv openssl make systemd shellcheck)
 PY_REQUIREMENTS=requirements-dev.txt
 
 say() { printf '[deps] %s\n' "$*"; }

@@ -73,8 +73,9 @@ def test_runtime_stage_is_slim_non_root_and_has_the_binaries() -> None:
     assert "MEOW_TARGET_CPU=x86-64" in build
     assert "--static-swift-stdlib" in build
     assert runtime.startswith("debian:bookworm-slim AS runtime")
-    for package in ("libnng1", "libopenblas0"):
+    for package in ("libnng1", "libopenblas0", "libmujoco2.2.2"):
         assert package in runtime
+    assert "libmujoco-dev" in build, "the build stage compiles against MuJoCo's headers"
     assert "-dev" not in runtime, "no development packages at run time"
     assert re.search(r"^USER 10001:10001$", runtime, flags=re.MULTILINE)
     for binary in ("meow-learner", "meow-actor", "meow"):
@@ -126,6 +127,13 @@ def test_compose_runs_one_learner_and_replicated_actors() -> None:
     assert "replicas" not in services["learner"].get("deploy", {})
     assert services["actor"]["deploy"]["replicas"] >= 2
     assert services["actor"]["depends_on"]["learner"]["condition"] == "service_healthy"
+
+
+def test_compose_trains_hopper_with_native_actors_by_default() -> None:
+    services = compose()["services"]
+    for name in ("learner", "actor"):
+        command = services[name]["command"]
+        assert command[command.index("--env") + 1] == "${MEOW_ENV:-hopper}"
 
 
 def test_compose_learner_is_healthchecked_persistent_and_saves_on_stop() -> None:

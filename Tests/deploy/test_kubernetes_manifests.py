@@ -137,6 +137,12 @@ def test_actors_are_replicated_and_dial_the_service() -> None:
     assert flag(args, "--token-file").startswith("/etc/meow/token/")
 
 
+def test_actors_step_hopper_natively_for_the_learner() -> None:
+    """The paper's task: actors step Hopper themselves (the image carries libmujoco), no simulator pods."""
+    assert flag(container("Deployment")["args"], "--env") == "hopper"
+    assert flag(container("StatefulSet")["args"], "--env") == "hopper"
+
+
 # MARK: - Both workloads
 
 

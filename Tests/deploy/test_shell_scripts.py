@@ -4,6 +4,7 @@ commands."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -246,3 +247,53 @@ def test_sbatch_refuses_a_single_node(tmp_path: Path) -> None:
     output, _ = process.communicate(timeout=20)
     assert process.returncode == 1 and "at least 2 nodes" in output
     assert not (fake / "meow-learner.args").exists()
+
+
+# MARK: - Slurm script, real processes
+
+# srun that runs its step here, as one task: srun's own --option=value flags are dropped and the
+# command replaces the stand-in (so scancel's signal reaches the real process).
+REAL_SRUN = """
+name=""
+while [[ $# -gt 0 && $1 == --*=* ]]; do
+    case $1 in --job-name=*) name=${1#--job-name=} ;; esac
+    shift
+done
+echo $$ >"$FAKE/$name.pid"
+export SLURM_PROCID=0
+exec "$@" >"$FAKE/$name.log" 2>&1
+"""
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_sbatch_trains_hopper_with_native_actors(tmp_path: Path) -> None:
+    """The default MEOW_ENV is hopper: the learner and a native MuJoCo actor train it, no Python."""
+    bin_dir = Path(os.environ.get("MEOW_BIN_DIR", DEPLOY.parent / ".build" / "release"))
+    for binary in ("meow-learner", "meow-actor"):
+        if not (bin_dir / binary).is_file():
+            pytest.fail(f"{bin_dir / binary} is missing: build it with `swift build -c release` (make test does)")
+    stand_ins = SLURM_STAND_INS | {"srun": REAL_SRUN, "scontrol": 'printf "%s\\n" localhost localhost\n'}
+    stats = tmp_path / "actor-stats.json"
+    process, fake, run_dir = start_sbatch(
+        tmp_path, stand_ins, MEOW_BIN_DIR=str(bin_dir), MEOW_PORT=str(free_port()), MEOW_ACTORS_PER_NODE="1",
+        MEOW_LEARNER_ARGS=f"--steps 1200 --learning-starts 400 --batch-size 32 --seed 3 "
+                          f"--metrics-listen 127.0.0.1:{free_port()}",
+        MEOW_ACTOR_ARGS=f"--stats-file {stats} --quiet")
+    try:
+        output, _ = process.communicate(timeout=240)
+    finally:
+        process.kill()
+    logs = "".join(path.read_text() for path in fake.glob("*.log"))
+    assert process.returncode == 0, output + logs
+    assert "hopper" in output or "hopper" in logs
+    actor = json.loads(stats.read_text())
+    assert actor["env_steps"] >= 1200 - 200, actor
+    assert actor["transitions_acked"] > 0, actor
+    learner = json.loads((run_dir / "learner-stats.json").read_text())
+    assert learner["env_steps"] >= 1200, learner

@@ -159,6 +159,15 @@ def test_token_comes_from_a_credential_file(name: str) -> None:
     assert "MEOW_TOKEN=" not in (UNITS / "meow.env").read_text()
 
 
+def test_units_train_hopper_with_native_actors_by_default() -> None:
+    settings = dict(line.partition("=")[::2] for line in (UNITS / "meow.env").read_text().splitlines()
+                    if line and not line.startswith("#"))
+    assert settings["MEOW_ENV"] == "hopper"
+    for name in UNIT_FILES:
+        (exec_start,) = unit_settings(UNITS / name)["ExecStart"]
+        assert "--env ${MEOW_ENV}" in exec_start
+
+
 def test_environment_file_defines_every_variable_the_units_use() -> None:
     defined = {
         line.partition("=")[0]
