@@ -17,7 +17,10 @@ For each model in Sources/Environments/MuJoCo/Models/*Model.swift this script
    mj_rnePostConstraint, as gymnasium calls it) cfrc_ext to agree bit for bit;
 5. runs the registered gymnasium environment (e.g. Hopper-v4) once with its own XML and
    once with ours (our compiled model swapped in), same seeds and actions, and requires identical
-   observations, rewards and flags.
+   observations, rewards and flags;
+6. replays Tests/EnvironmentsTests/Fixtures/mujoco/<name>.json (resets' observations,
+   single steps, horizons) through gymnasium's environment with our model swapped in,
+   and requires every recorded number back bit for bit.
 
 It needs the fixture-recording venv (gymnasium 0.29.1, mujoco 2.3.3, numpy < 2):
 
@@ -28,6 +31,7 @@ It needs the fixture-recording venv (gymnasium 0.29.1, mujoco 2.3.3, numpy < 2):
 It exits non-zero if any model differs. It is a developer tool, not part of `make test`.
 """
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -192,6 +196,51 @@ def compare_environment(env_id, model, seeds=(0, 1, 2), steps=300):
     return None
 
 
+FIXTURES = ROOT / "Tests" / "EnvironmentsTests" / "Fixtures" / "mujoco"
+
+
+def replay_fixture(name, env_id, model):
+    """Replay the recorded fixture (tools/record_mujoco_fixtures.py) with our model swapped
+    into gymnasium's environment: fresh MjData, set_state, step. Returns a mismatch or None."""
+    path = FIXTURES / f"{name}.json"
+    if not path.exists():
+        return "no fixture"
+    document = json.loads(path.read_text())
+    env = with_model(env_id, model)
+    env.reset(seed=0)
+    base = env.unwrapped
+    limit = env
+    while not hasattr(limit, "_max_episode_steps"):
+        limit = limit.env
+
+    def place(record, elapsed):
+        mujoco.mj_resetData(base.model, base.data)
+        base.set_state(np.array([float.fromhex(x) for x in record["qpos"]]),
+                       np.array([float.fromhex(x) for x in record["qvel"]]))
+        limit._elapsed_steps = elapsed
+
+    for i, record in enumerate(document["resets"]):
+        place(record, 0)
+        if base._get_obs().tolist() != record["observation"]:
+            return f"resets[{i}]: observation differs"
+    for i, record in enumerate(document["steps"]):
+        place(record, record["elapsed_steps"])
+        observation, reward, terminated, truncated, _ = env.step(np.array(record["action"], dtype=np.float32))
+        if ([float(x).hex() for x in base.data.qpos] != record["next_qpos"]
+                or [float(x).hex() for x in base.data.qvel] != record["next_qvel"]
+                or observation.tolist() != record["observation"] or float(reward) != record["reward"]
+                or terminated != record["terminated"] or truncated != record["truncated"]):
+            return f"steps[{i}] differs"
+    for i, record in enumerate(document["horizons"]):
+        place(record, 0)
+        for k, action in enumerate(record["actions"]):
+            observation, reward, terminated, _, _ = env.step(np.array(action, dtype=np.float32))
+            if (observation.tolist() != record["observations"][k] or float(reward) != record["rewards"][k]
+                    or terminated != record["terminated"][k]):
+                return f"horizons[{i}] step {k} differs"
+    return None
+
+
 def main(names):
     failed = False
     print(f"mujoco {mujoco.__version__}, gymnasium {gym.__version__}, numpy {np.__version__}")
@@ -213,7 +262,9 @@ def main(names):
         print(f"  dynamics: {dynamics or 'bit-identical'}")
         environment = compare_environment(env_id, ours)
         print(f"  {env_id} with our model: {environment or 'bit-identical'}")
-        if differences or dynamics or environment:
+        fixture = replay_fixture(name, env_id, ours)
+        print(f"  fixture {name}.json replayed with our model: {fixture or 'bit-identical'}")
+        if differences or dynamics or environment or (fixture and fixture != "no fixture"):
             failed = True
         else:
             print("  model fields: identical")

@@ -5,7 +5,12 @@ For each of Hopper-v4, Walker2d-v4, HalfCheetah-v4, Ant-v4 and Humanoid-v4 (regi
 defaults) this writes Tests/EnvironmentsTests/Fixtures/mujoco/<name>.json with
 
 - `resets`: for seeds 0-9, the state `env.reset(seed=s)` drew (qpos, qvel as exact
-  hexadecimal float64, read from `env.unwrapped.data`) and the observation it returned.
+  hexadecimal float64: the arrays reset passed to `set_state`) and the observation it
+  returned. The drawn state is recorded rather than `data.qpos` afterwards because
+  `mj_forward` (inside `set_state`) normalizes free-joint quaternions in `data.qpos` in
+  place (Ant, Humanoid): setting the drawn state and calling `mj_forward` reproduces the
+  observation bit for bit, setting the normalized one would renormalize it and may move
+  the last bit.
   numpy's generators are not reproduced in Swift; the draws are pinned so that the Swift
   side can check its observation function on them, and the noise's range/scale.
 - `steps`: single steps from about a dozen states (reached by random-action rollouts
@@ -15,7 +20,7 @@ defaults) this writes Tests/EnvironmentsTests/Fixtures/mujoco/<name>.json with
   action (shortest decimal that reads back as that float32; a few lie outside the action
   box, since gymnasium passes them to MuJoCo unclipped and charges the control cost on
   them), the state after the step, and observation, reward, terminated and truncated.
-- `horizons`: three runs of 50 steps of a fixed, seeded action sequence from recorded
+- `horizons`: three runs (two for Humanoid, whose observations are long) of 50 steps of a fixed, seeded action sequence from recorded
   states; they do not stop at termination (the flag is recorded per step).
 - `episodes`: three whole episodes from `reset(seed)` under fixed action sequences, with
   their return and length; these depend on numpy's reset draws, so they are reported,
@@ -112,11 +117,18 @@ class Recorder:
 
     def resets(self):
         records = []
-        for seed in range(10):
-            observation, _ = self.env.reset(seed=seed)
-            qpos, qvel = self.state()
-            records.append({"seed": seed, "qpos": hexes(qpos), "qvel": hexes(qvel),
-                            "observation": numbers(observation)})
+        drawn = []
+        original = self.base.set_state
+        self.base.set_state = lambda qpos, qvel: (drawn.append((qpos.copy(), qvel.copy())),
+                                                  original(qpos, qvel))
+        try:
+            for seed in range(10):
+                observation, _ = self.env.reset(seed=seed)
+                qpos, qvel = drawn.pop()
+                records.append({"seed": seed, "qpos": hexes(qpos), "qvel": hexes(qvel),
+                                "observation": numbers(observation)})
+        finally:
+            del self.base.set_state
         return records
 
     def rollouts(self, seeds=(0, 1, 2, 3, 4, 5), length=200):
@@ -174,6 +186,13 @@ class Recorder:
         qpos, qvel, _ = runs[0][0][min(10, len(runs[0][0]) - 1)]
         for q, v in self.edge_states(qpos, qvel):
             chosen.append((q, v, 17, self.action(rng)))
+        # Where there are few terminal and edge states (HalfCheetah never terminates), more
+        # mid-rollout states, later in the rollouts, to make about a dozen records.
+        for i, (visited, _) in enumerate(runs):
+            if len(chosen) >= 11:
+                break
+            qpos, qvel, t = visited[len(visited) * 3 // 4]
+            chosen.append((qpos, qvel, t, self.action(rng, 1.5 if i % 2 else 1.0)))
         # The step that reaches the time limit.
         qpos, qvel, _ = runs[1][0][len(runs[1][0]) // 2]
         chosen.append((qpos, qvel, 999, self.action(rng)))
@@ -196,7 +215,9 @@ class Recorder:
         starts = []
         self.env.reset(seed=0)
         starts.append(self.state())                       # as drawn at reset(seed=0)
-        for i in (1, 2):
+        # Humanoid's observation has 376 entries: two horizons only, to keep its file
+        # under 1 MB.
+        for i in ((1,) if self.name == "humanoid" else (1, 2)):
             visited = runs[i][0]
             qpos, qvel, _ = visited[len(visited) // 3]    # part-way through a rollout
             starts.append((qpos, qvel))
