@@ -271,6 +271,7 @@ class Recorder:
             "gymnasium": gym.__version__, "mujoco": mujoco.__version__, "numpy": np.__version__,
             "nq": int(model.nq), "nv": int(model.nv), "nu": int(model.nu),
             "frame_skip": int(self.base.frame_skip), "dt": float(self.base.dt),
+            "timestep": float(model.opt.timestep),
             "resets": resets, "steps": steps, "horizons": horizons, "episodes": episodes,
         }
 
