@@ -84,8 +84,16 @@ public struct StepInfo: Sendable, Equatable {
     /// the goals the policy visits (the multimodality test of ALGORITHM.md 8.4).
     public var reachedGoal: Int?
 
-    public init(reachedGoal: Int? = nil) {
+    /// The physics simulation became unstable on this step (MuJoCo found a NaN or huge
+    /// position, velocity, acceleration or control, or the state stopped being finite).
+    ///
+    /// The step then reports `terminated`, reward 0 and a finite but meaningless
+    /// observation: the caller should drop the transition, count it, and reset.
+    public var simulationUnstable: Bool
+
+    public init(reachedGoal: Int? = nil, simulationUnstable: Bool = false) {
         self.reachedGoal = reachedGoal
+        self.simulationUnstable = simulationUnstable
     }
 }
 
