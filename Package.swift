@@ -66,6 +66,7 @@ let package = Package(
         // System-library shims: no Swift logic.
         .systemLibrary(name: "CNNG", path: "Sources/CNNG"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo"),
 
         // Numeric core.
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: numericSettings),
@@ -73,8 +74,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Autodiff"], swiftSettings: numericSettings),
         .target(name: "MEow", dependencies: ["NN"], swiftSettings: numericSettings),
 
-        // Environments import nothing above them.
-        .target(name: "Environments", swiftSettings: numericSettings),
+        // Environments import nothing above them; MuJoCo is opened at run time (no link).
+        .target(name: "Environments", dependencies: ["CMuJoCo"], swiftSettings: numericSettings),
 
         // Replay imports nothing: ring buffer, sampler, rate limiter.
         .target(name: "Replay", swiftSettings: numericSettings),

@@ -6,6 +6,10 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
     case invalidMaxEpisodeSteps(Int)
     /// An `EnvironmentSnapshot` cannot be restored into this environment; `reason` says why.
     case invalidSnapshot(kind: String, reason: String)
+    /// A model file was given for an environment that is not simulated by MuJoCo.
+    case modelPathNotSupported(name: String)
+    /// MuJoCo is missing, or the model does not load or does not fit the task.
+    case mujoco(MuJoCoError)
 
     public var description: String {
         switch self {
@@ -15,6 +19,11 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
             "max episode steps must be at least 1, got \(steps)"
         case let .invalidSnapshot(kind, reason):
             "cannot restore the \(kind) environment: \(reason)"
+        case let .modelPathNotSupported(name):
+            "the \(name) environment has no MuJoCo model; a model file applies only to "
+                + EnvironmentRegistry.entries.filter(\.acceptsModelPath).map(\.name).joined(separator: ", ")
+        case let .mujoco(error):
+            error.description
         }
     }
 }
@@ -29,7 +38,36 @@ public enum EnvironmentRegistry {
         public let gymnasiumID: String
         /// The default time limit.
         public let maxEpisodeSteps: Int
-        let build: @Sendable (_ maxEpisodeSteps: Int) -> any Environment
+        /// Whether a user's model file can replace the built-in model (the MuJoCo tasks).
+        public let acceptsModelPath: Bool
+        let build: @Sendable (_ maxEpisodeSteps: Int, _ modelPath: String?) throws(EnvironmentError) -> any Environment
+
+        init(
+            name: String, gymnasiumID: String, maxEpisodeSteps: Int,
+            build: @escaping @Sendable (_ maxEpisodeSteps: Int) -> any Environment
+        ) {
+            self.name = name
+            self.gymnasiumID = gymnasiumID
+            self.maxEpisodeSteps = maxEpisodeSteps
+            self.acceptsModelPath = false
+            self.build = { steps, _ in build(steps) }
+        }
+
+        /// The entry of a MuJoCo task; its name, id and 1000-step limit come from the task.
+        init<Task: MuJoCoTask>(mujoco task: Task.Type) {
+            name = Task.name
+            gymnasiumID = Task.gymnasiumID
+            maxEpisodeSteps = 1000
+            acceptsModelPath = true
+            build = { steps, modelPath throws(EnvironmentError) in
+                do throws(MuJoCoError) {
+                    if let modelPath { return try MuJoCoEnvironment<Task>(modelPath: modelPath, maxEpisodeSteps: steps) }
+                    return try MuJoCoEnvironment<Task>(maxEpisodeSteps: steps)
+                } catch {
+                    throw .mujoco(error)
+                }
+            }
+        }
     }
 
     /// Every built-in environment, in the order error messages list them.
@@ -43,6 +81,11 @@ public enum EnvironmentRegistry {
         Entry(name: "multigoal", gymnasiumID: "MultiGoal", maxEpisodeSteps: 1000) {
             MultiGoal(maxEpisodeSteps: $0)
         },
+        Entry(mujoco: HopperTask.self),
+        Entry(mujoco: Walker2dTask.self),
+        Entry(mujoco: HalfCheetahTask.self),
+        Entry(mujoco: AntTask.self),
+        Entry(mujoco: HumanoidTask.self),
     ]
 
     /// The canonical names of the built-in environments.
@@ -59,21 +102,23 @@ public enum EnvironmentRegistry {
     /// Builds a fresh environment in its own units (not rescaled).
     ///
     /// `maxEpisodeSteps` replaces the built-in time limit, e.g. the 100-step cap a
-    /// MultiGoal benchmark may use.
+    /// MultiGoal benchmark may use. `modelPath`, for the MuJoCo tasks only, replaces the
+    /// built-in model with a user's MJCF file that must fit the task.
     public static func makeEnvironment(
-        name: String, maxEpisodeSteps: Int? = nil
+        name: String, maxEpisodeSteps: Int? = nil, modelPath: String? = nil
     ) throws(EnvironmentError) -> any Environment {
         let entry = try entry(named: name)
         let steps = maxEpisodeSteps ?? entry.maxEpisodeSteps
         guard steps >= 1 else { throw .invalidMaxEpisodeSteps(steps) }
-        return entry.build(steps)
+        if modelPath != nil && !entry.acceptsModelPath { throw .modelPathNotSupported(name: entry.name) }
+        return try entry.build(steps, modelPath)
     }
 
     /// Builds a fresh environment behind a [-1, 1]^d action interface, as policies need.
     public static func makeUnitActionEnvironment(
-        name: String, maxEpisodeSteps: Int? = nil
+        name: String, maxEpisodeSteps: Int? = nil, modelPath: String? = nil
     ) throws(EnvironmentError) -> any Environment {
-        rescaled(try makeEnvironment(name: name, maxEpisodeSteps: maxEpisodeSteps))
+        rescaled(try makeEnvironment(name: name, maxEpisodeSteps: maxEpisodeSteps, modelPath: modelPath))
     }
 
     /// Wraps an environment of any concrete type; the existential argument is opened here.

@@ -5,7 +5,9 @@ import Environments
     // MARK: - Known names
 
     @Test func buildsEachBuiltInEnvironment() throws {
-        #expect(EnvironmentRegistry.names == ["pendulum", "mountaincar", "multigoal"])
+        #expect(EnvironmentRegistry.names == [
+            "pendulum", "mountaincar", "multigoal", "hopper", "walker2d", "halfcheetah", "ant", "humanoid",
+        ])
         #expect(try EnvironmentRegistry.makeEnvironment(name: "pendulum") is Pendulum)
         #expect(try EnvironmentRegistry.makeEnvironment(name: "mountaincar") is MountainCarContinuous)
         #expect(try EnvironmentRegistry.makeEnvironment(name: "multigoal") is MultiGoal)
@@ -33,12 +35,13 @@ import Environments
 
     @Test func unknownNameListsTheKnownOnes() {
         #expect(throws: EnvironmentError.unknownEnvironment(
-            name: "cartpole", known: ["pendulum", "mountaincar", "multigoal"])
+            name: "cartpole", known: EnvironmentRegistry.names)
         ) {
             try EnvironmentRegistry.makeEnvironment(name: "cartpole")
         }
         let message = EnvironmentError.unknownEnvironment(name: "cartpole", known: EnvironmentRegistry.names).description
-        #expect(message == "unknown environment 'cartpole'; choose one of: pendulum, mountaincar, multigoal")
+        #expect(message == "unknown environment 'cartpole'; choose one of: pendulum, mountaincar, multigoal,"
+            + " hopper, walker2d, halfcheetah, ant, humanoid")
     }
 
     @Test func rejectsAnEmptyTimeLimit() {
