@@ -10,6 +10,8 @@ public struct ActorConfiguration: Sendable {
     public var connect = "tcp://127.0.0.1:7700"
     /// Built-in environment name.
     public var environment = "pendulum"
+    /// A MuJoCo model file replacing the environment's built-in model; nil for the built-in one.
+    public var modelPath: String?
     /// Environment copies stepped together (one batched inference per step).
     public var environments = 1
     /// This actor's index; seeds derive from the run seed plus this index.

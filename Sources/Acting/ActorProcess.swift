@@ -74,9 +74,10 @@ public final class ActorProcess: Sendable {
         let template: any Environment
         do {
             template = try EnvironmentRegistry.makeEnvironment(name: configuration.environment,
-                                                                maxEpisodeSteps: configuration.maxEpisodeSteps)
+                                                                maxEpisodeSteps: configuration.maxEpisodeSteps,
+                                                                modelPath: configuration.modelPath)
         } catch {
-            throw .environment("\(error)")
+            throw .environment(error.description)
         }
         let entry = try? EnvironmentRegistry.entry(named: configuration.environment)
         let hello = Hello(role: .actor, actorID: configuration.actorID, runID: runID, clientName: "meow-actor",
@@ -204,7 +205,8 @@ public final class ActorProcess: Sendable {
             policy = try makePolicy(observationSize, actionSize, welcome)
             for _ in 0 ..< count {
                 environments.append(try EnvironmentRegistry.makeUnitActionEnvironment(
-                    name: configuration.environment, maxEpisodeSteps: configuration.maxEpisodeSteps))
+                    name: configuration.environment, maxEpisodeSteps: configuration.maxEpisodeSteps,
+                    modelPath: configuration.modelPath))
             }
         } catch {
             shared.finish(.failed(.policy("\(error)")))

@@ -132,6 +132,8 @@ public struct CheckpointManifest: Sendable, Equatable, Codable {
     public var createdAt: String
     /// The environment's canonical name ("pendulum").
     public var environment: String
+    /// The MuJoCo model file the run steps instead of the task's built-in model; nil for the built-in one.
+    public var model: String?
     /// The effective configuration.
     public var config: MEowConfig
     public var run: RunSettings

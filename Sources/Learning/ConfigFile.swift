@@ -220,7 +220,7 @@ enum ConfigKeys {
     ]
 
     /// The top-level keys.
-    static let sections = ["env", "meow", "run", "learner", "actor"]
+    static let sections = ["env", "model", "meow", "run", "learner", "actor"]
 }
 
 /// The contents of a config file: each part optional, unknown keys already rejected.
@@ -231,6 +231,8 @@ public struct ConfigFileContents: Sendable {
     /// The file's path, for messages.
     public internal(set) var path: String = ""
     public internal(set) var environment: String?
+    /// A MuJoCo model file (MJCF) that replaces the built-in model of `environment`.
+    public internal(set) var model: String?
     /// Keys given in the `meow` object, applied with `ConfigFile.apply`.
     var meow: [String: JSONValue] = [:]
     var run: [String: JSONValue] = [:]
@@ -299,6 +301,13 @@ public enum ConfigFile {
                     throw .invalidKey(key: "env", path: path, expected: "an environment name, got \(value.kindName)")
                 }
                 contents.environment = name
+            case "model":
+                switch value {
+                case let .string(file): contents.model = file
+                case .null: contents.model = nil
+                default:
+                    throw .invalidKey(key: "model", path: path, expected: "a MuJoCo model file path or null, got \(value.kindName)")
+                }
             case "meow":
                 contents.meow = try section(value, "meow", names: ConfigKeys.meow.map(\.name), path: path)
             case "run":
@@ -351,10 +360,11 @@ public enum ConfigFile {
 
     /// The effective configuration as a config file: `meow config` prints it, config.json stores it.
     ///
-    /// `learner` and `actor` add those sections (the distributed learner stores its own).
+    /// `learner` and `actor` add those sections (the distributed learner stores its own); `model`, a
+    /// MuJoCo model file that replaces the environment's built-in one, is written only when given.
     public static func render(
-        environment: String, config: MEowConfig, settings: RunSettings, learner: LearnerConfiguration? = nil,
-        actor: ActorSettings? = nil
+        environment: String, model: String? = nil, config: MEowConfig, settings: RunSettings,
+        learner: LearnerConfiguration? = nil, actor: ActorSettings? = nil
     ) -> String {
         func object<Root>(_ name: String, _ keys: [ConfigKey<Root>], _ root: Root) -> String {
             "  \(jsonString(name)): {\n"
@@ -363,7 +373,8 @@ public enum ConfigFile {
         var sections = [object("meow", ConfigKeys.meow, config), object("run", ConfigKeys.run, settings)]
         if let learner { sections.append(object("learner", ConfigKeys.learner, learner)) }
         if let actor { sections.append(object("actor", ConfigKeys.actor, actor)) }
-        return "{\n  \"env\": \(jsonString(environment)),\n" + sections.joined(separator: ",\n") + "\n}\n"
+        let modelLine = model.map { "  \"model\": \(jsonString($0)),\n" } ?? ""
+        return "{\n  \"env\": \(jsonString(environment)),\n" + modelLine + sections.joined(separator: ",\n") + "\n}\n"
     }
 
     /// The nearest known key within edit distance 2 (a typo), or nil.

@@ -176,10 +176,12 @@ public struct ResolvedConfiguration: Sendable, Equatable {
     public var config: MEowConfig
     /// The operational settings (defaults unless a config file or flags gave them).
     public var settings: RunSettings = RunSettings()
+    /// A MuJoCo model file (absolute path) replacing the environment's built-in model; nil for the built-in one.
+    public var modelPath: String?
 
     /// The effective configuration as a config file (what `meow config` prints and config.json holds).
     public var rendered: String {
-        ConfigFile.render(environment: environmentName, config: config, settings: settings)
+        ConfigFile.render(environment: environmentName, model: modelPath, config: config, settings: settings)
     }
 }
 
@@ -204,11 +206,13 @@ public enum ConfigResolver {
     /// else the file's key, else the flag that would change it.
     public static func resolve(
         environmentName: String?, configFile: String?, overrides: ConfigOverrides,
-        runOverrides: RunSettingsOverrides = RunSettingsOverrides()
+        runOverrides: RunSettingsOverrides = RunSettingsOverrides(), modelPath: String? = nil
     ) throws(ConfigurationError) -> ResolvedConfiguration {
         let file = try configFile.map { path throws(ConfigurationError) in try ConfigFile.load(path) }
         let requested = environmentName ?? file?.environment ?? "pendulum"
         let name = try canonicalName(requested)
+        let model = try checkedModel(modelPath ?? file?.model, environment: name,
+                                     source: modelPath != nil ? "--model" : "'model' in \(configFile ?? "")")
         guard let preset = MEowConfig.preset(name) else {
             throw .unknownEnvironment(name: requested, known: trainableEnvironments)
         }
@@ -232,7 +236,22 @@ public enum ConfigResolver {
             throw blame(error.field, error.expected, section: "run", file: file?.run, path: configFile,
                         flags: givenFields(runOverrides))
         }
-        return ResolvedConfiguration(environmentName: name, config: config, settings: settings)
+        return ResolvedConfiguration(environmentName: name, config: config, settings: settings, modelPath: model)
+    }
+
+    /// A model file for `environment` as an absolute path (so config.json and checkpoints still find
+    /// it from another directory), or nil; the environment must be one MuJoCo simulates.
+    public static func checkedModel(
+        _ path: String?, environment: String, source: String = "--model"
+    ) throws(ConfigurationError) -> String? {
+        guard let path else { return nil }
+        let accepting = EnvironmentRegistry.entries.filter(\.acceptsModelPath).map(\.name)
+        guard (try? EnvironmentRegistry.entry(named: environment))?.acceptsModelPath == true else {
+            throw .invalid("\(source) gives a MuJoCo model, but '\(environment)' is not a MuJoCo task; "
+                + "a model file applies only to \(accepting.joined(separator: ", ")). Drop \(source) or change --env.")
+        }
+        guard !path.isEmpty else { throw .invalidValue(flag: "--model", expected: "a model file path") }
+        return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     private static func blame(
@@ -249,28 +268,49 @@ public enum ConfigResolver {
     ///
     /// The network shape must match the saved weights, so the run's config.json (next to
     /// the policy) wins over the preset when it exists; overrides still apply on top.
+    ///
+    /// The environment is `environmentName` when given, else config.json's `env`; the model
+    /// file likewise is `modelPath`, else config.json's `model`, else the built-in one.
     public static func resolve(
-        policyPath: String, environmentName: String, overrides: ConfigOverrides
+        policyPath: String, environmentName: String?, overrides: ConfigOverrides = ConfigOverrides(),
+        modelPath: String? = nil
     ) throws -> ResolvedConfiguration {
         let configURL = URL(fileURLWithPath: policyPath).deletingLastPathComponent()
             .appendingPathComponent(RunFiles.config)
         guard FileManager.default.fileExists(atPath: configURL.path) else {
-            return try resolve(environmentName: environmentName, overrides: overrides)
+            guard let environmentName else {
+                throw ConfigurationError.invalid(
+                    "No config.json next to \(policyPath) says which environment the policy was trained on; "
+                        + "pass --env.")
+            }
+            var resolved = try resolve(environmentName: environmentName, overrides: overrides)
+            resolved.modelPath = try checkedModel(modelPath, environment: resolved.environmentName)
+            return resolved
         }
-        let name = try canonicalName(environmentName)
         var saved = MEowConfig()
+        var name: String
+        var model = modelPath
         do {
             let data = try Data(contentsOf: configURL)
             if let contents = try? ConfigFile.parse(data, path: configURL.path) {
                 try ConfigFile.apply(contents.meow, keys: ConfigKeys.meow, section: "meow", path: configURL.path, to: &saved)
+                name = try canonicalName(environmentName ?? contents.environment ?? "pendulum")
+                if model == nil && environmentName.map({ (try? canonicalName($0)) == name }) ?? true {
+                    model = contents.model
+                }
             } else {
                 // A run written before config files existed: config.json is MEowConfig's own encoding.
                 saved = try JSONDecoder().decode(MEowConfig.self, from: data)
+                name = try canonicalName(environmentName ?? "pendulum")
             }
+        } catch let error as ConfigurationError {
+            throw error
         } catch {
             throw LearningError.invalidConfigFile(path: configURL.path, reason: "\(error)")
         }
-        return try validated(name: name, config: overrides.applied(to: saved))
+        var resolved = try validated(name: name, config: overrides.applied(to: saved))
+        resolved.modelPath = try checkedModel(model, environment: name)
+        return resolved
     }
 
     /// The command-line flag for a `MEowConfigError` field (`total-steps` is `--steps`).

@@ -95,6 +95,8 @@ public final class LocalTrainer {
     public let settings: RunSettings
     /// The environment's canonical name, for logs and the summary.
     public let environmentName: String
+    /// The MuJoCo model file the environment was built from instead of its built-in model, if any.
+    public let modelPath: String?
     public let runDirectory: URL
     public let options: TrainerOptions
     /// The agent being trained; after `run()` it holds the final policy.
@@ -112,16 +114,18 @@ public final class LocalTrainer {
     /// A trainer for a built-in environment by name, behind a [-1, 1] action interface.
     ///
     /// The training and evaluation environments are separate instances.
+    /// `modelPath` replaces a MuJoCo task's built-in model.
     public convenience init(
-        config: MEowConfig, settings: RunSettings = RunSettings(), environmentName: String, runDirectory: URL,
-        options: TrainerOptions = TrainerOptions(), makeAgent: AgentFactory = DefaultAgent.make
+        config: MEowConfig, settings: RunSettings = RunSettings(), environmentName: String, modelPath: String? = nil,
+        runDirectory: URL, options: TrainerOptions = TrainerOptions(), makeAgent: AgentFactory = DefaultAgent.make
     ) throws {
         let entry = try EnvironmentRegistry.entry(named: environmentName)
         try self.init(
             config: config, settings: settings,
-            environment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name),
-            evaluationEnvironment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name),
-            environmentName: entry.name, runDirectory: runDirectory, options: options, makeAgent: makeAgent)
+            environment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name, modelPath: modelPath),
+            evaluationEnvironment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name, modelPath: modelPath),
+            environmentName: entry.name, modelPath: modelPath, runDirectory: runDirectory, options: options,
+            makeAgent: makeAgent, resume: nil)
     }
 
     /// A trainer for any environment whose actions are [-1, 1]^d.
@@ -163,11 +167,12 @@ public final class LocalTrainer {
         } catch {
             throw CheckpointError.incompatible(reason: "environment '\(name)' is not built in")
         }
+        let model = checkpoint.manifest.model
         try self.init(
             resuming: checkpoint, settings: settings,
-            environment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name),
-            evaluationEnvironment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name), options: options,
-            makeAgent: makeAgent)
+            environment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name, modelPath: model),
+            evaluationEnvironment: EnvironmentRegistry.makeUnitActionEnvironment(name: entry.name, modelPath: model),
+            options: options, makeAgent: makeAgent)
     }
 
     /// A trainer that continues a loaded checkpoint on the given environments.
@@ -179,14 +184,14 @@ public final class LocalTrainer {
         let manifest = checkpoint.manifest
         try self.init(
             config: manifest.config, settings: settings ?? manifest.run, environment: environment,
-            evaluationEnvironment: evaluationEnvironment, environmentName: manifest.environment,
+            evaluationEnvironment: evaluationEnvironment, environmentName: manifest.environment, modelPath: manifest.model,
             runDirectory: checkpoint.runDirectory, options: options, makeAgent: makeAgent, resume: checkpoint)
     }
 
     private init(
         config: MEowConfig, settings: RunSettings, environment: any Environment, evaluationEnvironment: any Environment,
-        environmentName: String, runDirectory: URL, options: TrainerOptions, makeAgent: AgentFactory,
-        resume: LoadedCheckpoint?
+        environmentName: String, modelPath: String? = nil, runDirectory: URL, options: TrainerOptions,
+        makeAgent: AgentFactory, resume: LoadedCheckpoint?
     ) throws {
         do {
             try config.validate()
@@ -206,6 +211,7 @@ public final class LocalTrainer {
         self.config = config
         self.settings = settings
         self.environmentName = environmentName
+        self.modelPath = modelPath
         self.runDirectory = runDirectory
         self.options = options
         self.environment = environment
@@ -318,7 +324,7 @@ public final class LocalTrainer {
             try RunDirectory.prepare(runDirectory, overwrite: options.overwrite)
         }
         try RunDirectory.write(
-            ConfigFile.render(environment: environmentName, config: config, settings: settings),
+            ConfigFile.render(environment: environmentName, model: modelPath, config: config, settings: settings),
             to: file(RunFiles.config))
         let logger = try makeLogger()
         do {
@@ -501,7 +507,7 @@ public final class LocalTrainer {
         let metricsSize = (try? FileManager.default.attributesOfItem(atPath: file(RunFiles.metrics).path))?[.size]
         let snapshot = (environment as? any SnapshotEnvironment)?.snapshot()
         let agentCheckpoint = agent.checkpoint()
-        let manifest = CheckpointManifest(
+        var manifest = CheckpointManifest(
             environment: environmentName, config: config, run: settings,
             spaces: SpacesRecord(
                 observationDimension: environment.observationSpace.count,
@@ -522,6 +528,7 @@ public final class LocalTrainer {
                 episodeReturn: state.episodeReturn, length: state.episodeLength, observation: state.observation,
                 lastEpisodicReturn: state.lastEpisodicReturn),
             evaluations: state.evaluations, best: state.best, metricsBytes: (metricsSize as? NSNumber)?.intValue)
+        manifest.model = modelPath
         return try checkpoints.save(
             manifest: manifest, agent: agentCheckpoint, replay: settings.checkpointReplay ? replay : nil,
             maxChunkBytes: settings.replayChunkMiB << 20, best: best)

@@ -42,6 +42,8 @@ struct ActorCommand: AsyncParsableCommand {
         + "with a local policy, and upload their transitions to the learner; --token guards both sides."))
     var gatewayListen: String?
     @Option(help: "Built-in environment (default: the config file's env, else pendulum).") var env: String?
+    @Option(help: "MuJoCo model file (MJCF) replacing the task's built-in model (default: the config file's model).")
+    var model: String?
     @Option(help: "Environment copies in this process (default 1).") var envs: Int?
     @Option(help: "Actor index; seeds are the run seed plus this index (default 0).") var actorId: UInt32?
     @Option(help: "Run seed (default: the config file's meow.seed, else 1).") var seed: UInt64?
@@ -107,6 +109,9 @@ struct ActorCommand: AsyncParsableCommand {
         var c = ActorConfiguration()
         c.connect = s.connect
         c.environment = resolved.environment
+        c.modelPath = try configured { () throws(ConfigurationError) in
+            try ConfigResolver.checkedModel(model ?? resolved.file?.model, environment: resolved.environment)
+        }
         c.environments = s.envs
         c.actorID = s.actorID
         c.seed = resolved.seed

@@ -19,6 +19,8 @@ struct LearnerCommand: AsyncParsableCommand {
     @Option(help: "Listen URL (tcp://, ipc://, tls+tcp://; default tcp://127.0.0.1:7700).") var listen: String?
     @Option(help: "Built-in environment (\(EnvironmentSpec.names.joined(separator: ", "))); MuJoCo presets take their spaces from the first actor (default: the config file's env, else pendulum).")
     var env: String?
+    @Option(help: "MuJoCo model file (MJCF) replacing the task's built-in model, for the learner's evaluation (default: the config file's, else the checkpoint's).")
+    var model: String?
     @Option(help: "A JSON config file (docs/configuration.md; `meow config` prints a template).") var config: String?
     @Option(help: "Continue from a checkpoint directory, or a run directory's latest checkpoint.") var resume: String?
     @OptionGroup(title: "Authentication") var auth: TokenOptions
@@ -109,7 +111,8 @@ struct LearnerCommand: AsyncParsableCommand {
         return try configured { () throws(ConfigurationError) in
             try DistributedConfigResolver.learner(
                 environment: env, configFile: config, meow: hyperparameters.overrides, run: runOverrides,
-                learnerFlags: learnerFlags, applyLearnerFlags: applyFlags, token: token, resume: resume?.manifest)
+                learnerFlags: learnerFlags, applyLearnerFlags: applyFlags, token: token, resume: resume?.manifest,
+                modelPath: model)
         }
     }
 

@@ -16,17 +16,21 @@ struct PolicyOptions: ParsableArguments {
         }
     }
 
-    /// The run's config (or the preset) and an agent holding the saved weights.
-    func loadAgent(environment name: String, overrides: ConfigOverrides) throws
-        -> (ResolvedConfiguration, any TrainableAgent)
+    /// The run's config (or the preset), the environment it trained on, and an agent holding the saved weights.
+    ///
+    /// `name` and `modelPath` default to the run's config.json.
+    func loadAgent(environment name: String?, modelPath: String? = nil, overrides: ConfigOverrides = ConfigOverrides())
+        throws -> (ResolvedConfiguration, any Environment, any TrainableAgent)
     {
-        let resolved = try ConfigResolver.resolve(policyPath: policy, environmentName: name, overrides: overrides)
-        let environment = try EnvironmentRegistry.makeUnitActionEnvironment(name: resolved.environmentName)
+        let resolved = try ConfigResolver.resolve(
+            policyPath: policy, environmentName: name, overrides: overrides, modelPath: modelPath)
+        let environment = try EnvironmentRegistry.makeUnitActionEnvironment(
+            name: resolved.environmentName, modelPath: resolved.modelPath)
         let agent = try DefaultAgent.make(
             config: resolved.config, observationDimension: environment.observationSpace.count,
             actionDimension: environment.actionSpace.count)
         try agent.loadPolicy(from: policy)
-        return (resolved, agent)
+        return (resolved, environment, agent)
     }
 }
 
@@ -36,12 +40,13 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate", abstract: "Print the mean return of a saved policy over seeded episodes.")
 
     @OptionGroup var source: PolicyOptions
-    @Option(help: "Environment the policy was trained on.") var env = "pendulum"
+    @Option(help: "Environment the policy was trained on (default: the run's config.json next to the policy).")
+    var env: String?
+    @Option(help: "MuJoCo model file (MJCF) to evaluate in instead of the task's built-in model (default: the run's).")
+    var model: String?
     @Option(help: "Episodes, reset with seeds 0 ..< N.") var episodes = 10
     @Flag(help: "Sample actions instead of taking the deterministic z₀ = 0 action.") var stochastic = false
     @Option(help: "Seed of the action noise for --stochastic.") var noiseSeed: UInt64 = 0
-    @OptionGroup(title: "MEow hyperparameters (default: the run's config.json, else the --env preset)")
-    var hyperparameters: MEowOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
 
     func validate() throws {
@@ -52,12 +57,12 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         blas.loadAndLog()
-        let (resolved, agent) = try source.loadAgent(environment: env, overrides: hyperparameters.overrides)
+        let (resolved, environment, agent) = try source.loadAgent(environment: env, modelPath: model)
+        log("evaluating \(resolved.environmentName)" + (resolved.modelPath.map { " (model \($0))" } ?? "")
+            + " over seeds 0..<\(episodes)")
         var rng = Xoshiro256(seed: noiseSeed)
         let result = PolicyEvaluation.evaluate(
-            agent: agent,
-            environment: try EnvironmentRegistry.makeUnitActionEnvironment(name: resolved.environmentName),
-            episodes: episodes, deterministic: !stochastic, rng: &rng)
+            agent: agent, environment: environment, episodes: episodes, deterministic: !stochastic, rng: &rng)
         for (seed, episode) in result.episodes.enumerated() {
             log("seed \(seed): return \(String(format: "%.2f", episode.episodeReturn)), length \(episode.length)")
         }
@@ -93,7 +98,7 @@ struct MultiGoalCheckCommand: ParsableCommand {
 
     func run() throws {
         blas.loadAndLog()
-        let (_, agent) = try source.loadAgent(environment: "multigoal", overrides: hyperparameters.overrides)
+        let (_, _, agent) = try source.loadAgent(environment: "multigoal", overrides: hyperparameters.overrides)
         let report = try MultiGoalCheck.run(agent: agent, rollouts: rollouts, maxSteps: maxSteps, seed: noiseSeed)
         print(report)
         if !report.passes() { throw ExitCode(1) }

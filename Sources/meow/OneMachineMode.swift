@@ -26,6 +26,8 @@ struct OneMachineRun {
     var configFile: String?
     /// The checkpoint or run directory the learner resumes from.
     var resume: String?
+    /// A MuJoCo model file replacing the environment's built-in model, for the learner and every actor.
+    var model: String?
 
     func run() throws -> Int32 {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -41,6 +43,7 @@ struct OneMachineRun {
 
         var learnerArguments = ["--listen", url, "--env", environment, "--run-dir", runDirectory]
         if let resume { learnerArguments += ["--resume", resume] }
+        if let model { learnerArguments += ["--model", model] }
         let learner = try Self.launch(learnerPath, learnerArguments + learnerFlags, log: nil)
         var children: [Process] = []
         for index in 0 ..< actors {
@@ -48,6 +51,7 @@ struct OneMachineRun {
                              "--envs", String(environmentsPerActor),
                              "--stats-file", runDirectory + "/actor-\(index).json"]
             if let configFile { arguments += ["--config", configFile] }
+            if let model { arguments += ["--model", model] }
             arguments += shapeFlags
             children.append(try Self.launch(actorPath, arguments, log: runDirectory + "/actor-\(index).log"))
         }
@@ -111,7 +115,7 @@ struct OneMachineRun {
     /// one-machine and single-process flags, which the caller passes explicitly).
     static func passThrough(_ arguments: [String]) -> [String] {
         let withValue: Set<String> = [
-            "--actors", "--env", "--run-dir", "--multigoal-rollouts", "--envs-per-actor", "--resume",
+            "--actors", "--env", "--run-dir", "--multigoal-rollouts", "--envs-per-actor", "--resume", "--model",
         ]
         let alone: Set<String> = ["--overwrite", "--quiet", "train"]
         var result: [String] = []

@@ -15,6 +15,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Environment and preset: \(ConfigResolver.trainableEnvironments.joined(separator: ", ")) (default: the config file's env, else pendulum).")
     var env: String?
+    @Option(help: "MuJoCo model file (MJCF) replacing the task's built-in model; its spaces must fit the task (docs/mujoco.md).")
+    var model: String?
     @Option(help: "A JSON config file (`meow config` prints a template).") var config: String?
     @Option(help: "Continue from a checkpoint directory, or a run directory's latest checkpoint.") var resume: String?
     @Flag(help: "Reuse a run directory that already holds a run (deletes its metrics and checkpoints).")
@@ -36,9 +38,9 @@ struct TrainCommand: ParsableCommand {
             // The distributed learner may extend a resumed run (--steps); everything else stays the checkpoint's.
             var changed = hyperparameters.overrides
             if actors > 0 { changed.totalSteps = nil }
-            if config != nil || env != nil || changed != ConfigOverrides() {
+            if config != nil || env != nil || model != nil || changed != ConfigOverrides() {
                 throw ValidationError(
-                    "A resumed run keeps its checkpoint's environment and hyperparameters; drop --config, --env and "
+                    "A resumed run keeps its checkpoint's environment, model and hyperparameters; drop --config, --env, --model and "
                         + "the hyperparameter flags, or start a new run without --resume.")
             }
             if overwrite {
@@ -60,7 +62,7 @@ struct TrainCommand: ParsableCommand {
         try resolve { () throws(ConfigurationError) in
             try ConfigResolver.resolve(
                 environmentName: env, configFile: config, overrides: hyperparameters.overrides,
-                runOverrides: runSettings.overrides(blas: blas))
+                runOverrides: runSettings.overrides(blas: blas), modelPath: model)
         }
     }
 
@@ -77,6 +79,7 @@ struct TrainCommand: ParsableCommand {
                     environment: manifest.environment, actors: actors, environmentsPerActor: envsPerActor,
                     runDirectory: directory, policy: manifest.config, learnerFlags: passed)
                 run.resume = resume
+                run.model = manifest.model
             } else {
                 let resolved = try resolved()
                 run = OneMachineRun(
@@ -84,6 +87,7 @@ struct TrainCommand: ParsableCommand {
                     runDirectory: resolved.settings.runDir ?? "runs/\(resolved.environmentName)-distributed",
                     policy: resolved.config, learnerFlags: passed)
                 run.configFile = config
+                run.model = resolved.modelPath
                 try OneMachineRun.prepare(runDirectory: run.runDirectory, overwrite: overwrite)
             }
             let status = try run.run()
@@ -113,7 +117,8 @@ struct TrainCommand: ParsableCommand {
                     : "; replay snapshot restored"))
             trainer = try LocalTrainer(resuming: checkpoint, settings: settings, options: options)
             print("environment: \(trainer.environmentName), run directory: \(trainer.runDirectory.path)")
-            print(ConfigFile.render(environment: trainer.environmentName, config: trainer.config, settings: settings))
+            print(ConfigFile.render(environment: trainer.environmentName, model: trainer.modelPath, config: trainer.config,
+                                    settings: settings))
         } else {
             let resolved = try resolved()
             let settings = resolved.settings
@@ -124,7 +129,7 @@ struct TrainCommand: ParsableCommand {
             print(resolved.rendered)
             trainer = try LocalTrainer(
                 config: resolved.config, settings: settings, environmentName: resolved.environmentName,
-                runDirectory: directory, options: options)
+                modelPath: resolved.modelPath, runDirectory: directory, options: options)
         }
         let summary = try trainer.run()
 
@@ -150,6 +155,7 @@ struct ConfigCommand: ParsableCommand {
         commandName: "config", abstract: "Print the effective configuration as a JSON config file (a template).")
 
     @Option(help: "Environment and preset (default: the config file's env, else pendulum).") var env: String?
+    @Option(help: "MuJoCo model file (MJCF) replacing the task's built-in model.") var model: String?
     @Option(help: "A JSON config file to start from.") var config: String?
     @OptionGroup(title: "MEow hyperparameters") var hyperparameters: MEowOptions
     @OptionGroup(title: "Run settings") var runSettings: RunOptions
@@ -159,7 +165,7 @@ struct ConfigCommand: ParsableCommand {
         let resolved = try resolve { () throws(ConfigurationError) in
             try ConfigResolver.resolve(
                 environmentName: env, configFile: config, overrides: hyperparameters.overrides,
-                runOverrides: runSettings.overrides(blas: blas))
+                runOverrides: runSettings.overrides(blas: blas), modelPath: model)
         }
         print(resolved.rendered, terminator: "")
     }

@@ -19,10 +19,11 @@ public enum DistributedConfigResolver {
     ///   - applyLearnerFlags: writes those flags over the file's `learner` section.
     ///   - token: the auth token, already read from the flags or MEOW_TOKEN.
     ///   - resume: the manifest of the checkpoint this run continues.
+    ///   - modelPath: `--model`, a MuJoCo model file replacing the task's built-in model.
     public static func learner(
         environment: String?, configFile: String?, meow: ConfigOverrides, run: RunSettingsOverrides,
         learnerFlags: Set<String>, applyLearnerFlags: (inout LearnerConfiguration) -> Void,
-        token: [UInt8]? = nil, resume: CheckpointManifest? = nil
+        token: [UInt8]? = nil, resume: CheckpointManifest? = nil, modelPath: String? = nil
     ) throws(ConfigurationError) -> LearnerConfiguration {
         let file = try configFile.map { path throws(ConfigurationError) in try ConfigFile.load(path) }
         let requested = environment ?? file?.environment ?? resume?.environment ?? "pendulum"
@@ -55,6 +56,13 @@ public enum DistributedConfigResolver {
         var c = try file?.learnerConfiguration(over: LearnerConfiguration()) ?? LearnerConfiguration()
         applyLearnerFlags(&c)
         c.environment = spec.name
+        c.modelPath = try ConfigResolver.checkedModel(
+            modelPath ?? file?.model ?? resume?.model, environment: spec.name,
+            source: modelPath != nil ? "--model" : "'model' in \(configFile ?? "the checkpoint")")
+        if let resume, c.modelPath != resume.model {
+            throw .conflictsWithCheckpoint(key: "model", given: c.modelPath ?? "the built-in model",
+                                           stored: resume.model ?? "the built-in model")
+        }
         c.agent = config
         c.token = token
         c.runDirectory = settings.runDir ?? "runs/\(spec.name)-learner"

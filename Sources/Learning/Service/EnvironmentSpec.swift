@@ -3,11 +3,11 @@ import Wire
 
 /// The environment a learner trains on, and the spaces it accepts from peers.
 ///
-/// Built-in environments know their spaces, so the learner fixes them at start-up.
-/// MuJoCo presets run in an external simulator whose observation layout depends on the
-/// gymnasium version (Ant-v4 has 27 elements by default, Ant-v5 105), so the learner
-/// adopts the spaces of the first HELLO that fits the preset and holds every later peer
-/// to them.
+/// Built-in environments know their spaces, so the learner fixes them at start-up; the
+/// MuJoCo tasks are built in too (v4 layouts: Ant has 27 elements) wherever MuJoCo loads.
+/// On a learner host without MuJoCo they fall back to their presets: the learner then
+/// adopts the spaces of the first HELLO that fits the preset (Ant-v4's 27 or Ant-v5's
+/// 105, say) and holds every later peer to them, and evaluates nothing itself.
 public struct EnvironmentSpec: Sendable, Equatable {
     /// The canonical name (`pendulum`, `hopper`).
     public let name: String
@@ -19,6 +19,8 @@ public struct EnvironmentSpec: Sendable, Equatable {
     public let allowedObservationSizes: [Int]
     /// Action size of a preset; 0 for built-in environments.
     public let presetActionSize: Int
+    /// Why a MuJoCo task fell back to its preset (MuJoCo did not load), for the start-up log.
+    public var fallbackReason: String? = nil
 
     /// MuJoCo presets: (name, gymnasium id, observation sizes across v4/v5, action size).
     static let presets: [(String, String, [Int], Int)] = [
@@ -33,15 +35,28 @@ public struct EnvironmentSpec: Sendable, Equatable {
     public static var names: [String] { EnvironmentRegistry.names + presets.map(\.0) }
 
     /// The spec for a built-in environment or preset name (case-insensitive).
-    public static func resolve(_ name: String) throws(LearnerError) -> EnvironmentSpec {
+    ///
+    /// `modelPath` replaces a MuJoCo task's built-in model; a model that does not load or fit
+    /// is an error, while a host without MuJoCo falls back to the task's preset.
+    public static func resolve(_ name: String, modelPath: String? = nil) throws(LearnerError) -> EnvironmentSpec {
         let key = name.lowercased()
-        if let preset = presets.first(where: { $0.0 == key || $0.1.lowercased() == key }) {
+        let preset = presets.first(where: { $0.0 == key || $0.1.lowercased() == key })
+        guard let entry = try? EnvironmentRegistry.entry(named: key) else {
+            guard let preset else { throw .unknownEnvironment(name: name, known: names) }
             return EnvironmentSpec(name: preset.0, envID: preset.1, spaces: nil,
                                    allowedObservationSizes: preset.2, presetActionSize: preset.3)
         }
-        guard let entry = try? EnvironmentRegistry.entry(named: key),
-              let environment = try? EnvironmentRegistry.makeEnvironment(name: entry.name) else {
-            throw .unknownEnvironment(name: name, known: names)
+        let environment: any Environment
+        do {
+            environment = try EnvironmentRegistry.makeEnvironment(name: entry.name, modelPath: modelPath)
+        } catch {
+            if case let .mujoco(.libraryUnavailable(reason)) = error, let preset, modelPath == nil {
+                var spec = EnvironmentSpec(name: preset.0, envID: preset.1, spaces: nil,
+                                           allowedObservationSizes: preset.2, presetActionSize: preset.3)
+                spec.fallbackReason = reason
+                return spec
+            }
+            throw .environment(error.description)
         }
         let spaces = AgreedSpaces(observation: Space(environment.observationSpace),
                                   action: Space(environment.actionSpace))

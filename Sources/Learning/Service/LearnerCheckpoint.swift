@@ -151,11 +151,12 @@ struct Checkpointing {
         }
         let metricsSize = (try? FileManager.default.attributesOfItem(atPath: metricsPath))?[.size] as? NSNumber
         let agentCheckpoint = agent.checkpoint()
-        let manifest = LearnerCheckpoint.manifest(
+        var manifest = LearnerCheckpoint.manifest(
             state: state, environment: configuration.environment, config: configuration.agent,
             run: configuration.effectiveRun, spaces: spaces, agent: agentCheckpoint.record,
             policyVersion: UInt64(agent.updateCount), effectiveConfig: configuration.rendered,
             metricsBytes: metricsSize?.intValue)
+        manifest.model = configuration.modelPath
         do {
             let url = try store.save(
                 manifest: manifest, agent: agentCheckpoint, replay: configuration.run.checkpointReplay ? replay : nil,

@@ -14,8 +14,10 @@ import Wire
 public struct LearnerConfiguration: Sendable {
     /// nng URL of the REP listener.
     public var listen = "tcp://127.0.0.1:7700"
-    /// Built-in environment (pendulum, mountaincar, multigoal) or MuJoCo preset for external simulators.
+    /// Built-in environment (pendulum, mountaincar, multigoal, the MuJoCo tasks) or a MuJoCo preset.
     public var environment = "pendulum"
+    /// A MuJoCo model file replacing the task's built-in model (the learner evaluates in it); nil for the built-in.
+    public var modelPath: String?
     /// Run directory: policy.safetensors, learner-stats.json, ingest.log.
     public var runDirectory = "runs/learner"
     /// MEow hyperparameters, seed, batch size, replay capacity, warm-up and run length.
@@ -122,7 +124,7 @@ public struct LearnerConfiguration: Sendable {
     /// The effective configuration as a config file: printed at start, stored as config.json
     /// and in every checkpoint (docs/configuration.md).
     public var rendered: String {
-        ConfigFile.render(environment: environment, config: agent, settings: effectiveRun, learner: self)
+        ConfigFile.render(environment: environment, model: modelPath, config: agent, settings: effectiveRun, learner: self)
     }
 
     /// The effective configuration as CleanRL's hyperparameter table (TensorBoard's Text tab).
@@ -212,7 +214,7 @@ public struct LearnerConfiguration: Sendable {
         try need(width >= needed, "error-buffer",
                  "at least \(Int(needed.rounded(.up))) so that a batch of max-batch (\(maxBatch)) "
                     + "transitions can ever be inserted; raise it or lower max-batch")
-        _ = try EnvironmentSpec.resolve(environment)
+        _ = try EnvironmentSpec.resolve(environment, modelPath: modelPath)
     }
 }
 
@@ -230,6 +232,8 @@ public enum LearnerError: Error, Equatable, CustomStringConvertible {
     case replay(ReplayError)
     /// No built-in environment or preset has this name.
     case unknownEnvironment(name: String, known: [String])
+    /// The environment could not be built (a model file that does not load or fit); `reason` says why.
+    case environment(String)
     /// The agent could not be built.
     case agent(String)
     /// A file in the run directory could not be read or written.
@@ -250,6 +254,7 @@ public enum LearnerError: Error, Equatable, CustomStringConvertible {
         case let .replay(error): "\(error)"
         case let .unknownEnvironment(name, known):
             "unknown environment '\(name)'; choose one of: \(known.joined(separator: ", "))"
+        case let .environment(reason): reason
         case let .agent(reason): "could not build the agent: \(reason)"
         case let .io(path, reason): "\(path): \(reason)"
         case let .listen(url, reason): "cannot listen on \(url): \(reason)"

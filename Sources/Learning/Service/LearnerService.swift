@@ -47,7 +47,7 @@ public final class LearnerService: Sendable {
                 makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
                 log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
         try configuration.validate()
-        let spec = try EnvironmentSpec.resolve(configuration.environment)
+        let spec = try EnvironmentSpec.resolve(configuration.environment, modelPath: configuration.modelPath)
         if let resume, resume.manifest.environment != spec.name {
             throw .checkpoint(.incompatible(
                 reason: "it was trained on \(resume.manifest.environment), this learner runs \(spec.name)"))
@@ -55,6 +55,10 @@ public final class LearnerService: Sendable {
         self.configuration = configuration
         self.spec = spec
         self.log = log
+        if let reason = spec.fallbackReason {
+            log("meow-learner: MuJoCo is not available here (\(reason)); \(spec.name) takes its spaces from the "
+                + "first peer's HELLO and the learner evaluates nothing itself")
+        }
         firstSteps = resume?.manifest.counters.steps ?? 0
         firstUpdates = resume?.manifest.counters.updates ?? 0
 

@@ -191,7 +191,7 @@ final class TrainingLoop: @unchecked Sendable {
 
         // Built-in environments are evaluated here, deterministically, as the single-process trainer does.
         let evaluationEnvironment = spec.spaces == nil
-            ? nil : try? EnvironmentRegistry.makeUnitActionEnvironment(name: spec.name)
+            ? nil : try? EnvironmentRegistry.makeUnitActionEnvironment(name: spec.name, modelPath: configuration.modelPath)
         let evalEvery = configuration.agent.evalEvery
         if evaluationEnvironment == nil { state.nextEvaluationStep = nil }
         let checkpointEvery = configuration.run.checkpointEvery
