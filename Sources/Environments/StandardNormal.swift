@@ -20,21 +20,24 @@ extension EnvironmentGenerator {
             let layer = Int(bits & 0xFF)
             let negative = (bits >> 8) & 1 == 1
             let magnitude = (bits >> 9) & 0x000F_FFFF_FFFF_FFFF
-            let x = negative ? -(Double(magnitude) * ziggurat.width[layer]) : Double(magnitude) * ziggurat.width[layer]
+            let scaled = Double(magnitude) * ziggurat.width[layer]
+            let x = negative ? -scaled : scaled
             if magnitude < ziggurat.coreLimit[layer] { return x }
             if layer == 0 {
                 return sampleTail(negative: (magnitude >> 8) & 1 == 1)
             }
-            // NOTE: numpy writes `(f[i-1] - f[i]) * u + f[i]` without a fused multiply-add;
-            // keeping the same three roundings keeps the accept/reject decisions equal.
-            let below = ziggurat.density[layer - 1] - ziggurat.density[layer]
-            if below * nextDouble() + ziggurat.density[layer] < exp(-0.5 * x * x) { return x }
+            // NOTE: `(f[i-1] - f[i]) * u + f[i]` rounds three times, as numpy's x86-64 build
+            // computes it; Swift never fuses it into a multiply-add, which would flip
+            // rare accept/reject decisions (and with them the rest of the stream).
+            let wedgeHeight = ziggurat.density[layer - 1] - ziggurat.density[layer]
+            if wedgeHeight * nextDouble() + ziggurat.density[layer] < exp(-0.5 * x * x) { return x }
         }
     }
 
-    /// A draw from the normal tail beyond `r`, with the sign numpy takes from bit 8 of the magnitude.
+    /// A draw from the normal tail beyond `r`, negated if `negative`.
     ///
-    /// `log1p(-u)` is `log(1 - u)`, finite because `u < 1`.
+    /// numpy takes the tail's sign from bit 8 of the magnitude rather than from the
+    /// sign bit, and so does the caller. `log1p(-u)` is `log(1 - u)`, finite because `u < 1`.
     private mutating func sampleTail(negative: Bool) -> Double {
         let r = NormalZiggurat.r
         while true {
