@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Record gymnasium trajectories that the Swift environment tests replay.
 
-numpy's PCG64 streams are not reproduced in Swift, so the fixtures pin the
-dynamics instead of the seeding: each episode stores the internal state gymnasium
-drew at reset (as exact hexadecimal float64), the float32 actions taken, and per
-step the observation, reward, terminated and truncated flags that gymnasium's
-registered environment (with its TimeLimit) returned. The Swift test sets the same
-state and replays the actions.
+Each episode stores its seed, the internal state gymnasium drew at reset (as
+exact hexadecimal float64), the float32 actions taken, and per step the
+observation, reward, terminated and truncated flags that gymnasium's registered
+environment (with its TimeLimit) returned. The Swift environments seed as
+gymnasium does (numpy's SeedSequence and PCG64, pinned separately by
+tools/record_numpy_fixtures.py), so the Swift test resets with the same seed,
+checks that it lands on the recorded state, and replays the actions.
 
 Usage (from the repository root; rerun only when the fixtures must change):
 

@@ -1,48 +1,60 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// The random generator an environment draws its start states from (xoshiro256**).
+/// The random generator an environment draws its start states from: numpy's PCG64.
 ///
-/// Each environment owns one, the counterpart of gymnasium's `np_random`: seeded
-/// resets are reproducible across runs and platforms because the stream and the
-/// conversions below are defined here rather than by the standard library. It does
-/// not reproduce numpy's PCG64 streams; the gymnasium fixtures compare dynamics from
-/// a recorded state instead (Tests/EnvironmentsTests/Fixtures).
+/// Each environment owns one, the counterpart of gymnasium's `np_random`, which is
+/// `np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))`. The seeding,
+/// the 64-bit stream and the conversions (`uniform`, `standardNormal`) reproduce
+/// numpy's bit for bit, so `reset(seed:)` lands on the very state gymnasium's
+/// `reset(seed=)` draws (Tests/EnvironmentsTests/Fixtures/numpy_streams.json pins it).
+///
+/// PCG64 is a 128-bit linear congruential generator whose output is the XSL-RR
+/// permutation of the new state: the two halves xor-ed, rotated right by the top
+/// six bits.
 public struct EnvironmentGenerator: RandomNumberGenerator, Sendable {
-    private var s0: UInt64
-    private var s1: UInt64
-    private var s2: UInt64
-    private var s3: UInt64
+    private var stateHigh: UInt64
+    private var stateLow: UInt64
+    private var incrementHigh: UInt64
+    private var incrementLow: UInt64
 
-    /// A generator whose whole stream is a function of `seed`.
+    /// numpy's default 128-bit PCG multiplier.
+    private static let multiplierHigh: UInt64 = 0x2360_ED05_1FC6_5DA4
+    private static let multiplierLow: UInt64 = 0x4385_DF64_9FCC_F645
+
+    /// The generator gymnasium builds for `seed`: `PCG64(SeedSequence(seed))`.
     ///
-    /// SplitMix64 spreads the seed over the 256-bit state, as the xoshiro authors
-    /// recommend, so nearby seeds give unrelated streams.
+    /// The seed sequence yields four 64-bit words; the first two are the initial
+    /// state and the last two the stream selector, most significant word first.
     public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix()
-        s1 = splitMix()
-        s2 = splitMix()
-        s3 = splitMix()
+        let words = SeedSequence(seed: seed).generateState64(count: 4)
+        self.init(initialState: (words[0], words[1]), sequence: (words[2], words[3]))
     }
 
-    /// The four state words, for checkpoints (`init(state:)` restores them).
-    public var state: [UInt64] { [s0, s1, s2, s3] }
+    /// PCG's `srandom`: the increment is `2 * sequence + 1`, and the state is
+    /// stepped once before and once after adding the initial state.
+    private init(initialState: (high: UInt64, low: UInt64), sequence: (high: UInt64, low: UInt64)) {
+        (stateHigh, stateLow) = (0, 0)
+        incrementHigh = sequence.high << 1 | sequence.low >> 63
+        incrementLow = sequence.low << 1 | 1
+        step()
+        let (low, carry) = stateLow.addingReportingOverflow(initialState.low)
+        stateLow = low
+        stateHigh = stateHigh &+ initialState.high &+ (carry ? 1 : 0)
+        step()
+    }
 
-    /// Restores a generator from `state` (four words, not all zero), or nil.
+    /// The four state words for checkpoints: state high, state low, increment high, increment low.
+    ///
+    /// `init(state:)` restores them. They are numpy's `bit_generator.state["state"]`
+    /// and `["inc"]` split into 64-bit halves.
+    public var state: [UInt64] { [stateHigh, stateLow, incrementHigh, incrementLow] }
+
+    /// Restores a generator from `state` (as `state` returns it), or nil.
+    ///
+    /// A PCG increment is always odd. Checkpoints written before the environments
+    /// used PCG64 hold four xoshiro256** words instead, which restore a different
+    /// stream when the last word happens to be odd and are refused when it is even.
     public init?(state: [UInt64]) {
-        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
-        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+        guard state.count == 4, state[3] & 1 == 1 else { return nil }
+        (stateHigh, stateLow, incrementHigh, incrementLow) = (state[0], state[1], state[2], state[3])
     }
 
     /// A generator seeded from the system's entropy source, for unseeded environments.
@@ -51,32 +63,30 @@ public struct EnvironmentGenerator: RandomNumberGenerator, Sendable {
         return EnvironmentGenerator(seed: system.next())
     }
 
+    /// numpy's `next_uint64`: advance the state, then permute it.
     public mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0
-        s3 ^= s1
-        s1 ^= s2
-        s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return result
+        step()
+        let rotation = stateHigh >> 58
+        let folded = stateHigh ^ stateLow
+        return folded >> rotation | folded << ((64 &- rotation) & 63)
     }
 
-    /// A double uniform on [low, high), from the top 53 bits of one draw.
+    /// numpy's `next_double`: the top 53 bits of one draw, scaled to [0, 1).
+    public mutating func nextDouble() -> Double {
+        Double(next() >> 11) * 0x1p-53
+    }
+
+    /// A double uniform on [low, high), computed as numpy's `Generator.uniform` does.
     public mutating func uniform(low: Double, high: Double) -> Double {
-        let unit = Double(next() >> 11) * 0x1p-53
-        return low + (high - low) * unit
+        low + (high - low) * nextDouble()
     }
 
-    /// A standard normal double (Box-Muller, one of the pair).
-    ///
-    /// Two draws per value keeps the stream position independent of earlier calls,
-    /// which makes seeded resets easy to reason about.
-    public mutating func normal() -> Double {
-        // 1 - u lies in (0, 1], so the log is finite.
-        let u1 = 1 - Double(next() >> 11) * 0x1p-53
-        let u2 = Double(next() >> 11) * 0x1p-53
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    /// One LCG step, `state = state * multiplier + increment` modulo 2^128.
+    private mutating func step() {
+        let product = stateLow.multipliedFullWidth(by: Self.multiplierLow)
+        let high = product.high &+ stateLow &* Self.multiplierHigh &+ stateHigh &* Self.multiplierLow
+        let (low, carry) = product.low.addingReportingOverflow(incrementLow)
+        stateLow = low
+        stateHigh = high &+ incrementHigh &+ (carry ? 1 : 0)
     }
 }

@@ -14,7 +14,7 @@ public struct EnvironmentSnapshot: Sendable, Equatable, Codable {
     public var flags: [String: Bool]
     /// Steps taken in the current episode.
     public var elapsedSteps: Int
-    /// The environment generator's four state words.
+    /// The environment generator's four state words (PCG64 state and increment, see `EnvironmentGenerator.state`).
     public var generator: [UInt64]
 
     public init(
@@ -43,7 +43,10 @@ public struct EnvironmentSnapshot: Sendable, Equatable, Codable {
             throw .invalidSnapshot(kind: expectedKind, reason: "the snapshot is of a '\(kind)' environment")
         }
         guard let restored = EnvironmentGenerator(state: generator) else {
-            throw .invalidSnapshot(kind: kind, reason: "generator state must be 4 words, not all zero")
+            throw .invalidSnapshot(
+                kind: kind,
+                reason: "generator state must be 4 PCG64 words ending in an odd increment; "
+                    + "a checkpoint from before the environments used numpy's PCG64 cannot be resumed")
         }
         guard clock.restore(elapsed: elapsedSteps) else {
             throw .invalidSnapshot(

@@ -55,6 +55,8 @@ public struct MountainCarContinuous: Environment {
 
     public var elapsedSteps: Int { clock.elapsed }
 
+    /// Draws the position as gymnasium's `np_random.uniform(low=-0.6, high=-0.4)` does, so
+    /// a seed gives gymnasium's start state bit for bit; without a seed the stream continues.
     public mutating func reset(seed: UInt64?) -> [Float] {
         if let seed { generator = EnvironmentGenerator(seed: seed) }
         clock.restart()
@@ -66,7 +68,7 @@ public struct MountainCarContinuous: Environment {
     /// Places the car in a float64 state, as gymnasium's reset leaves it, keeping the step count.
     ///
     /// The gymnasium fixtures use it to replay recorded trajectories from the state
-    /// gymnasium drew, since numpy's generator is not reproduced here.
+    /// gymnasium drew.
     public mutating func setState(position: Double, velocity: Double) {
         self.position = position
         self.velocity = velocity

@@ -48,8 +48,10 @@ public struct MultiGoal: Environment {
     public mutating func reset(seed: UInt64?) -> [Float] {
         if let seed { generator = EnvironmentGenerator(seed: seed) }
         clock.restart()
-        let x = Self.initialSigma * generator.normal()
-        let y = Self.initialSigma * generator.normal()
+        // numpy's `np_random.normal(0, initialSigma, size=2)` from a seeded Generator.
+        // softlearning draws from numpy's global legacy generator, which no seed can match.
+        let x = Self.initialSigma * generator.standardNormal()
+        let y = Self.initialSigma * generator.standardNormal()
         setState(position: [x, y])
         return observation
     }

@@ -51,6 +51,8 @@ public struct Pendulum: Environment {
 
     public var elapsedSteps: Int { clock.elapsed }
 
+    /// Draws θ then θ̇ as gymnasium's `np_random.uniform(low=-high, high=high)` does, so
+    /// a seed gives gymnasium's start state bit for bit; without a seed the stream continues.
     public mutating func reset(seed: UInt64?) -> [Float] {
         if let seed { generator = EnvironmentGenerator(seed: seed) }
         clock.restart()
@@ -62,7 +64,7 @@ public struct Pendulum: Environment {
     /// Places the pendulum in a given state without touching the step count.
     ///
     /// The gymnasium fixtures use it to replay recorded trajectories from the state
-    /// gymnasium drew, since numpy's generator is not reproduced here.
+    /// gymnasium drew.
     public mutating func setState(theta: Double, thetaDot: Double) {
         self.theta = theta
         self.thetaDot = thetaDot

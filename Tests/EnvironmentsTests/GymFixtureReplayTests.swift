@@ -3,8 +3,8 @@ import Environments
 
 /// Replays trajectories recorded from gymnasium and compares every step.
 ///
-/// The fixtures pin the dynamics from a recorded start state (numpy's generator is
-/// not reproduced); see tools/record_gym_fixtures.py.
+/// Each episode starts from the environment's own seeded reset, which must land on
+/// the state gymnasium drew for the same seed; see tools/record_gym_fixtures.py.
 @Suite struct GymFixtureReplayTests {
     // MARK: - Pendulum-v1
 
@@ -15,9 +15,8 @@ import Environments
         try replayFixture("pendulum.json", gymnasiumID: "Pendulum-v1") { episode in
             let state = try episode.initialStateValues()
             var pendulum = Pendulum()
-            _ = pendulum.reset(seed: 0)
-            pendulum.setState(theta: state[0], thetaDot: state[1])
-            #expect(pendulum.observation == episode.initialObservation)
+            #expect(pendulum.reset(seed: UInt64(episode.seed)) == episode.initialObservation)
+            #expect([pendulum.theta, pendulum.thetaDot] == state)
             return pendulum
         }
     }
@@ -39,9 +38,8 @@ import Environments
         try replayFixture("mountaincar.json", gymnasiumID: "MountainCarContinuous-v0") { episode in
             let state = try episode.initialStateValues()
             var car = MountainCarContinuous()
-            _ = car.reset(seed: 0)
-            car.setState(position: state[0], velocity: state[1])
-            #expect(car.observation == episode.initialObservation)
+            #expect(car.reset(seed: UInt64(episode.seed)) == episode.initialObservation)
+            #expect([car.position, car.velocity] == state)
             return car
         }
     }
@@ -60,7 +58,7 @@ import Environments
 
     // MARK: - Helpers
 
-    /// Replays every episode of a fixture file from the start state `makeEnvironment` sets.
+    /// Replays every episode of a fixture file from the start state `makeEnvironment` resets to.
     ///
     /// Each step is checked within 1e-5 (in `replay`); the whole episode must then
     /// agree bit for bit, which is what the precision bookkeeping in the

@@ -46,4 +46,15 @@ import Testing
         snapshot.generator = [0, 0, 0, 0]
         #expect(throws: EnvironmentError.self) { try pendulum.restore(snapshot) }
     }
+
+    /// A checkpoint from before PCG64 holds four xoshiro256** words; with an even last
+    /// word it cannot be a PCG64 increment and is refused, saying why.
+    @Test func aPrePCG64GeneratorStateWithAnEvenIncrementIsRefused() throws {
+        var pendulum = Pendulum()
+        _ = pendulum.reset(seed: 1)
+        var snapshot = pendulum.snapshot()
+        snapshot.generator = [0x9E37_79B9_7F4A_7C15, 0xBF58_476D_1CE4_E5B9, 0x94D0_49BB_1331_11EB, 0x2545_F491_4F6C_DD1C]
+        let error = #expect(throws: EnvironmentError.self) { try pendulum.restore(snapshot) }
+        #expect(error?.description.contains("PCG64") == true)
+    }
 }
