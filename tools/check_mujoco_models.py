@@ -24,9 +24,9 @@ For each model in Sources/Environments/MuJoCo/Models/*Model.swift this script
 
 It needs the fixture-recording venv (gymnasium 0.29.1, mujoco 2.3.3, numpy < 2):
 
-    python3 -m venv /work/venv-fixtures
-    /work/venv-fixtures/bin/pip install "gymnasium==0.29.1" "mujoco==2.3.3" "numpy<2" imageio
-    /work/venv-fixtures/bin/python tools/check_mujoco_models.py [hopper walker2d ...]
+    python3 -m venv .venv-fixtures
+    .venv-fixtures/bin/pip install "gymnasium==0.29.1" "mujoco==2.3.3" "numpy<2" imageio
+    .venv-fixtures/bin/python tools/check_mujoco_models.py [hopper walker2d ...]
 
 It exits non-zero if any model differs. It is a developer tool, not part of `make test`.
 """

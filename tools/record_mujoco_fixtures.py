@@ -37,9 +37,9 @@ Within a horizon the data carries over from step to step, as in an episode.
 
 Usage (from the repository root; needs the fixture venv, see tools/check_mujoco_models.py):
 
-    python3 -m venv /work/venv-fixtures
-    /work/venv-fixtures/bin/pip install "gymnasium==0.29.1" "mujoco==2.3.3" "numpy<2" imageio
-    /work/venv-fixtures/bin/python tools/record_mujoco_fixtures.py [Tests/EnvironmentsTests/Fixtures/mujoco] [hopper ...]
+    python3 -m venv .venv-fixtures
+    .venv-fixtures/bin/pip install "gymnasium==0.29.1" "mujoco==2.3.3" "numpy<2" imageio
+    .venv-fixtures/bin/python tools/record_mujoco_fixtures.py [Tests/EnvironmentsTests/Fixtures/mujoco] [hopper ...]
 
 (imageio only because gymnasium's MuJoCo environments import their renderer.)
 The output is deterministic for given gymnasium, mujoco and numpy versions, which are

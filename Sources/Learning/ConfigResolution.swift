@@ -123,8 +123,6 @@ func kebabCase(_ name: String) -> String {
 public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     /// No preset and no simulation has this name.
     case unknownEnvironment(name: String, known: [String])
-    /// A preset exists (a MuJoCo task) but no built-in simulation: it needs the distributed setup.
-    case noBuiltInSimulation(name: String, known: [String])
     /// A field's value cannot work; `flag` is the command-line flag that sets it.
     case invalidValue(flag: String, expected: String)
     /// The config file has a key no section knows; `suggestion` is a near miss that exists.
@@ -142,9 +140,6 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .unknownEnvironment(name, known):
             "Unknown environment '\(name)': pass --env with one of \(known.joined(separator: ", "))."
-        case let .noBuiltInSimulation(name, known):
-            "Environment '\(name)' has a preset but no built-in simulation (it runs on gymnasium actors): "
-                + "pass --env with one of \(known.joined(separator: ", "))."
         case let .invalidValue(flag, expected):
             "Invalid \(flag): expected \(expected); change \(flag)."
         case let .unknownKey(key, path, suggestion):
@@ -322,7 +317,6 @@ public enum ConfigResolver {
         do {
             return try EnvironmentRegistry.entry(named: name).name
         } catch {
-            if MEowConfig.preset(name) != nil { throw .noBuiltInSimulation(name: name, known: trainableEnvironments) }
             throw .unknownEnvironment(name: name, known: trainableEnvironments)
         }
     }

@@ -8,7 +8,8 @@ struct MeowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meow",
         abstract: "MEow (maximum-entropy RL with an energy-based normalizing flow), single process.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, MultiGoalCheckCommand.self, ConfigCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, MultiGoalCheckCommand.self, ConfigCommand.self,
+                      ModelCommand.self])
 }
 
 /// Prints one line to stderr, where logs go; stdout carries results.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import CommandLineOptions
+import Environments
 import Learning
 
 /// `meow train`: the single-process trainer, fresh or resumed from a checkpoint.
@@ -168,5 +169,24 @@ struct ConfigCommand: ParsableCommand {
                 runOverrides: runSettings.overrides(blas: blas), modelPath: model)
         }
         print(resolved.rendered, terminator: "")
+    }
+}
+
+/// `meow model`: a MuJoCo task's built-in model as MJCF, to edit and pass back with --model.
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Print a MuJoCo task's built-in model (MJCF), the starting point of a variant for --model.")
+
+    @Option(help: "The MuJoCo task: \(EnvironmentRegistry.entries.filter(\.acceptsModelPath).map(\.name).joined(separator: ", ")).")
+    var env: String
+
+    func run() throws {
+        let tasks = EnvironmentRegistry.entries.filter(\.acceptsModelPath).map(\.name)
+        guard let entry = try? EnvironmentRegistry.entry(named: env), let text = MuJoCoModels.text(environment: entry.name)
+        else {
+            throw ValidationError("'\(env)' is not a MuJoCo task; pass --env with one of \(tasks.joined(separator: ", ")).")
+        }
+        print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
     }
 }

@@ -58,6 +58,34 @@ import Testing
         #expect(resolved.rendered.contains(#""run-dir": null"#))
     }
 
+    // MARK: - MuJoCo model files
+
+    @Test func aModelFileTravelsThroughTheFileAsAnAbsolutePath() throws {
+        let path = try Self.file(#"{"env": "hopper", "model": "variants/heavy.xml"}"#)
+        let resolved = try ConfigResolver.resolve(environmentName: nil, configFile: path, overrides: ConfigOverrides())
+        let absolute = URL(fileURLWithPath: "variants/heavy.xml").standardizedFileURL.path
+        #expect(resolved.modelPath == absolute)
+        #expect(resolved.rendered.contains("\"model\": \"\(absolute)\""))
+        // The rendered file reads back to the same configuration, model included.
+        let again = try ConfigResolver.resolve(
+            environmentName: nil, configFile: try Self.file(resolved.rendered), overrides: ConfigOverrides())
+        #expect(again == resolved)
+        // A flag wins over the file; without either, no model line is written.
+        let flag = try ConfigResolver.resolve(
+            environmentName: nil, configFile: path, overrides: ConfigOverrides(), modelPath: "/tmp/other.xml")
+        #expect(flag.modelPath == "/tmp/other.xml")
+        let none = try ConfigResolver.resolve(environmentName: "hopper", configFile: nil, overrides: ConfigOverrides())
+        #expect(none.modelPath == nil && !none.rendered.contains("\"model\""))
+    }
+
+    @Test func aModelFileForAnEnvironmentWithoutMuJoCoIsRefusedInASentence() throws {
+        let message = try Self.error(#"{"env": "pendulum", "model": "heavy.xml"}"#)
+        #expect(message?.contains("'pendulum' is not a MuJoCo task") == true, "\(message ?? "no error")")
+        #expect(message?.contains("hopper") == true)
+        let wrongType = try Self.error(#"{"env": "hopper", "model": 3}"#)
+        #expect(wrongType?.contains("Invalid 'model'") == true, "\(wrongType ?? "no error")")
+    }
+
     // MARK: - Mistakes name the key
 
     @Test func unknownKeysAreErrorsWithASuggestion() throws {
@@ -101,7 +129,7 @@ import Testing
         #expect(Self.fieldKeys(ActorSettings()).sorted() == ConfigKeys.actor.map(\.name).sorted())
         // The learner's token, TLS value, environment, agent, run, run directory, metrics address and
         // receiver limits come from other keys (env, meow, run) or stay off the file (the token).
-        let elsewhere: Set = ["token", "tls", "environment", "agent", "run", "run-directory", "metrics-listen", "limits"]
+        let elsewhere: Set = ["token", "tls", "environment", "model-path", "agent", "run", "run-directory", "metrics-listen", "limits"]
         #expect(Set(Self.fieldKeys(LearnerConfiguration())).subtracting(elsewhere).union(["tls-cert", "tls-key"])
             == Set(ConfigKeys.learner.map(\.name)))
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -71,10 +71,13 @@ import Testing
 
     @Test func unknownEnvironmentsListTheChoices() throws {
         let unknown = try #require(Self.message(ConfigOverrides(), environment: "cartpole"))
-        #expect(unknown == "Unknown environment 'cartpole': pass --env with one of pendulum, mountaincar, multigoal.")
-        let mujoco = try #require(Self.message(ConfigOverrides(), environment: "hopper"))
-        #expect(mujoco.hasPrefix("Environment 'hopper' has a preset but no built-in simulation"))
-        #expect(Self.isOneSentence(mujoco))
+        #expect(unknown == "Unknown environment 'cartpole': pass --env with one of pendulum, mountaincar, multigoal, "
+            + "hopper, walker2d, halfcheetah, ant, humanoid.")
+        #expect(Self.isOneSentence(unknown))
+        // The MuJoCo tasks are built in: each resolves to its preset.
+        for name in ["hopper", "Walker2d-v4", "halfcheetah", "ant", "Humanoid-v4"] {
+            #expect(Self.message(ConfigOverrides(), environment: name) == nil, "\(name)")
+        }
     }
 
     // MARK: - Saved runs

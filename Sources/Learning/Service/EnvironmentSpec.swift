@@ -40,19 +40,15 @@ public struct EnvironmentSpec: Sendable, Equatable {
     /// is an error, while a host without MuJoCo falls back to the task's preset.
     public static func resolve(_ name: String, modelPath: String? = nil) throws(LearnerError) -> EnvironmentSpec {
         let key = name.lowercased()
-        let preset = presets.first(where: { $0.0 == key || $0.1.lowercased() == key })
         guard let entry = try? EnvironmentRegistry.entry(named: key) else {
-            guard let preset else { throw .unknownEnvironment(name: name, known: names) }
-            return EnvironmentSpec(name: preset.0, envID: preset.1, spaces: nil,
-                                   allowedObservationSizes: preset.2, presetActionSize: preset.3)
+            guard let spec = preset(key) else { throw .unknownEnvironment(name: name, known: names) }
+            return spec
         }
         let environment: any Environment
         do {
             environment = try EnvironmentRegistry.makeEnvironment(name: entry.name, modelPath: modelPath)
         } catch {
-            if case let .mujoco(.libraryUnavailable(reason)) = error, let preset, modelPath == nil {
-                var spec = EnvironmentSpec(name: preset.0, envID: preset.1, spaces: nil,
-                                           allowedObservationSizes: preset.2, presetActionSize: preset.3)
+            if case let .mujoco(.libraryUnavailable(reason)) = error, var spec = preset(key), modelPath == nil {
                 spec.fallbackReason = reason
                 return spec
             }
@@ -62,6 +58,15 @@ public struct EnvironmentSpec: Sendable, Equatable {
                                   action: Space(environment.actionSpace))
         return EnvironmentSpec(name: entry.name, envID: entry.gymnasiumID, spaces: spaces,
                                allowedObservationSizes: [], presetActionSize: 0)
+    }
+
+    /// The spec of a MuJoCo task as a preset: spaces adopted from the first HELLO that fits.
+    /// What a learner without MuJoCo runs; nil for names without a preset.
+    public static func preset(_ name: String) -> EnvironmentSpec? {
+        let key = name.lowercased()
+        guard let preset = presets.first(where: { $0.0 == key || $0.1.lowercased() == key }) else { return nil }
+        return EnvironmentSpec(name: preset.0, envID: preset.1, spaces: nil,
+                               allowedObservationSizes: preset.2, presetActionSize: preset.3)
     }
 
     /// Whether the spaces of a HELLO fit a preset; nil when they do, else the reason.

@@ -50,7 +50,7 @@ import Wire
 
     @Test func presetAdoptsTheFirstActorsSpacesAndHoldsOthersToThem() throws {
         let ledger = LedgerBox(IngestLedger(settings: try makeLedger().settings,
-                                            spec: try EnvironmentSpec.resolve("ant"), limiter: .minSize(8),
+                                            spec: try #require(EnvironmentSpec.preset("ant")), limiter: .minSize(8),
                                             learnerRunID: 1))
         let action = Space(shape: [8], low: -1, high: 1)
         func antHello(_ actor: UInt32, _ size: Int) -> Hello {

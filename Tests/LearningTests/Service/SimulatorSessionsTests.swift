@@ -86,7 +86,7 @@ struct SimulatorLedgerTests {
 
     @Test func aPresetAdoptsTheFirstSimulatorsSpaces() throws {
         var ledger = try makeLedger()
-        ledger = IngestLedger(settings: ledger.settings, spec: try EnvironmentSpec.resolve("hopper"),
+        ledger = IngestLedger(settings: ledger.settings, spec: try #require(EnvironmentSpec.preset("hopper")),
                               limiter: ledger.limiter, learnerRunID: 1)
         let hopperObservation = Space(shape: [11], low: -1, high: 1)
         let hopperAction = Space(shape: [3], low: -1, high: 1)

@@ -3,7 +3,7 @@ import Replay
 import Testing
 import Wire
 
-/// ACTION_REQUEST rows become exactly the transitions /work/brief/ACTION_ROWS.md describes.
+/// ACTION_REQUEST rows become exactly the transitions protocol/PROTOCOL.md describes.
 struct RowSemanticsTests {
     // MARK: - One episode
 
