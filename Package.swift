@@ -145,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "meow-bench",
             dependencies: [
-                "NN", "MEow", "Wire", "Transport",
+                "NN", "MEow", "Environments", "Wire", "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numericSettings),

@@ -15,5 +15,6 @@ struct MeowBench: AsyncParsableCommand {
             WireBench.self,
             TransportBench.self,
             ProtocolBench.self,
+            EnvironmentBenchmark.self,
         ])
 }
