@@ -148,6 +148,20 @@ import Testing
         check(try Humanoid(), qvel: nil, qpos: .infinity, action: 0)
     }
 
+    @Test func aFatalMuJoCoErrorWhileSteppingIsReportedNotFatal() throws {
+        // 100 numbers of stack compile, but the first contact overflows them: MuJoCo's
+        // fatal "Stack overflow", which would otherwise end the process.
+        let xml = """
+            <mujoco><size nstack="100"/><worldbody><geom type="plane" size="5 5 .1"/>
+            <body pos="0 0 0.2"><freejoint/><geom type="box" size=".1 .1 .1"/></body></worldbody></mujoco>
+            """
+        var simulation = MuJoCoSimulation(model: try MuJoCoModel.load(xml: xml, source: "a tiny stack"))
+        var outcomes: [Bool] = []
+        for _ in 0..<100 { outcomes.append(simulation.advance(control: [], frames: 1, computeContactForces: false)) }
+        #expect(outcomes.contains(false))
+        #expect(simulation.stateIsFinite)
+    }
+
     // MARK: - Value semantics and snapshots
 
     @Test func aCopyOfAnEnvironmentDoesNotShareItsSimulation() throws {

@@ -108,6 +108,37 @@ import Testing
         try Self.withTask(name) { try Self.checkHorizons($0, fixture) }
     }
 
+    // MARK: - Whole episodes
+
+    /// Replays the recorded all-zero-action episodes from their recorded start states.
+    ///
+    /// (The episodes with random actions draw them from numpy's generator, which is not
+    /// reproduced here.) Long contact-rich runs drift further than 50 steps do, so the
+    /// return is compared relative to its size; the length must match exactly.
+    static func checkEpisodes<T: MuJoCoTask>(_ task: T.Type, _ fixture: MuJoCoFixture) throws {
+        for episode in fixture.episodes where episode.policy == "all-zero actions" {
+            let start = try #require(fixture.resets.first { $0.seed == episode.seed })
+            var environment = try environment(task, qpos: start.qpos, qvel: start.qvel)
+            let zero = [Float](repeating: 0, count: environment.actionSpace.count)
+            var (total, length) = (0.0, 0)
+            while true {
+                let result = environment.step(action: zero)
+                total += result.reward
+                length += 1
+                if result.isLast { break }
+            }
+            print("MuJoCo parity \(T.name) zero-action episode: return \(total) vs \(episode.return), length \(length) vs \(episode.length)")
+            #expect(length == episode.length, "\(T.name) seed \(episode.seed): episode length")
+            #expect(abs(total - episode.return) <= horizonTolerance * max(1, abs(episode.return)), "\(T.name): return")
+        }
+    }
+
+    @Test(arguments: tasks)
+    func zeroActionEpisodesMatchGymnasium(name: String) throws {
+        let fixture = try MuJoCoFixture.load(name)
+        try Self.withTask(name) { try Self.checkEpisodes($0, fixture) }
+    }
+
     // MARK: - Resets
 
     static func checkResets<T: MuJoCoTask>(_ task: T.Type, _ fixture: MuJoCoFixture) throws {

@@ -111,6 +111,22 @@ public final class MuJoCoLibrary: Sendable {
         // from mjData's counters and reported through StepInfo instead.
         let warningHook = try symbol("mju_user_warning", as: UnsafeMutablePointer<meow_mju_handler_fn?>.self)
         warningHook.pointee = { _ in }
+        // A fatal error inside a guarded call returns to it (see `guarded`); MuJoCo's own
+        // handler would wait for Enter on stdin and exit the process.
+        meow_mj_install_error_hook(try symbol("mju_user_error", as: UnsafeMutablePointer<meow_mju_handler_fn?>.self))
+    }
+
+    /// Calls `function` (mj_step or mj_forward) `times` times, stopping early when `stop`
+    /// returns nonzero; returns MuJoCo's text if a fatal error interrupted it.
+    ///
+    /// After a fatal error the data is mid-computation: the caller must reset it.
+    /// The guard and the hook are C (setjmp/longjmp) and must be used from this one file.
+    func guarded(
+        _ function: meow_mj_compute_fn, _ model: UnsafeMutablePointer<mjModel>, _ data: UnsafeMutablePointer<mjData>,
+        times: Int = 1, stop: (@convention(c) (UnsafeMutablePointer<mjData>?) -> Int32)? = nil
+    ) -> String? {
+        guard meow_mj_step_guarded(function, model, data, Int32(times), stop) != 0 else { return nil }
+        return String(cString: meow_mj_error_message())
     }
 
     /// The process's MuJoCo, opened on first use from `defaultLibraryNames`.
