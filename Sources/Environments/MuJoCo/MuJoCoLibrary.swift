@@ -61,6 +61,13 @@ public final class MuJoCoLibrary: Sendable {
     public let version: Int32
     /// The version as MuJoCo prints it, e.g. "2.2.2".
     public var versionString: String { "\(version / 100).\(version / 10 % 10).\(version % 10)" }
+    /// One line for a start-up log: "MuJoCo 2.2.2 (libmujoco.so.2.2.2)".
+    public var summary: String { "MuJoCo \(versionString) (\(library))" }
+
+    /// Held while a model compiles: MuJoCo's compiler swaps the process-wide error and
+    /// warning hooks for its own and puts the previous ones back afterwards, which two
+    /// compilations at once would interleave.
+    let compileLock = MuJoCoLock()
 
     let loadXML: meow_mj_loadXML_fn
     let deleteModel: meow_mj_deleteModel_fn
@@ -158,5 +165,26 @@ public final class MuJoCoLibrary: Sendable {
     static func shortReason(_ text: String) -> String {
         let suffix = ": No such file or directory"
         return text.hasSuffix(suffix) ? String(text.dropLast(suffix.count)) : text
+    }
+}
+
+/// A pthread mutex; Environments imports nothing that provides one on every platform.
+final class MuJoCoLock: @unchecked Sendable {  // The mutex itself is the synchronisation.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
     }
 }
