@@ -176,6 +176,26 @@ import Testing
         #expect(copy.simulation.qpos == original.simulation.qpos)
     }
 
+    @Test func copiesSteppedOnSeveralThreadsAtOnceStayIndependent() async throws {
+        var template = try Humanoid()
+        _ = template.reset(seed: 8)
+        let actions = (0..<20).map { i in (0..<17).map { Float(($0 + i) % 5) / 5 - 0.4 } }
+        let start = template
+        var sequential = start
+        let expected = actions.map { sequential.step(action: $0) }
+        let results = await withTaskGroup(of: [StepResult].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var copy = start
+                    return actions.map { copy.step(action: $0) }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 4 && results.allSatisfy { $0 == expected })
+        #expect(start.elapsedSteps == 0 && start.simulation.qpos == template.simulation.qpos)
+    }
+
     @Test func everyTaskContinuesExactlyFromASnapshot() throws {
         // Built once each: copies share the compiled model and copy mjData on first write.
         let (hopper, walker, cheetah) = (try Hopper(maxEpisodeSteps: 50), try Walker2d(maxEpisodeSteps: 50), try HalfCheetah(maxEpisodeSteps: 50))

@@ -15,9 +15,9 @@ import Testing
     /// Measured with MuJoCo 2.2.2 against the 2.3.3 recordings: next states differ by at most
     /// 3e-14 and rewards by 2e-15 (most are bit-identical); nothing in these models' dynamics
     /// changed between the versions, only the order of some floating-point sums. 1e-9 leaves
-    /// room for another CPU or compiler while still catching any semantic slip: reading the
-    /// Ant's torso position one substep late, or a left-fold control cost, moves the reward
-    /// by 1e-6 or more.
+    /// room for another CPU or compiler while still catching semantic slips: an extra
+    /// `mj_forward` before reading the Ant's torso (whose `xpos` lags one substep, ~1e-6 m)
+    /// would move its reward by ~1e-5.
     static let oneStepTolerance = 1e-9
 
     /// Relative tolerance over a 50-step horizon.
