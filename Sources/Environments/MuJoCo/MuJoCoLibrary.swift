@@ -120,7 +120,18 @@ public final class MuJoCoLibrary: Sendable {
         warningHook.pointee = { _ in }
         // A fatal error inside a guarded call returns to it (see `guarded`); MuJoCo's own
         // handler would wait for Enter on stdin and exit the process.
-        meow_mj_install_error_hook(try symbol("mju_user_error", as: UnsafeMutablePointer<meow_mju_handler_fn?>.self))
+        Self.installErrorHook(try symbol("mju_user_error", as: UnsafeMutablePointer<meow_mju_handler_fn?>.self))
+    }
+
+    // NOTE: the C guard keeps its per-thread landing point in a static of a header
+    // function, and Swift emits a private copy of that function into the object code of
+    // each source file whose code calls it (also in optimised builds, which split the
+    // module by file). The hook and the guard must therefore be called from code of this
+    // file only: `@inline(never)` stops the optimiser moving either call into a caller
+    // elsewhere, where it would land on a copy the hook never sees.
+    @inline(never)
+    private static func installErrorHook(_ hook: UnsafeMutablePointer<meow_mju_handler_fn?>) {
+        meow_mj_install_error_hook(hook)
     }
 
     /// Calls `function` (mj_step or mj_forward) `times` times, stopping early when `stop`
@@ -128,6 +139,7 @@ public final class MuJoCoLibrary: Sendable {
     ///
     /// After a fatal error the data is mid-computation: the caller must reset it.
     /// The guard and the hook are C (setjmp/longjmp) and must be used from this one file.
+    @inline(never)
     func guarded(
         _ function: meow_mj_compute_fn, _ model: UnsafeMutablePointer<mjModel>, _ data: UnsafeMutablePointer<mjData>,
         times: Int = 1, stop: (@convention(c) (UnsafeMutablePointer<mjData>?) -> Int32)? = nil
