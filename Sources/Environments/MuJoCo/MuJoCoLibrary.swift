@@ -29,7 +29,7 @@ public enum MuJoCoError: Error, Equatable, CustomStringConvertible {
     /// MuJoCo's multi-line messages folded into one sentence.
     static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
-            .joined(separator: "; ")
+            .joined(separator: " ")
     }
 }
 
