@@ -5,10 +5,16 @@
 // environment and gets an error that names the Debian package to install.
 // Only the type headers are included, never mujoco.h, so no MuJoCo function can
 // be called without going through the loader. Nothing here links a library.
+//
+// The one piece of C below is the fatal-error guard, which Swift cannot express:
+// setjmp/longjmp around mj_step.
 #ifndef MEOW_CMUJOCO_SHIM_H
 #define MEOW_CMUJOCO_SHIM_H
 
+#include <setjmp.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <mujoco/mjtnum.h>
 #include <mujoco/mjmodel.h>
 #include <mujoco/mjdata.h>
@@ -37,5 +43,71 @@ typedef int (*meow_mj_findFileVFS_fn)(const void *vfs, const char *filename);
 typedef void (*meow_mj_deleteVFS_fn)(void *vfs);
 // The type of the mju_user_warning / mju_user_error hooks (global variables).
 typedef void (*meow_mju_handler_fn)(const char *message);
+
+
+// MARK: - Fatal errors during stepping
+//
+// MuJoCo 2.2.2 reports a fatal error (e.g. "Stack overflow" when a blown-up
+// simulation makes more contacts than mjData has room for) through the
+// mju_user_error hook; without a hook it prints "Press Enter to exit", waits on
+// stdin and exits. The hook below jumps back to the guarded step instead, which
+// returns 1 so that the caller can reset mjData (its stack pointer is left
+// mid-allocation) and report the step as unstable. Outside a guarded step it
+// prints the message and exits, as MuJoCo would, without waiting on stdin.
+//
+// These functions are used from one Swift file only, so that they share one copy
+// of the per-thread statics in every build mode.
+
+// Per-thread state, kept in function-local statics: Swift emits the functions a
+// module uses, but not file-scope variable definitions.
+static inline jmp_buf **meow_mj_error_landing(void) {
+    static _Thread_local jmp_buf *landing;
+    return &landing;
+}
+
+static inline char *meow_mj_error_text(void) {
+    static _Thread_local char text[512];
+    return text;
+}
+
+static void meow_mj_error_hook(const char *message) {
+    jmp_buf *landing = *meow_mj_error_landing();
+    if (landing != NULL) {
+        snprintf(meow_mj_error_text(), 512, "%s", message);
+        longjmp(*landing, 1);
+    }
+    fprintf(stderr, "MuJoCo fatal error: %s\n", message);
+    exit(1);
+}
+
+// Points MuJoCo's mju_user_error hook (resolved with dlsym) at meow_mj_error_hook.
+static inline void meow_mj_install_error_hook(meow_mju_handler_fn *hook) {
+    *hook = meow_mj_error_hook;
+}
+
+// Calls step(m, d) `frames` times, stopping early when check(d) returns nonzero.
+// Returns 0, or 1 after a MuJoCo fatal error, whose text meow_mj_error_message() then holds.
+static inline int meow_mj_step_guarded(meow_mj_compute_fn step, const mjModel *m, mjData *d, int frames,
+                                       int (*check)(mjData *)) {
+    jmp_buf landing;
+    jmp_buf **slot = meow_mj_error_landing();
+    jmp_buf *outer = *slot;
+    if (setjmp(landing) != 0) {
+        *slot = outer;
+        return 1;
+    }
+    *slot = &landing;
+    for (int i = 0; i < frames; i++) {
+        step(m, d);
+        if (check != NULL && check(d) != 0) break;
+    }
+    *slot = outer;
+    return 0;
+}
+
+// The text of the last fatal error caught on this thread.
+static inline const char *meow_mj_error_message(void) {
+    return meow_mj_error_text();
+}
 
 #endif

@@ -148,6 +148,20 @@ import Testing
         check(try Humanoid(), qvel: nil, qpos: .infinity, action: 0)
     }
 
+    @Test func aFatalMuJoCoErrorWhileSteppingIsReportedNotFatal() throws {
+        // 100 numbers of stack compile, but the first contact overflows them: MuJoCo's
+        // fatal "Stack overflow", which would otherwise end the process.
+        let xml = """
+            <mujoco><size nstack="100"/><worldbody><geom type="plane" size="5 5 .1"/>
+            <body pos="0 0 0.2"><freejoint/><geom type="box" size=".1 .1 .1"/></body></worldbody></mujoco>
+            """
+        var simulation = MuJoCoSimulation(model: try MuJoCoModel.load(xml: xml, source: "a tiny stack"))
+        var outcomes: [Bool] = []
+        for _ in 0..<100 { outcomes.append(simulation.advance(control: [], frames: 1, computeContactForces: false)) }
+        #expect(outcomes.contains(false))
+        #expect(simulation.stateIsFinite)
+    }
+
     // MARK: - Value semantics and snapshots
 
     @Test func aCopyOfAnEnvironmentDoesNotShareItsSimulation() throws {
@@ -160,6 +174,26 @@ import Testing
         #expect(copy.simulation.qpos != original.simulation.qpos)
         #expect(copy.step(action: action) == first)
         #expect(copy.simulation.qpos == original.simulation.qpos)
+    }
+
+    @Test func copiesSteppedOnSeveralThreadsAtOnceStayIndependent() async throws {
+        var template = try Humanoid()
+        _ = template.reset(seed: 8)
+        let actions = (0..<20).map { i in (0..<17).map { Float(($0 + i) % 5) / 5 - 0.4 } }
+        let start = template
+        var sequential = start
+        let expected = actions.map { sequential.step(action: $0) }
+        let results = await withTaskGroup(of: [StepResult].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var copy = start
+                    return actions.map { copy.step(action: $0) }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 4 && results.allSatisfy { $0 == expected })
+        #expect(start.elapsedSteps == 0 && start.simulation.qpos == template.simulation.qpos)
     }
 
     @Test func everyTaskContinuesExactlyFromASnapshot() throws {

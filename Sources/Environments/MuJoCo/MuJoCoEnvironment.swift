@@ -187,6 +187,13 @@ public struct MuJoCoEnvironment<Task: MuJoCoTask>: SnapshotEnvironment {
             terminated: !task.isHealthy(simulation), truncated: truncated)
     }
 
+    /// Puts the simulation data back to the model's reference state (`mj_resetData`), as a
+    /// reset does before drawing; with `setState` after it, tests replay recorded states
+    /// exactly as gymnasium's recorder placed them (the solver's warm start included).
+    mutating func resetSimulationData() {
+        simulation.resetData()
+    }
+
     /// Sets the time limit's count, for tests that replay a recorded step near the limit.
     mutating func setElapsedSteps(_ steps: Int) {
         precondition(clock.restore(elapsed: steps), "elapsed steps \(steps) outside 0...\(clock.maxSteps)")

@@ -29,7 +29,7 @@ public enum MuJoCoError: Error, Equatable, CustomStringConvertible {
     /// MuJoCo's multi-line messages folded into one sentence.
     static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
-            .joined(separator: "; ")
+            .joined(separator: " ")
     }
 }
 
@@ -61,6 +61,13 @@ public final class MuJoCoLibrary: Sendable {
     public let version: Int32
     /// The version as MuJoCo prints it, e.g. "2.2.2".
     public var versionString: String { "\(version / 100).\(version / 10 % 10).\(version % 10)" }
+    /// One line for a start-up log: "MuJoCo 2.2.2 (libmujoco.so.2.2.2)".
+    public var summary: String { "MuJoCo \(versionString) (\(library))" }
+
+    /// Held while a model compiles: MuJoCo's compiler swaps the process-wide error and
+    /// warning hooks for its own and puts the previous ones back afterwards, which two
+    /// compilations at once would interleave.
+    let compileLock = MuJoCoLock()
 
     let loadXML: meow_mj_loadXML_fn
     let deleteModel: meow_mj_deleteModel_fn
@@ -111,6 +118,34 @@ public final class MuJoCoLibrary: Sendable {
         // from mjData's counters and reported through StepInfo instead.
         let warningHook = try symbol("mju_user_warning", as: UnsafeMutablePointer<meow_mju_handler_fn?>.self)
         warningHook.pointee = { _ in }
+        // A fatal error inside a guarded call returns to it (see `guarded`); MuJoCo's own
+        // handler would wait for Enter on stdin and exit the process.
+        Self.installErrorHook(try symbol("mju_user_error", as: UnsafeMutablePointer<meow_mju_handler_fn?>.self))
+    }
+
+    // NOTE: the C guard keeps its per-thread landing point in a static of a header
+    // function, and Swift emits a private copy of that function into the object code of
+    // each source file whose code calls it (also in optimised builds, which split the
+    // module by file). The hook and the guard must therefore be called from code of this
+    // file only: `@inline(never)` stops the optimiser moving either call into a caller
+    // elsewhere, where it would land on a copy the hook never sees.
+    @inline(never)
+    private static func installErrorHook(_ hook: UnsafeMutablePointer<meow_mju_handler_fn?>) {
+        meow_mj_install_error_hook(hook)
+    }
+
+    /// Calls `function` (mj_step or mj_forward) `times` times, stopping early when `stop`
+    /// returns nonzero; returns MuJoCo's text if a fatal error interrupted it.
+    ///
+    /// After a fatal error the data is mid-computation: the caller must reset it.
+    /// The guard and the hook are C (setjmp/longjmp) and must be used from this one file.
+    @inline(never)
+    func guarded(
+        _ function: meow_mj_compute_fn, _ model: UnsafeMutablePointer<mjModel>, _ data: UnsafeMutablePointer<mjData>,
+        times: Int = 1, stop: (@convention(c) (UnsafeMutablePointer<mjData>?) -> Int32)? = nil
+    ) -> String? {
+        guard meow_mj_step_guarded(function, model, data, Int32(times), stop) != 0 else { return nil }
+        return String(cString: meow_mj_error_message())
     }
 
     /// The process's MuJoCo, opened on first use from `defaultLibraryNames`.
@@ -142,5 +177,26 @@ public final class MuJoCoLibrary: Sendable {
     static func shortReason(_ text: String) -> String {
         let suffix = ": No such file or directory"
         return text.hasSuffix(suffix) ? String(text.dropLast(suffix.count)) : text
+    }
+}
+
+/// A pthread mutex; Environments imports nothing that provides one on every platform.
+final class MuJoCoLock: @unchecked Sendable {  // The mutex itself is the synchronisation.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
     }
 }

@@ -71,8 +71,10 @@ public final class MuJoCoModel: @unchecked Sendable {  // mjModel is never writt
         library: MuJoCoLibrary, fileName: String, vfs: UnsafeRawPointer?, source: String
     ) throws(MuJoCoError) -> MuJoCoModel {
         var error = [CChar](repeating: 0, count: 1024)
-        let model = error.withUnsafeMutableBufferPointer { buffer in
-            library.loadXML(fileName, vfs, buffer.baseAddress, Int32(buffer.count))
+        let model = library.compileLock.withLock {
+            error.withUnsafeMutableBufferPointer { buffer in
+                library.loadXML(fileName, vfs, buffer.baseAddress, Int32(buffer.count))
+            }
         }
         guard let model else {
             let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

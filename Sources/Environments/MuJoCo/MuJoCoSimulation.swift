@@ -96,7 +96,7 @@ public struct MuJoCoSimulation: Sendable {
         let d = writableData()
         Self.write(qpos, to: d.pointee.qpos, count: model.nq)
         Self.write(qvel, to: d.pointee.qvel, count: model.nv)
-        library.forward(model.pointer, d)
+        forward(d)
     }
 
     /// Restores the whole integration state exactly.
@@ -114,7 +114,7 @@ public struct MuJoCoSimulation: Sendable {
             d.pointee.time = time
         }
         write()
-        library.forward(model.pointer, d)
+        forward(d)
         write()
     }
 
@@ -130,36 +130,49 @@ public struct MuJoCoSimulation: Sendable {
     /// `mj_rnePostConstraint` fills `cfrc_ext` afterwards, as gymnasium does.
     ///
     /// Returns false if the simulation became unstable: MuJoCo flagged a NaN or huge
-    /// position, velocity, acceleration or control (and reset the data), or the state is
-    /// no longer finite. Stepping stops there, and a non-finite state is reset so that
-    /// whatever is read next is finite. MuJoCo's warning counters are cleared either way.
+    /// position, velocity, acceleration or control (and reset the data), raised a fatal
+    /// error (e.g. its stack overflowed), or the state is no longer finite. Stepping
+    /// stops there, and a state that is not usable is reset so that whatever is read
+    /// next is finite. MuJoCo's warning counters are cleared either way.
     public mutating func advance(control: [Float], frames: Int, computeContactForces: Bool) -> Bool {
         precondition(control.count == model.nu, "expected \(model.nu) controls, got \(control.count)")
         let d = writableData()
         let ctrl = d.pointee.ctrl!
         for i in 0..<control.count { ctrl[i] = Double(control[i]) }
-        var stable = true
-        for _ in 0..<frames {
-            library.step(model.pointer, d)
-            if Self.takeWarnings(d) { stable = false; break }
+        let fatal = library.guarded(library.step, model.pointer, d, times: frames) { Self.warnedOfInstability($0!) ? 1 : 0 }
+        var stable = fatal == nil && !Self.warnedOfInstability(d) && stateIsFinite
+        if stable && computeContactForces {
+            stable = library.guarded(library.rnePostConstraint, model.pointer, d) == nil
         }
-        if stable && computeContactForces { library.rnePostConstraint(model.pointer, d) }
-        if stable && !stateIsFinite { stable = false }
-        if !stable && !stateIsFinite {
-            library.resetData(model.pointer, d)
-            library.forward(model.pointer, d)
-        }
-        _ = Self.takeWarnings(d)
+        if !stable && (fatal != nil || !stateIsFinite) { resetToReference(d) }
+        Self.clearWarnings(d)
         return stable
     }
 
-    /// Whether an instability warning was raised since the last call; clears every warning counter.
-    private static func takeWarnings(_ d: UnsafeMutablePointer<mjData>) -> Bool {
+    /// `mj_forward` under the fatal-error guard; a state MuJoCo cannot compute is reset.
+    private func forward(_ d: UnsafeMutablePointer<mjData>) {
+        if library.guarded(library.forward, model.pointer, d) != nil { resetToReference(d) }
+    }
+
+    /// `mj_resetData` then `mj_forward`: the model's reference state, fully computed.
+    private func resetToReference(_ d: UnsafeMutablePointer<mjData>) {
+        library.resetData(model.pointer, d)
+        _ = library.guarded(library.forward, model.pointer, d)
+    }
+
+    /// Whether MuJoCo raised an instability warning since the counters were last cleared.
+    private static func warnedOfInstability(_ d: UnsafeMutablePointer<mjData>) -> Bool {
         withUnsafeMutableBytes(of: &d.pointee.warning) { raw in
             let warnings = raw.bindMemory(to: mjWarningStat.self)
-            let unstable = instabilityWarnings.contains { warnings[Int($0.rawValue)].number > 0 }
+            return instabilityWarnings.contains { warnings[Int($0.rawValue)].number > 0 }
+        }
+    }
+
+    /// Zeroes every warning counter, so that the next step's warnings are its own.
+    private static func clearWarnings(_ d: UnsafeMutablePointer<mjData>) {
+        withUnsafeMutableBytes(of: &d.pointee.warning) { raw in
+            let warnings = raw.bindMemory(to: mjWarningStat.self)
             for i in warnings.indices { warnings[i] = mjWarningStat(lastinfo: 0, number: 0) }
-            return unstable
         }
     }
 }
