@@ -148,6 +148,9 @@ for _ in $(seq 600); do sleep 0.05; done
     "scancel": """
 case ${@: -1} in 42.0) name=meow-learner ;; 42.1) name=meow-actors ;; esac
 echo "scancel $1 $name" >>"$FAKE/events"
+# squeue listed the step, so it has started: on a loaded machine its srun stand-in may not have
+# written its pid yet, and a signal sent before that would be lost (the step would then run on).
+for _ in $(seq 200); do [[ -f $FAKE/$name.pid ]] && break; sleep 0.05; done
 [[ -f $FAKE/$name.pid ]] && kill -TERM "$(cat "$FAKE/$name.pid")" 2>/dev/null
 exit 0
 """,
@@ -281,7 +284,8 @@ def test_sbatch_trains_hopper_with_native_actors(tmp_path: Path) -> None:
     stand_ins = SLURM_STAND_INS | {"srun": REAL_SRUN, "scontrol": 'printf "%s\\n" localhost localhost\n'}
     stats = tmp_path / "actor-stats.json"
     process, fake, run_dir = start_sbatch(
-        tmp_path, stand_ins, MEOW_BIN_DIR=str(bin_dir), MEOW_PORT=str(free_port()), MEOW_ACTORS_PER_NODE="1",
+        tmp_path, stand_ins, MEOW_BIN_DIR=str(bin_dir), MEOW_LAUNCHER_DIR=str(LAUNCHERS), MEOW_PORT=str(free_port()),
+        MEOW_ACTORS_PER_NODE="1",
         MEOW_LEARNER_ARGS=f"--steps 1200 --learning-starts 400 --batch-size 32 --seed 3 "
                           f"--metrics-listen 127.0.0.1:{free_port()}",
         MEOW_ACTOR_ARGS=f"--stats-file {stats} --quiet")

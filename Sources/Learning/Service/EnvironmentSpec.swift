@@ -32,7 +32,9 @@ public struct EnvironmentSpec: Sendable, Equatable {
     ]
 
     /// Every name `resolve` accepts.
-    public static var names: [String] { EnvironmentRegistry.names + presets.map(\.0) }
+    public static var names: [String] {
+        EnvironmentRegistry.names + presets.map(\.0).filter { !EnvironmentRegistry.names.contains($0) }
+    }
 
     /// The spec for a built-in environment or preset name (case-insensitive).
     ///
