@@ -15,7 +15,12 @@ Measured in one run on this machine:
 The bridge's ``--report-json`` splits its wall time into protocol (waiting on the learner,
 encoding, decoding), environment stepping and the rest.
 
-    python benchmarks/simulator_throughput.py --env Hopper-v4 --preset hopper --steps 5000
+With ``--actor-envs K`` (the preset must be one of meow's MuJoCo tasks), the same two learner
+settings also serve a native ``meow-actor --env PRESET --envs K``, which steps MuJoCo itself and
+acts with its own copy of the policy: ``actor`` and ``actor_training``, ratios to the bridge in
+the same run.
+
+    python benchmarks/simulator_throughput.py --env Hopper-v4 --preset hopper --steps 5000 --actor-envs 8
 """
 
 from __future__ import annotations
@@ -61,6 +66,18 @@ def bridge(env_id: str, url: str, steps: int, seed: int, report: Path) -> dict:
     return json.loads(report.read_text())
 
 
+def native_actor(binary: Path, preset: str, url: str, envs: int, steps: int, run_dir: Path) -> dict:
+    """Steps/s of a native meow-actor after its policy has arrived: the stats file's env steps over its time."""
+    stats = run_dir / "actor.json"
+    subprocess.run([str(binary), "--env", preset, "--connect", url, "--envs", str(envs), "--max-steps", str(steps),
+                    "--actor-id", "7", "--stats-file", str(stats), "--quiet"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=open(run_dir / "actor.log", "w"))
+    counters = json.loads(stats.read_text())
+    return {"steps": counters["env_steps"], "envs": envs,
+            "steps_per_second": round(counters["env_steps"] / counters["elapsed_seconds"], 1),
+            "policy_version": counters["held_version"]}
+
+
 def with_learner(binary: Path, preset: str, extra, body):
     run_dir = Path(tempfile.mkdtemp(prefix="meow-throughput-"))
     url = free_url()
@@ -87,6 +104,7 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=5000)
     p.add_argument("--bin", default=str(ROOT / ".build" / "release"))
     p.add_argument("--json", default=None)
+    p.add_argument("--actor-envs", type=int, default=0, help="also time a native meow-actor with K envs")
     args = p.parse_args()
     binary = Path(args.bin) / "meow-learner"
     results = {"env": args.env, "raw_steps_per_second": raw_rate(args.env, args.steps)}
@@ -104,6 +122,23 @@ def main() -> int:
         return summary(bridge(args.env, url, min(args.steps, 2000), 0, run_dir / "bridge.json"))
 
     results["bridge_training"] = with_learner(binary, args.preset, ["--learning-starts", "1000"], training)
+
+    if args.actor_envs > 0:
+        actor = Path(args.bin) / "meow-actor"
+
+        def native(steps):
+            def body(url, run_dir):
+                bridge(args.env, url, 1500, 100, run_dir / "warmup.json")  # the same warm-up to a trained policy
+                return native_actor(actor, args.preset, url, args.actor_envs, steps, run_dir)
+            return body
+
+        results["actor"] = with_learner(binary, args.preset, ["--learning-starts", "1000", "--samples-per-insert", "1"],
+                                        native(args.steps))
+        results["actor_training"] = with_learner(binary, args.preset, ["--learning-starts", "1000"],
+                                                 native(min(args.steps, 2000)))
+        for mode, reference in (("actor", "bridge"), ("actor_training", "bridge_training")):
+            results[mode]["ratio_to_bridge"] = round(
+                results[mode]["steps_per_second"] / results[reference]["steps_per_second"], 2)
     results["raw_steps_per_second"] = round(results["raw_steps_per_second"], 1)
     return report(results, args.json)
 
