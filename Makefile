@@ -59,6 +59,7 @@ test-python:
 	$(SWIFT) build -c release --product meow-learner
 	$(SWIFT) build -c release --product meow-actor
 	$(SWIFT) build -c release --product meow
+	$(SWIFT) build -c release --product meow-bench
 	@MEOW_LEARNER_BIN="$(MEOW_LEARNER_BIN)" MEOW_BIN_DIR="$(MEOW_BIN_DIR)" scripts/run-pytest.sh
 
 bench: build

@@ -81,7 +81,7 @@ public final class ActorProcess: Sendable {
         }
         let entry = try? EnvironmentRegistry.entry(named: configuration.environment)
         let hello = Hello(role: .actor, actorID: configuration.actorID, runID: runID, clientName: "meow-actor",
-                          clientVersion: "0.1.0", authToken: configuration.token ?? [],
+                          clientVersion: MEowVersion.current, authToken: configuration.token ?? [],
                           envID: entry?.gymnasiumID ?? configuration.environment,
                           observationSpace: Self.space(template.observationSpace),
                           actionSpace: Self.space(template.actionSpace))

@@ -267,7 +267,7 @@ public final class SimulatorGateway: Sendable {
             if let pending = state.pending { return pending }
             let actorHello = Hello(
                 role: .actor, actorID: configuration.actorID, runID: runID, clientName: "meow-actor-gateway",
-                clientVersion: "0.1.0", authToken: configuration.token ?? [], envID: hello.envID,
+                clientVersion: MEowVersion.current, authToken: configuration.token ?? [], envID: hello.envID,
                 observationSpace: hello.observationSpace, actionSpace: hello.actionSpace)
             let spaces = AgreedSpaces(observation: hello.observationSpace, action: hello.actionSpace)
             let configuration = self.configuration

@@ -195,9 +195,7 @@ public struct CheckpointManifest: Sendable, Equatable, Codable {
 }
 
 /// The version of this codebase, written into every checkpoint.
-public enum MEowVersion {
-    public static let current = "0.1.0"
-
+extension MEowVersion {
     /// The commit of the source tree this binary was built from, found once per process.
     ///
     /// Asks git in the directory this file was compiled from (it exists on the build

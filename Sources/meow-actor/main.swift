@@ -35,7 +35,8 @@ struct ActorCommand: AsyncParsableCommand {
         discussion: """
             Settings come from the defaults, then --config FILE (its env, meow.seed, the meow policy-shape \
             keys and the actor section: the learner's file serves), then the flags (docs/configuration.md).
-            """)
+            """,
+        version: MEowVersion.current)
 
     @Option(help: "Learner URL (default tcp://127.0.0.1:7700).") var connect: String?
     @Option(help: ArgumentHelp("Gateway mode: serve ACTION_REQUEST for simulators on this URL (e.g. tcp://127.0.0.1:7701) "

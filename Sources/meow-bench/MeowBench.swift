@@ -1,4 +1,5 @@
 import ArgumentParser
+import MEow
 
 /// The benchmark driver: one subcommand per subsystem.
 ///
@@ -9,6 +10,7 @@ struct MeowBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meow-bench",
         abstract: "Benchmarks for meow's subsystems.",
+        version: MEowVersion.current,
         subcommands: [
             CoreBenchmark.self,
             AgentBenchmark.self,

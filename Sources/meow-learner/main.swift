@@ -14,7 +14,8 @@ struct LearnerCommand: AsyncParsableCommand {
             Settings come from the --env preset, then --config FILE (its env, meow, run and learner \
             sections), then the flags (docs/configuration.md). --resume DIR continues from a checkpoint \
             directory or a run directory's latest checkpoint (docs/checkpoints.md).
-            """)
+            """,
+        version: MEowVersion.current)
 
     @Option(help: "Listen URL (tcp://, ipc://, tls+tcp://; default tcp://127.0.0.1:7700).") var listen: String?
     @Option(help: "Built-in environment (\(EnvironmentSpec.names.joined(separator: ", "))); MuJoCo presets take their spaces from the first actor (default: the config file's env, else pendulum).")

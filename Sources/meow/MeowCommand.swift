@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Learning
+import MEow
 
 /// `meow`: train MEow on a built-in environment in one process, and evaluate saved policies.
 @main
@@ -8,6 +9,7 @@ struct MeowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meow",
         abstract: "MEow (maximum-entropy RL with an energy-based normalizing flow), single process.",
+        version: MEowVersion.current,
         subcommands: [TrainCommand.self, EvaluateCommand.self, MultiGoalCheckCommand.self, ConfigCommand.self,
                       ModelCommand.self])
 }

@@ -47,7 +47,7 @@ from . import wire
 from .errors import (EpisodeStateError, LearnerRejected, LearnerUnreachable, MeowError, NotWelcome,
                      ProtocolViolation, VersionMismatch, rejection)
 
-CLIENT_VERSION = "0.1.0"  # also meow_client.__version__
+CLIENT_VERSION = "0.2.0"  # also meow_client.__version__
 _TRY_LATER_ATTEMPTS = 100
 
 
