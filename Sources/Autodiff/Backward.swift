@@ -10,18 +10,29 @@ extension Tape {
             break
 
         case let .linear(x, w, b):  // y = x W^T + b
-            if let dx = gradientBuffer(x) { GEMM.multiply(g, w.value, into: dx, beta: 1) }              // dx += g W
-            if let dw = gradientBuffer(w) { GEMM.multiply(g, x.value, transposeA: true, into: dw, beta: 1) }  // dW += g^T x
+            if let dx = gradientBuffer(x) {                                                    // dx += g W
+                let width = leadingColumnsNeedingGradient(x)
+                if width == x.cols {
+                    gemm(g, w.value, into: dx, beta: 1)
+                } else {
+                    // Only the leading columns flow on (a coupling's [m ⊙ z ; s]: s is an input).
+                    let part = scratch(x.rows, width), weights = scratch(w.rows, width)
+                    Kernels.copyColumns(w.value, from: 0, into: weights, at: 0, width: width)
+                    gemm(g, weights, into: part)
+                    Kernels.copyColumns(part, from: 0, into: dx, at: 0, width: width, accumulate: true)
+                }
+            }
+            if let dw = gradientBuffer(w) { gemm(g, x.value, transposeA: true, into: dw, beta: 1) }  // dW += g^T x
             if let b, let db = gradientBuffer(b) { Kernels.accumulate(g, into: db.reshaped(1, g.cols)) }  // db += sum_rows g
 
         case let .matmul(a, b, ta, tb):  // y = op(a) op(b)
             if let da = gradientBuffer(a) {
-                if ta { GEMM.multiply(b.value, g, transposeA: tb, transposeB: true, into: da, beta: 1) }  // op(b) g^T
-                else { GEMM.multiply(g, b.value, transposeB: !tb, into: da, beta: 1) }                  // g op(b)^T
+                if ta { gemm(b.value, g, transposeA: tb, transposeB: true, into: da, beta: 1) }  // op(b) g^T
+                else { gemm(g, b.value, transposeB: !tb, into: da, beta: 1) }                  // g op(b)^T
             }
             if let db = gradientBuffer(b) {
-                if tb { GEMM.multiply(g, a.value, transposeA: true, transposeB: ta, into: db, beta: 1) }  // g^T op(a)
-                else { GEMM.multiply(a.value, g, transposeA: !ta, into: db, beta: 1) }                  // op(a)^T g
+                if tb { gemm(g, a.value, transposeA: true, transposeB: ta, into: db, beta: 1) }  // g^T op(a)
+                else { gemm(a.value, g, transposeA: !ta, into: db, beta: 1) }                  // op(a)^T g
             }
 
         case let .layerNorm(x, gamma, beta, stats):

@@ -75,8 +75,11 @@ public struct BLASInfo: Sendable, Equatable {
         return "BLAS: \(name) kernel=\(kernel ?? "unknown") threads=\(threads) (\(coreSource.rawValue))"
     }
 
-    /// The summary, warnings and notes, one per line, for logging.
-    public var logLines: [String] { [summary] + warnings + notes.map { "note: \($0)" } }
+    /// The summary, the GEMM routing, warnings and notes, one per line, for logging.
+    public var logLines: [String] {
+        let routing = GEMMRouting(blasVectorBits: loaded ? BLAS.vectorBits(kernel: kernel) : nil)
+        return [summary, routing.summary] + warnings + notes.map { "note: \($0)" }
+    }
 }
 
 /// Features of the host CPU that decide the OpenBLAS kernel.
@@ -121,6 +124,16 @@ public enum BLAS {
     static let modernKernels: Set<String> = [
         "haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator",
     ]
+
+    /// Kernels whose inner loops run 512-bit vectors.
+    static let wideKernels: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+
+    /// Vector width in bits of an OpenBLAS kernel, by its core name (128 for the SSE fallbacks).
+    public static func vectorBits(kernel: String?) -> Int {
+        let name = kernel?.lowercased() ?? ""
+        if wideKernels.contains(name) { return 512 }
+        return modernKernels.contains(name) ? 256 : 128
+    }
 
     /// Loads OpenBLAS with `config` (first call only) and returns what happened.
     @discardableResult
@@ -231,11 +244,14 @@ final class LoadedBLAS: @unchecked Sendable {
     let info: BLASInfo
     let sgemm: meow_cblas_sgemm_fn?
     let dgemm: meow_cblas_dgemm_fn?
+    /// Which kernel runs which GEMM shape, fixed at load.
+    let routing: GEMMRouting
 
     init(info: BLASInfo, sgemm: meow_cblas_sgemm_fn?, dgemm: meow_cblas_dgemm_fn?) {
         self.info = info
         self.sgemm = sgemm
         self.dgemm = dgemm
+        routing = GEMMRouting(blasVectorBits: sgemm == nil ? nil : BLAS.vectorBits(kernel: info.kernel))
     }
 }
 
