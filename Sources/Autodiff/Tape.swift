@@ -135,6 +135,20 @@ public final class Tape<Scalar: TensorScalar> {
         return g
     }
 
+    /// The gradient buffer of `v` for a rule that can assign, or nil when `v` needs none.
+    ///
+    /// `fresh` is true when the buffer was created by this call and holds garbage: the rule then
+    /// writes its result instead of adding it, which saves zero-filling the buffer first (most
+    /// activations have exactly one consumer, so this is the common case).
+    func gradientTarget(_ v: Variable<Scalar>) -> (buffer: Tensor<Scalar>, fresh: Bool)? {
+        guard v.node >= 0 else { return nil }
+        if let g = nodes[v.node].gradient { return (g, false) }
+        let value = nodes[v.node].value
+        let g = workspace.tensor(value.rows, value.cols, zeroed: false)
+        nodes[v.node].gradient = g
+        return (g, true)
+    }
+
     /// The gradient buffer of `v`, or nil when `v` needs none.
     func gradientBuffer(_ v: Variable<Scalar>) -> Tensor<Scalar>? {
         v.node >= 0 ? gradientBuffer(v.node) : nil

@@ -334,10 +334,20 @@ public struct GEMMRouting: Sendable, Equatable {
     public var blasVectorBits: Int?
     /// Vector width the pure-Swift kernel was compiled for.
     public var swiftVectorBits: Int
+    /// The widest vector the CPU computes on in one pass (`CPUFeatures.datapathBits`): a wider kernel gains nothing.
+    public var datapathBits: Int
 
-    public init(blasVectorBits: Int?, swiftVectorBits: Int = GEMMRouting.compiledSwiftVectorBits) {
+    public init(blasVectorBits: Int?, swiftVectorBits: Int = GEMMRouting.compiledSwiftVectorBits,
+                datapathBits: Int = 512) {
         self.blasVectorBits = blasVectorBits
         self.swiftVectorBits = swiftVectorBits
+        self.datapathBits = datapathBits
+    }
+
+    /// Whether the pure-Swift kernel computes on wider vectors than OpenBLAS's on this CPU.
+    var swiftIsWider: Bool {
+        guard let blasBits = blasVectorBits else { return true }
+        return min(swiftVectorBits, datapathBits) > min(blasBits, datapathBits)
     }
 
     /// 512 when the numeric modules were built for AVX-512 (Package.swift defines `MEOW_SIMD512`), else 256.
@@ -355,23 +365,25 @@ public struct GEMMRouting: Sendable, Equatable {
     /// The kernel for op(A) [m, k] × op(B) [k, n].
     ///
     /// Without OpenBLAS: pure Swift. A single row (acting at batch 1) always runs the pure-Swift
-    /// dot products, which skip OpenBLAS's per-call set-up. Otherwise OpenBLAS, unless its kernel
-    /// has narrower vectors than the pure-Swift build (the Haswell kernel on an AVX-512 CPU) and the
-    /// shape fills the Swift kernel's 8×32 register tiles.
+    /// dot products, which skip OpenBLAS's per-call set-up. Otherwise OpenBLAS, unless the pure-Swift
+    /// kernel computes on wider vectors on this CPU (OpenBLAS's Haswell kernel on a CPU with full-width
+    /// AVX-512) and the shape fills the Swift kernel's 8×32 register tiles. Where AVX-512 runs as two
+    /// halves (Zen 4), a 512-bit kernel is no wider than a 256-bit one and OpenBLAS keeps every shape.
     public func backend(m: Int, n: Int, k: Int) -> GEMMBackend {
-        guard let blasBits = blasVectorBits else { return .swift }
+        guard blasVectorBits != nil else { return .swift }
         if m == 1 { return .swift }
-        if swiftVectorBits > blasBits && m >= 8 && n >= 32 && k >= 16 { return .swift }
+        if swiftIsWider && m >= 8 && n >= 32 && k >= 16 { return .swift }
         return .blas
     }
 
     /// One line for start-up logs: which kernel runs which shapes.
     public var summary: String {
         guard let blasBits = blasVectorBits else { return "GEMM: every shape on the pure-Swift kernel" }
-        if swiftVectorBits > blasBits {
+        let cpu = "CPU datapath \(datapathBits)-bit"
+        if swiftIsWider {
             return "GEMM: pure-Swift \(swiftVectorBits)-bit kernel for m ≥ 8, n ≥ 32, k ≥ 16 and for single rows;"
-                + " OpenBLAS (\(blasBits)-bit kernel) for the other shapes"
+                + " OpenBLAS (\(blasBits)-bit kernel) for the other shapes (\(cpu))"
         }
-        return "GEMM: OpenBLAS (\(blasBits)-bit kernel) for every shape but single rows (pure Swift)"
+        return "GEMM: OpenBLAS (\(blasBits)-bit kernel) for every shape but single rows (pure Swift) (\(cpu))"
     }
 }

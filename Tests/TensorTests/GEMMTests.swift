@@ -93,6 +93,9 @@ func blasGEMMMatchesReference(transA: Bool, transB: Bool) throws {
     #expect(narrowBLAS.backend(m: 256, n: 3, k: 64) == .blas)
     #expect(narrowBLAS.backend(m: 64, n: 11, k: 256) == .blas)
     #expect(narrowBLAS.backend(m: 1, n: 64, k: 14) == .swift)
+    // AVX-512 as two 256-bit halves (Zen 4): the Haswell kernel is as wide as the Swift one.
+    let halves = GEMMRouting(blasVectorBits: 256, swiftVectorBits: 512, datapathBits: 256)
+    #expect(halves.backend(m: 256, n: 256, k: 256) == .blas)
     let sameWidth = GEMMRouting(blasVectorBits: 512, swiftVectorBits: 512)
     #expect(sameWidth.backend(m: 256, n: 256, k: 256) == .blas)
     #expect(sameWidth.backend(m: 1, n: 64, k: 64) == .swift)
