@@ -362,16 +362,22 @@ public struct GEMMRouting: Sendable, Equatable {
     /// The routing of this process's OpenBLAS (loading it on first use).
     public static func current() -> GEMMRouting { BLAS.current()?.routing ?? GEMMRouting(blasVectorBits: nil) }
 
+    /// The largest n·k of a single-row product that runs pure Swift: the widest acting layer
+    /// (Humanoid's first, 64 × 393) with room to spare.
+    public static let singleRowLimit = 32_768
+
     /// The kernel for op(A) [m, k] × op(B) [k, n].
     ///
-    /// Without OpenBLAS: pure Swift. A single row (acting at batch 1) always runs the pure-Swift
-    /// dot products, which skip OpenBLAS's per-call set-up. Otherwise OpenBLAS, unless the pure-Swift
-    /// kernel computes on wider vectors on this CPU (OpenBLAS's Haswell kernel on a CPU with full-width
-    /// AVX-512) and the shape fills the Swift kernel's 8×32 register tiles. Where AVX-512 runs as two
-    /// halves (Zen 4), a 512-bit kernel is no wider than a 256-bit one and OpenBLAS keeps every shape.
+    /// Without OpenBLAS: pure Swift. A single row of a small product (a Linear layer when acting at
+    /// batch 1) runs the pure-Swift dot products, which skip OpenBLAS's per-call set-up; a large one
+    /// (a shift head's output-layer weight gradient, 256×256) is faster in OpenBLAS. Otherwise
+    /// OpenBLAS, unless the pure-Swift kernel computes on wider vectors on this CPU (OpenBLAS's
+    /// Haswell kernel on a CPU with full-width AVX-512) and the shape fills the Swift kernel's 8×32
+    /// register tiles. Where AVX-512 runs as two halves (Zen 4), a 512-bit kernel is no wider than a
+    /// 256-bit one and OpenBLAS keeps every shape.
     public func backend(m: Int, n: Int, k: Int) -> GEMMBackend {
         guard blasVectorBits != nil else { return .swift }
-        if m == 1 { return .swift }
+        if m == 1 && n * k <= Self.singleRowLimit { return .swift }
         if swiftIsWider && m >= 8 && n >= 32 && k >= 16 { return .swift }
         return .blas
     }
@@ -381,9 +387,9 @@ public struct GEMMRouting: Sendable, Equatable {
         guard let blasBits = blasVectorBits else { return "GEMM: every shape on the pure-Swift kernel" }
         let cpu = "CPU datapath \(datapathBits)-bit"
         if swiftIsWider {
-            return "GEMM: pure-Swift \(swiftVectorBits)-bit kernel for m ≥ 8, n ≥ 32, k ≥ 16 and for single rows;"
+            return "GEMM: pure-Swift \(swiftVectorBits)-bit kernel for m ≥ 8, n ≥ 32, k ≥ 16 and for small single rows;"
                 + " OpenBLAS (\(blasBits)-bit kernel) for the other shapes (\(cpu))"
         }
-        return "GEMM: OpenBLAS (\(blasBits)-bit kernel) for every shape but single rows (pure Swift) (\(cpu))"
+        return "GEMM: OpenBLAS (\(blasBits)-bit kernel) for every shape but small single rows (pure Swift) (\(cpu))"
     }
 }

@@ -99,6 +99,7 @@ func blasGEMMMatchesReference(transA: Bool, transB: Bool) throws {
     let sameWidth = GEMMRouting(blasVectorBits: 512, swiftVectorBits: 512)
     #expect(sameWidth.backend(m: 256, n: 256, k: 256) == .blas)
     #expect(sameWidth.backend(m: 1, n: 64, k: 64) == .swift)
+    #expect(sameWidth.backend(m: 1, n: 256, k: 256) == .blas)
 }
 
 @Test func automaticRunsTheRoutedKernel() {
