@@ -149,21 +149,23 @@ struct TorchReference {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python, script, "--clock", clock.rawValue, "--repeats", "\(repeats)",
                              "--updates", "\(updates)", "--actions", "\(actions)"]
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
+        // One pipe for both streams, read to the end: two pipes read one after the other could
+        // deadlock on a chatty stderr. The JSON is the last line that opens a brace.
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
         do {
             try process.run()
         } catch {
             print("PyTorch reference not run (\(python): \(error)); no ratios to it")
             return nil
         }
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let output = try? JSONDecoder().decode(Output.self, from: data) else {
-            let reason = String(decoding: errors, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let lines = text.split(separator: "\n")
+        guard process.terminationStatus == 0, let json = lines.last(where: { $0.hasPrefix("{") }),
+              let output = try? JSONDecoder().decode(Output.self, from: Data(json.utf8)) else {
+            let reason = lines.last.map(String.init) ?? ""
             print("PyTorch reference failed (exit \(process.terminationStatus): \(reason)); no ratios to it")
             return nil
         }
