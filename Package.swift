@@ -36,11 +36,16 @@ let targetCPU: String = {
 
 /// Flags for the numeric hot loops, each one measured to pay off (6× on an index-loop matmul, 4.6× on Adam): `-Ounchecked` lets
 /// index loops vectorise, `-fno-math-errno` makes `squareRoot()` a vector sqrt.
-/// Only modules that never see untrusted bytes get `-Ounchecked`.
+/// Only modules that never see untrusted bytes get `-Ounchecked`. `-cross-module-optimization`
+/// lets the generic tape, MLP and kernels be specialised for Float where MEow calls them (acting at
+/// batch 1 was half runtime generic-metadata lookups without it, docs/benchmarks.md). Caveat seen
+/// with it: an incremental release build may keep a dependent module's inlined copy of a changed
+/// function body, so rebuild the dependents (or clean) before timing a change to Tensor.
+/// `MEOW_SIMD512` tells the GEMM router that the pure-Swift kernel was compiled for 512-bit vectors.
 let numericSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+    .unsafeFlags(["-Ounchecked", "-wmo", "-cross-module-optimization"], .when(configuration: .release)),
     .unsafeFlags(["-target-cpu", targetCPU, "-Xcc", "-fno-math-errno"]),
-]
+] + (targetCPU == "skylake-avx512" ? [.define("MEOW_SIMD512")] : [])
 
 /// Flags for everything else: the same CPU, but overflow and bounds checks stay.
 let checkedSettings: [SwiftSetting] = [

@@ -10,27 +10,42 @@ extension Tape {
             break
 
         case let .linear(x, w, b):  // y = x W^T + b
-            if let dx = gradientBuffer(x) { GEMM.multiply(g, w.value, into: dx, beta: 1) }              // dx += g W
-            if let dw = gradientBuffer(w) { GEMM.multiply(g, x.value, transposeA: true, into: dw, beta: 1) }  // dW += g^T x
+            if let (dx, fresh) = gradientTarget(x) {                                           // dx += g W
+                let width = leadingColumnsNeedingGradient(x)
+                if width == x.cols {
+                    gemm(g, w.value, into: dx, beta: fresh ? 0 : 1)
+                } else {
+                    if fresh { dx.fill(0) }
+                    // Only the leading columns flow on (a coupling's [m ⊙ z ; s]: s is an input).
+                    let part = scratch(x.rows, width), weights = scratch(w.rows, width)
+                    Kernels.copyColumns(w.value, from: 0, into: weights, at: 0, width: width)
+                    gemm(g, weights, into: part)
+                    Kernels.copyColumns(part, from: 0, into: dx, at: 0, width: width, accumulate: true)
+                }
+            }
+            if let dw = gradientBuffer(w) { gemm(g, x.value, transposeA: true, into: dw, beta: 1) }  // dW += g^T x
             if let b, let db = gradientBuffer(b) { Kernels.accumulate(g, into: db.reshaped(1, g.cols)) }  // db += sum_rows g
 
         case let .matmul(a, b, ta, tb):  // y = op(a) op(b)
             if let da = gradientBuffer(a) {
-                if ta { GEMM.multiply(b.value, g, transposeA: tb, transposeB: true, into: da, beta: 1) }  // op(b) g^T
-                else { GEMM.multiply(g, b.value, transposeB: !tb, into: da, beta: 1) }                  // g op(b)^T
+                if ta { gemm(b.value, g, transposeA: tb, transposeB: true, into: da, beta: 1) }  // op(b) g^T
+                else { gemm(g, b.value, transposeB: !tb, into: da, beta: 1) }                  // g op(b)^T
             }
             if let db = gradientBuffer(b) {
-                if tb { GEMM.multiply(g, a.value, transposeA: true, transposeB: ta, into: db, beta: 1) }  // g^T op(a)
-                else { GEMM.multiply(a.value, g, transposeA: !ta, into: db, beta: 1) }                  // op(a)^T g
+                if tb { gemm(g, a.value, transposeA: true, transposeB: ta, into: db, beta: 1) }  // g^T op(a)
+                else { gemm(a.value, g, transposeA: !ta, into: db, beta: 1) }                  // op(a)^T g
             }
 
         case let .layerNorm(x, gamma, beta, stats):
-            Kernels.layerNormBackward(x: x.value, gamma: gamma.value, stats: stats, dy: g, dx: gradientBuffer(x),
-                                      dgamma: gradientBuffer(gamma), dbeta: gradientBuffer(beta))
+            let dx = gradientTarget(x)
+            Kernels.layerNormBackward(x: x.value, gamma: gamma.value, stats: stats, dy: g, dx: dx?.buffer,
+                                      dgamma: gradientBuffer(gamma), dbeta: gradientBuffer(beta),
+                                      overwriteDX: dx?.fresh == true)
 
         case let .swish(x, beta, sigmoid):  // y = x s, s = sigmoid(beta x)
-            Kernels.swishBackward(x: x.value, beta: beta.value, sigmoid: sigmoid, dy: g, dx: gradientBuffer(x),
-                                  dbeta: gradientBuffer(beta))
+            let dx = gradientTarget(x)
+            Kernels.swishBackward(x: x.value, beta: beta.value, sigmoid: sigmoid, dy: g, dx: dx?.buffer,
+                                  dbeta: gradientBuffer(beta), overwriteDX: dx?.fresh == true)
 
         case let .unary(f, x):  // dx += g f'(x), f' from x or y
             if let dx = gradientBuffer(x) { Kernels.mapBackward(f, x: x.value, y: y, dy: g, accumulateInto: dx) }
@@ -77,7 +92,7 @@ extension Tape {
             if let dx = gradientBuffer(x) { Kernels.copyColumns(g, from: 0, into: dx, at: start, width: g.cols, accumulate: true) }
 
         case let .dropout(x, mask):  // dx += g mask
-            accumulate(.multiply, g, mask, into: x)
+            if let (dx, fresh) = gradientTarget(x) { Kernels.binary(.multiply, g, mask, into: dx, accumulate: !fresh) }
         }
     }
 }

@@ -10,9 +10,9 @@ extension Tape {
             precondition(bias.value.count == weight.rows, "linear: bias \(bias.shape) for weight \(weight.shape)")
             // Broadcast the bias into y, then accumulate the product on top (beta = 1).
             Kernels.broadcastRow(bias.value, into: y)
-            GEMM.multiply(x.value, weight.value, transposeB: true, into: y, beta: 1)
+            gemm(x.value, weight.value, transposeB: true, into: y, beta: 1)
         } else {
-            GEMM.multiply(x.value, weight.value, transposeB: true, into: y)
+            gemm(x.value, weight.value, transposeB: true, into: y)
         }
         return record(y, .linear(x: x, weight: weight, bias: bias), inputs: x, weight, bias)
     }
@@ -21,7 +21,7 @@ extension Tape {
     public func matmul(_ a: Variable<Scalar>, _ b: Variable<Scalar>, transposeA: Bool = false,
                        transposeB: Bool = false) -> Variable<Scalar> {
         let y = output(transposeA ? a.cols : a.rows, transposeB ? b.rows : b.cols)
-        GEMM.multiply(a.value, b.value, transposeA: transposeA, transposeB: transposeB, into: y)
+        gemm(a.value, b.value, transposeA: transposeA, transposeB: transposeB, into: y)
         return record(y, .matmul(a: a, b: b, transposeA: transposeA, transposeB: transposeB), inputs: a, b)
     }
 

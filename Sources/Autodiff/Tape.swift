@@ -64,6 +64,10 @@ public final class Tape<Scalar: TensorScalar> {
     public let isRecording: Bool
     var nodes: [Node<Scalar>] = []
     let workspace = Workspace<Scalar>()
+    /// GEMM FLOPs (2·m·n·k per product) run by this tape's forward and backward since the last `reset()`.
+    ///
+    /// What `meow-bench meow` divides by the sgemm rate to get an update's floor (docs/benchmarks.md).
+    public private(set) var gemmFLOPs = 0
 
     public init(recording: Bool = true) {
         self.isRecording = recording
@@ -73,6 +77,7 @@ public final class Tape<Scalar: TensorScalar> {
     public func reset() {
         nodes.removeAll(keepingCapacity: true)
         workspace.reset()
+        gemmFLOPs = 0
     }
 
     /// Number of recorded nodes.
@@ -130,9 +135,42 @@ public final class Tape<Scalar: TensorScalar> {
         return g
     }
 
+    /// The gradient buffer of `v` for a rule that can assign, or nil when `v` needs none.
+    ///
+    /// `fresh` is true when the buffer was created by this call and holds garbage: the rule then
+    /// writes its result instead of adding it, which saves zero-filling the buffer first (most
+    /// activations have exactly one consumer, so this is the common case).
+    func gradientTarget(_ v: Variable<Scalar>) -> (buffer: Tensor<Scalar>, fresh: Bool)? {
+        guard v.node >= 0 else { return nil }
+        if let g = nodes[v.node].gradient { return (g, false) }
+        let value = nodes[v.node].value
+        let g = workspace.tensor(value.rows, value.cols, zeroed: false)
+        nodes[v.node].gradient = g
+        return (g, true)
+    }
+
     /// The gradient buffer of `v`, or nil when `v` needs none.
     func gradientBuffer(_ v: Variable<Scalar>) -> Tensor<Scalar>? {
         v.node >= 0 ? gradientBuffer(v.node) : nil
+    }
+
+    /// `GEMM.multiply`, counted in `gemmFLOPs`.
+    func gemm(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false,
+                  into c: Tensor<Scalar>, beta: Scalar = 0) {
+        gemmFLOPs += 2 * c.rows * c.cols * (transposeA ? a.rows : a.cols)
+        GEMM.multiply(a, b, transposeA: transposeA, transposeB: transposeB, into: c, beta: beta)
+    }
+
+    /// How many leading columns of `v` some input needs a gradient for: all of them, except for a
+    /// concatenation whose trailing parts are constants (their gradient columns would be discarded).
+    func leadingColumnsNeedingGradient(_ v: Variable<Scalar>) -> Int {
+        guard v.node >= 0, case let .concatColumns(parts) = nodes[v.node].operation else { return v.cols }
+        var width = 0, column = 0
+        for part in parts {
+            column += part.cols
+            if part.requiresGradient { width = column }
+        }
+        return width
     }
 
     /// A fresh output buffer (contents unspecified).
@@ -142,9 +180,15 @@ public final class Tape<Scalar: TensorScalar> {
     func scratch(_ rows: Int, _ cols: Int) -> Tensor<Scalar> { workspace.tensor(rows, cols, zeroed: true) }
 
     /// Records `operation` when any input needs a gradient; otherwise returns a constant.
+    ///
+    /// Up to three inputs as separate arguments rather than a variadic list, which would allocate an
+    /// array on every operation of an inference tape too (acting at batch 1 is that small).
     func record(_ value: Tensor<Scalar>, _ operation: @autoclosure () -> Operation<Scalar>,
-                inputs: Variable<Scalar>?...) -> Variable<Scalar> {
-        guard isRecording, inputs.contains(where: { $0?.requiresGradient == true }) else { return constant(value) }
+                inputs a: Variable<Scalar>?, _ b: Variable<Scalar>? = nil, _ c: Variable<Scalar>? = nil)
+        -> Variable<Scalar> {
+        guard isRecording,
+              a?.requiresGradient == true || b?.requiresGradient == true || c?.requiresGradient == true
+        else { return constant(value) }
         nodes.append(Node(operation: operation(), value: value, gradient: nil))
         return Variable(value, node: nodes.count - 1)
     }

@@ -187,6 +187,9 @@ public final class MEowAgent {
             minLogSigma: logSigma.scalars.min() ?? .nan, maxLogSigma: logSigma.scalars.max() ?? .nan)
     }
 
+    /// GEMM FLOPs of the last update, target value, forward and backward (2·m·n·k per product, docs/benchmarks.md).
+    public var lastUpdateGEMMFLOPs: Int { targetTape.gemmFLOPs + lossTape.gemmFLOPs }
+
     /// Copies the online weights into the target (§4.5's θ̄ ← θ), e.g. after loading a policy to train on.
     public func synchronizeTarget() { target.copyValues(from: online) }
 

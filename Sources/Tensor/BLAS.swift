@@ -75,8 +75,12 @@ public struct BLASInfo: Sendable, Equatable {
         return "BLAS: \(name) kernel=\(kernel ?? "unknown") threads=\(threads) (\(coreSource.rawValue))"
     }
 
-    /// The summary, warnings and notes, one per line, for logging.
-    public var logLines: [String] { [summary] + warnings + notes.map { "note: \($0)" } }
+    /// The summary, the GEMM routing, warnings and notes, one per line, for logging.
+    public var logLines: [String] {
+        let routing = GEMMRouting(blasVectorBits: loaded ? BLAS.vectorBits(kernel: kernel) : nil,
+                                  datapathBits: CPUFeatures.host().datapathBits)
+        return [summary, routing.summary] + warnings + notes.map { "note: \($0)" }
+    }
 }
 
 /// Features of the host CPU that decide the OpenBLAS kernel.
@@ -84,21 +88,37 @@ public struct CPUFeatures: Sendable, Equatable {
     public var avx2: Bool
     public var fma: Bool
     public var avx512: Bool
+    /// False where AVX-512 instructions run as two 256-bit halves (AMD Zen 4, CPU family 0x19), so a
+    /// 512-bit kernel does no more arithmetic per cycle than a 256-bit one.
+    public var fullWidth512: Bool
 
-    public init(avx2: Bool, fma: Bool, avx512: Bool) {
+    public init(avx2: Bool, fma: Bool, avx512: Bool, fullWidth512: Bool = true) {
         self.avx2 = avx2
         self.fma = fma
         self.avx512 = avx512
+        self.fullWidth512 = fullWidth512
     }
 
-    /// Reads the CPUID flags the kernel reports in /proc/cpuinfo (Linux); none elsewhere.
+    /// Reads the CPUID flags and family the kernel reports in /proc/cpuinfo (Linux); none elsewhere.
     public static func host() -> CPUFeatures {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let line = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
-        let flags = Set(line.split(separator: " ").map(String.init))
+        let lines = info.split(separator: "\n")
+        func field(_ name: String) -> String {
+            guard let line = lines.first(where: { $0.hasPrefix(name) }), let colon = line.firstIndex(of: ":") else { return "" }
+            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let flags = Set(field("flags").split(separator: " ").map(String.init))
+        let zen4 = field("vendor_id") == "AuthenticAMD" && field("cpu family") == "25"
         return CPUFeatures(
             avx2: flags.contains("avx2"), fma: flags.contains("fma"),
-            avx512: ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains))
+            avx512: ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains),
+            fullWidth512: !zen4)
+    }
+
+    /// The widest vector the CPU does arithmetic on in one pass: what bounds any kernel's speed.
+    public var datapathBits: Int {
+        if avx512 && fullWidth512 { return 512 }
+        return avx2 ? 256 : 128
     }
 
     /// The best OpenBLAS core for these features, or nil to let OpenBLAS decide.
@@ -121,6 +141,16 @@ public enum BLAS {
     static let modernKernels: Set<String> = [
         "haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator",
     ]
+
+    /// Kernels whose inner loops run 512-bit vectors.
+    static let wideKernels: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+
+    /// Vector width in bits of an OpenBLAS kernel, by its core name (128 for the SSE fallbacks).
+    public static func vectorBits(kernel: String?) -> Int {
+        let name = kernel?.lowercased() ?? ""
+        if wideKernels.contains(name) { return 512 }
+        return modernKernels.contains(name) ? 256 : 128
+    }
 
     /// Loads OpenBLAS with `config` (first call only) and returns what happened.
     @discardableResult
@@ -231,11 +261,15 @@ final class LoadedBLAS: @unchecked Sendable {
     let info: BLASInfo
     let sgemm: meow_cblas_sgemm_fn?
     let dgemm: meow_cblas_dgemm_fn?
+    /// Which kernel runs which GEMM shape, fixed at load.
+    let routing: GEMMRouting
 
     init(info: BLASInfo, sgemm: meow_cblas_sgemm_fn?, dgemm: meow_cblas_dgemm_fn?) {
         self.info = info
         self.sgemm = sgemm
         self.dgemm = dgemm
+        routing = GEMMRouting(blasVectorBits: sgemm == nil ? nil : BLAS.vectorBits(kernel: info.kernel),
+                              datapathBits: CPUFeatures.host().datapathBits)
     }
 }
 

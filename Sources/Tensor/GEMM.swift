@@ -1,6 +1,6 @@
 /// Which implementation runs a GEMM.
 public enum GEMMBackend: String, Sendable {
-    /// OpenBLAS when loaded, else the pure-Swift kernel.
+    /// Per shape, the kernel `GEMMRouting` picks (OpenBLAS or pure Swift); pure Swift when OpenBLAS is not loaded.
     case automatic
     /// OpenBLAS only (a precondition failure if it is not loaded).
     case blas
@@ -32,7 +32,8 @@ public enum GEMM {
             scale(pc, count: m * n, by: beta)
             return backend
         }
-        if backend != .swift,
+        let blas = backend == .automatic ? GEMMRouting.current().backend(m: m, n: n, k: k) == .blas : backend == .blas
+        if blas,
            S.blasGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                       a: pa, lda: a.cols, b: pb, ldb: b.cols, beta: beta, c: pc, ldc: n) {
             return .blas
@@ -65,6 +66,10 @@ public enum GEMM {
         a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
         beta: S, c: UnsafeMutablePointer<S>, ldc: Int
     ) {
+        if m == 1 && transB && !transA {
+            singleRowTimesTransposed(n: n, k: k, alpha: alpha, x: a, b: b, ldb: ldb, beta: beta, c: c)
+            return
+        }
         // Skinny shapes waste most of an 8x32 tile: a handful of output columns
         // become dot products, a handful of rows become row updates.
         if n < 8 || (m < 4 && transB && !transA) {
@@ -120,6 +125,60 @@ public enum GEMM {
                 i0 += 8
             }
             p0 += kb
+        }
+    }
+
+    /// One row times Bᵀ (a Linear layer at batch 1, acting): c[j] = alpha Σ_p x[p] B[j, p] + beta c[j].
+    ///
+    /// Four dot products at a time in 16-lane chunks (the last k mod 16 terms as one zero-padded chunk),
+    /// summed by a tree, and nothing allocated: at this size set-up costs more than the arithmetic.
+    static func singleRowTimesTransposed<S: TensorScalar>(
+        n: Int, k: Int, alpha: S, x: UnsafePointer<S>, b: UnsafePointer<S>, ldb: Int, beta: S,
+        c: UnsafeMutablePointer<S>
+    ) {
+        let full = k & ~15, tail = k &- full
+        let xTail = Kernels.loadPartial(x + full, tail)
+        @inline(__always) func dot(_ row: UnsafePointer<S>) -> SIMD16<S> {
+            var acc = SIMD16<S>()
+            var p = 0
+            while p < full {
+                acc.addProduct(Kernels.load(x + p), Kernels.load(row + p))
+                p &+= 16
+            }
+            if tail > 0 { acc.addProduct(xTail, Kernels.loadPartial(row + full, tail)) }
+            return acc
+        }
+        @inline(__always) func finish(_ j: Int, _ acc: SIMD16<S>) {
+            c[j] = alpha * Kernels.treeSum(acc) + (beta == 0 ? 0 : beta * c[j])
+        }
+        var j = 0
+        while j &+ 4 <= n {
+            let r0 = b + j &* ldb
+            var a0 = SIMD16<S>(), a1 = SIMD16<S>(), a2 = SIMD16<S>(), a3 = SIMD16<S>()
+            var p = 0
+            while p < full {
+                let xv = Kernels.load(x + p)
+                a0.addProduct(xv, Kernels.load(r0 + p))
+                a1.addProduct(xv, Kernels.load(r0 + ldb + p))
+                a2.addProduct(xv, Kernels.load(r0 + 2 &* ldb + p))
+                a3.addProduct(xv, Kernels.load(r0 + 3 &* ldb + p))
+                p &+= 16
+            }
+            if tail > 0 {
+                a0.addProduct(xTail, Kernels.loadPartial(r0 + full, tail))
+                a1.addProduct(xTail, Kernels.loadPartial(r0 + ldb + full, tail))
+                a2.addProduct(xTail, Kernels.loadPartial(r0 + 2 &* ldb + full, tail))
+                a3.addProduct(xTail, Kernels.loadPartial(r0 + 3 &* ldb + full, tail))
+            }
+            finish(j, a0)
+            finish(j &+ 1, a1)
+            finish(j &+ 2, a2)
+            finish(j &+ 3, a3)
+            j &+= 4
+        }
+        while j < n {
+            finish(j, dot(b + j &* ldb))
+            j &+= 1
         }
     }
 
@@ -260,5 +319,77 @@ public enum GEMM {
                 }
             }
         }
+    }
+}
+
+/// Which kernel runs a GEMM of a given shape when the caller asks for `.automatic`.
+///
+/// A fixed rule of the shape and of the two kernels' vector widths, never a timing: the kernels sum
+/// in different orders, so a choice made by timing would change an update's bits with the machine's
+/// load, and a run's weights for a fixed seed must be the same in every run on the same machine
+/// (docs/benchmarks.md, "Choosing the GEMM kernel"). The rule was read off `meow-bench gemm`, which
+/// times every shape of an update with both kernels and marks where the rule loses.
+public struct GEMMRouting: Sendable, Equatable {
+    /// Vector width of the loaded OpenBLAS kernel in bits; nil when OpenBLAS is not loaded.
+    public var blasVectorBits: Int?
+    /// Vector width the pure-Swift kernel was compiled for.
+    public var swiftVectorBits: Int
+    /// The widest vector the CPU computes on in one pass (`CPUFeatures.datapathBits`): a wider kernel gains nothing.
+    public var datapathBits: Int
+
+    public init(blasVectorBits: Int?, swiftVectorBits: Int = GEMMRouting.compiledSwiftVectorBits,
+                datapathBits: Int = 512) {
+        self.blasVectorBits = blasVectorBits
+        self.swiftVectorBits = swiftVectorBits
+        self.datapathBits = datapathBits
+    }
+
+    /// Whether the pure-Swift kernel computes on wider vectors than OpenBLAS's on this CPU.
+    var swiftIsWider: Bool {
+        guard let blasBits = blasVectorBits else { return true }
+        return min(swiftVectorBits, datapathBits) > min(blasBits, datapathBits)
+    }
+
+    /// 512 when the numeric modules were built for AVX-512 (Package.swift defines `MEOW_SIMD512`), else 256.
+    public static var compiledSwiftVectorBits: Int {
+        #if MEOW_SIMD512
+        return 512
+        #else
+        return 256
+        #endif
+    }
+
+    /// The routing of this process's OpenBLAS (loading it on first use).
+    public static func current() -> GEMMRouting { BLAS.current()?.routing ?? GEMMRouting(blasVectorBits: nil) }
+
+    /// The largest n·k of a single-row product that runs pure Swift: the widest acting layer
+    /// (Humanoid's first, 64 × 393) with room to spare.
+    public static let singleRowLimit = 32_768
+
+    /// The kernel for op(A) [m, k] × op(B) [k, n].
+    ///
+    /// Without OpenBLAS: pure Swift. A single row of a small product (a Linear layer when acting at
+    /// batch 1) runs the pure-Swift dot products, which skip OpenBLAS's per-call set-up; a large one
+    /// (a shift head's output-layer weight gradient, 256×256) is faster in OpenBLAS. Otherwise
+    /// OpenBLAS, unless the pure-Swift kernel computes on wider vectors on this CPU (OpenBLAS's
+    /// Haswell kernel on a CPU with full-width AVX-512) and the shape fills the Swift kernel's 8×32
+    /// register tiles. Where AVX-512 runs as two halves (Zen 4), a 512-bit kernel is no wider than a
+    /// 256-bit one and OpenBLAS keeps every shape.
+    public func backend(m: Int, n: Int, k: Int) -> GEMMBackend {
+        guard blasVectorBits != nil else { return .swift }
+        if m == 1 && n * k <= Self.singleRowLimit { return .swift }
+        if swiftIsWider && m >= 8 && n >= 32 && k >= 16 { return .swift }
+        return .blas
+    }
+
+    /// One line for start-up logs: which kernel runs which shapes.
+    public var summary: String {
+        guard let blasBits = blasVectorBits else { return "GEMM: every shape on the pure-Swift kernel" }
+        let cpu = "CPU datapath \(datapathBits)-bit"
+        if swiftIsWider {
+            return "GEMM: pure-Swift \(swiftVectorBits)-bit kernel for m ≥ 8, n ≥ 32, k ≥ 16 and for small single rows;"
+                + " OpenBLAS (\(blasBits)-bit kernel) for the other shapes (\(cpu))"
+        }
+        return "GEMM: OpenBLAS (\(blasBits)-bit kernel) for every shape but small single rows (pure Swift) (\(cpu))"
     }
 }

@@ -40,12 +40,13 @@ extension Kernels {
         }
     }
 
-    /// Accumulates the LayerNorm gradients dx, dgamma, dbeta from dy.
+    /// Accumulates the LayerNorm gradients dx, dgamma, dbeta from dy; `overwriteDX` assigns dx instead
+    /// (a buffer nothing was accumulated into yet, which then needs no zero-fill).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func layerNormBackward<S: TensorScalar>(x: Tensor<S>, gamma: Tensor<S>, stats: Tensor<S>,
                                                           dy: Tensor<S>, dx: Tensor<S>?, dgamma: Tensor<S>?,
-                                                          dbeta: Tensor<S>?) {
+                                                          dbeta: Tensor<S>?, overwriteDX: Bool = false) {
         let n = x.cols, px = UnsafePointer(pointer(x)), pdy = UnsafePointer(pointer(dy))
         let pg = UnsafePointer(pointer(gamma)), ps = UnsafePointer(pointer(stats))
         let pdx = dx.map(pointer), pdgamma = dgamma.map(pointer), pdbeta = dbeta.map(pointer)
@@ -73,7 +74,8 @@ extension Kernels {
                 let w = Swift.min(16, n &- j)
                 let xhat = (ld(xr + j, w) - mv) * rv
                 let g = ld(gr + j, w) * ld(pg + j, w)
-                st(ld(dxr + j, w) + rv * (g - meanG - xhat * meanGX), dxr + j, w)
+                let v = rv * (g - meanG - xhat * meanGX)
+                st(overwriteDX ? v : ld(dxr + j, w) + v, dxr + j, w)
                 j &+= 16
             }
         }
@@ -107,11 +109,13 @@ extension Kernels {
         }
     }
 
-    /// Accumulates Swish gradients: dx += dy (s + b x s (1 - s)), dbeta += sum_rows dy x^2 s (1 - s).
+    /// Accumulates Swish gradients: dx += dy (s + b x s (1 - s)), dbeta += sum_rows dy x^2 s (1 - s);
+    /// `overwriteDX` assigns dx instead (a buffer nothing was accumulated into yet).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func swishBackward<S: TensorScalar>(x: Tensor<S>, beta: Tensor<S>, sigmoid: Tensor<S>? = nil,
-                                                      dy: Tensor<S>, dx: Tensor<S>?, dbeta: Tensor<S>?) {
+                                                      dy: Tensor<S>, dx: Tensor<S>?, dbeta: Tensor<S>?,
+                                                      overwriteDX: Bool = false) {
         let n = x.cols, px = UnsafePointer(pointer(x)), pdy = UnsafePointer(pointer(dy))
         let psig = sigmoid.map { UnsafePointer(pointer($0)) }
         let pb = UnsafePointer(pointer(beta)), pdx = dx.map(pointer), pdbeta = dbeta.map(pointer)
@@ -123,7 +127,10 @@ extension Kernels {
                 let v = ld(xr + j, w), b = ld(pb + j, w), g = ld(gr + j, w)
                 let s = psig.map { ld($0 + (r &* n &+ j), w) } ?? S.vectorSigmoid(b * v)
                 let ds = s * (1 - s)
-                if let p = pdx { let q = p + (r &* n &+ j); st(ld(q, w) + g * (s + b * v * ds), q, w) }
+                if let p = pdx {
+                    let q = p + (r &* n &+ j), d = g * (s + b * v * ds)
+                    st(overwriteDX ? d : ld(q, w) + d, q, w)
+                }
                 if let p = pdbeta { st(ld(p + j, w) + g * v * v * ds, p + j, w) }
                 j &+= 16
             }

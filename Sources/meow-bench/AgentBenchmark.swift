@@ -9,7 +9,10 @@ import MEow
 /// each preset's hyperparameters. Each figure is the median over `repeats` of the mean
 /// time per call within a repeat. Every case is also timed with Adam's step counter at
 /// 10^6, as after a million updates, and printed as a ratio to the early-step time of the
-/// same run: the update's cost must not grow with the step count.
+/// same run: the update's cost must not grow with the step count. Each update case also prints its
+/// GEMM FLOPs, the floor (FLOPs at the 256³ sgemm rate of the fastest kernel, measured in the same
+/// run) and time ÷ floor (docs/benchmarks.md, "FLOP counting"); `--torch-reference PYTHON` runs the
+/// PyTorch reference in the same run and prints ratios to it.
 /// `--phases` splits an update into the steps of the update (docs/algorithm.md) to show where time goes.
 struct AgentBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,24 +34,66 @@ struct AgentBenchmark: ParsableCommand {
     @Flag(help: "Also time the phases of one update (target, Q forward, backward, clip, Adam, Polyak).")
     var phases = false
 
+    @Option(help: "Clock: wall, or thread (this thread's CPU time, steadier on a loaded machine).")
+    var clock: BenchClock = .wall
+
+    @Flag(help: "Also time every GEMM shape of an update with both kernels and show which one is routed.")
+    var gemmShapes = false
+
+    @Option(help: "A Python with torch: run benchmarks/torch_reference.py in this run and print ratios to it.")
+    var torchReference: String?
+
+    @Option(help: "Comma-separated cases to run: Hopper, HalfCheetah, Humanoid.")
+    var cases = "Hopper,HalfCheetah,Humanoid"
+
+    @Option(help: "The PyTorch reference script.")
+    var torchScript = "benchmarks/torch_reference.py"
+
     func validate() throws {
         guard repeats > 0, updates > 0, actions > 0, batchSize > 0 else {
             throw ValidationError("--repeats, --updates, --actions and --batch-size must be positive.")
         }
+        let known = Set(Self.shapes.map { $0.0.lowercased() })
+        guard cases.split(separator: ",").allSatisfy({ known.contains($0.lowercased()) }) else {
+            throw ValidationError("--cases takes a comma-separated list of Hopper, HalfCheetah, Humanoid.")
+        }
     }
+
+    /// (name, ds, d) of the benchmark cases.
+    static let shapes = [("Hopper", 11, 3), ("HalfCheetah", 17, 6), ("Humanoid", 376, 17)]
 
     /// The Adam step count of the late-run case: a million updates.
     static let lateStep = 1_000_000
 
     func run() throws {
-        for line in BLAS.load().logLines { print(line) }
-        print("MEow, single thread, median of \(repeats) repeats")
+        let info = BLAS.load()
+        for line in info.logLines { print(line) }
+        let torch = torchReference.flatMap {
+            TorchReference.run(python: $0, script: torchScript, clock: clock, repeats: repeats, updates: updates,
+                               actions: actions)
+        }
+        if let torch { print("PyTorch \(torch.torch), \(torch.threads) thread, same run") }
+        let rate = GEMMRate.measure(clock: clock, repeats: repeats, blasLoaded: info.loaded)
+        print("sgemm 256×256×256: OpenBLAS \(rate.blas.map { fixed($0) } ?? "-") GFLOP/s, pure Swift \(fixed(rate.swift))"
+              + " GFLOP/s; the floor uses the faster (\(rate.bestName))")
+        print("MEow, single thread, \(clock.rawValue) clock, median of \(repeats) repeats")
         print(pad("case", 44), pad("µs/call", 10), pad("µs/action", 10), pad("ratio", 11))
-        for (name, ds, d) in [("Hopper", 11, 3), ("HalfCheetah", 17, 6), ("Humanoid", 376, 17)] {
+        let chosen = Set(cases.split(separator: ",").map { $0.lowercased() })
+        for (name, ds, d) in Self.shapes where chosen.contains(name.lowercased()) {
             let preset = MEowConfig.preset(name)!
             let agent = try makeAgent(preset, ds: ds, d: d)
             let update = try timeUpdates(agent)
-            print(pad("\(name) update, batch \(batchSize)", 44), pad(fixed(update), 10))
+            let reference = torch?.cases.first { $0.name == name }
+            print(pad("\(name) update, batch \(batchSize)", 44), pad(fixed(update), 10), pad("", 10),
+                  reference.map { pad(fixed(update / $0.update_us, digits: 3) + "x PyTorch", 11) } ?? "")
+            let flops = Double(agent.lastUpdateGEMMFLOPs)
+            let floor = flops / (rate.best * 1e3)  // µs at rate.best GFLOP/s
+            print(pad("  GEMM \(fixed(flops / 1e6)) MFLOP, floor", 44), pad(fixed(floor), 10), pad("", 10),
+                  pad(fixed(update / floor, digits: 3) + "x floor", 11))
+            if gemmShapes {
+                GEMMRate.printShapeTable(ds: ds, d: d, batch: batchSize, clock: clock, repeats: repeats,
+                                         blasLoaded: info.loaded)
+            }
             let late = try makeAgent(preset, ds: ds, d: d)
             var state = late.trainingState()
             state.optimizerStep = Self.lateStep
@@ -60,7 +105,10 @@ struct AgentBenchmark: ParsableCommand {
                 for deterministic in [true, false] {
                     let perCall = timeActions(agent, count: count, deterministic: deterministic)
                     let label = "\(name) act, batch \(count), \(deterministic ? "deterministic" : "stochastic")"
-                    print(pad(label, 44), pad(fixed(perCall), 10), pad(fixed(perCall / Double(count)), 10))
+                    // The reference times one stochastic action at batch 1.
+                    let ratio = count == 1 && !deterministic ? reference.map { perCall / $0.action_us } : nil
+                    print(pad(label, 44), pad(fixed(perCall), 10), pad(fixed(perCall / Double(count)), 10),
+                          ratio.map { pad(fixed($0, digits: 3) + "x PyTorch", 11) } ?? "")
                 }
             }
             if phases { timePhases(preset, ds: ds, d: d) }
@@ -171,17 +219,8 @@ struct AgentBenchmark: ParsableCommand {
 
     // MARK: - Helpers
 
-    /// Median over repeats of (elapsed / calls) in µs; `body` returns how many calls it made.
-    func median(_ repeats: Int, _ body: () -> Int) -> Double {
-        let clock = ContinuousClock()
-        var samples: [Double] = []
-        for _ in 0..<repeats {
-            let start = clock.now
-            let calls = body()
-            samples.append(microseconds(clock.now - start) / Double(calls))
-        }
-        return samples.sorted()[samples.count / 2]
-    }
+    /// Median over repeats of (elapsed / calls) in µs on `clock`; `body` returns how many calls it made.
+    func median(_ repeats: Int, _ body: () -> Int) -> Double { clock.median(repeats, body) }
 
     func microseconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) * 1e-12
@@ -193,3 +232,4 @@ struct AgentBenchmark: ParsableCommand {
         s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
     }
 }
+extension BenchClock: ExpressibleByArgument {}

@@ -113,6 +113,15 @@ func binaryGradientWithBroadcasting(op: BinaryOperator) {
     } < tolerance)
 }
 
+@Test func linearOverConcatWithConstantTailGradient() {
+    // A coupling's first layer: only the leading (non-constant) columns of the input get a gradient.
+    let z = G.randomTensor(4, 3, seed: 60), w = G.randomTensor(5, 9, seed: 61), s = G.randomTensor(4, 6, seed: 62)
+    let b = G.randomTensor(1, 5, seed: 63)
+    #expect(G.maxError([z, w, b]) { t, v in
+        t.linear(t.concatColumns([t.multiply(v[0], v[0]), t.constant(s)]), weight: v[1], bias: v[2])
+    } < tolerance)
+}
+
 @Test func dropoutGradientWithFixedMask() {
     let x = G.randomTensor(6, 9, seed: 47)
     #expect(G.maxError([x]) { t, v in

@@ -13,6 +13,18 @@ import Testing
     #expect(abs(y.value[0, 0] - Float(Foundation.tanh(3.0))) < 1e-6)
 }
 
+@Test func gemmFLOPsCountForwardAndBackwardUntilReset() {
+    let tape = Tape<Double>()
+    let x = tape.parameter(Tensor(repeating: 1, rows: 4, cols: 3))
+    let w = tape.parameter(Tensor(repeating: 1, rows: 5, cols: 3))
+    let y = tape.linear(x, weight: w, bias: nil)
+    #expect(tape.gemmFLOPs == 2 * 4 * 5 * 3)
+    tape.backward(from: tape.sum(y))  // dx = g W and dW = gᵀ x: the same count each
+    #expect(tape.gemmFLOPs == 3 * 2 * 4 * 5 * 3)
+    tape.reset()
+    #expect(tape.gemmFLOPs == 0)
+}
+
 @Test func constantsDoNotRecord() {
     let tape = Tape<Double>()
     let c = tape.constant(Tensor(rows: 1, cols: 3, [1, 2, 3]))

@@ -60,3 +60,10 @@ private let sse = CPUFeatures(avx2: false, fma: false, avx512: false)
     info.coreSource = .cpuFeatures
     #expect(info.summary == "BLAS: OpenBLAS 0.3.21 kernel=SkylakeX threads=1 (core chosen from CPUID)")
 }
+
+@Test func datapathWidthFollowsHowAVX512Runs() {
+    #expect(avx512.datapathBits == 512)
+    #expect(CPUFeatures(avx2: true, fma: true, avx512: true, fullWidth512: false).datapathBits == 256)
+    #expect(avx2.datapathBits == 256)
+    #expect(sse.datapathBits == 128)
+}

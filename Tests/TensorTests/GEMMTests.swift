@@ -42,7 +42,8 @@ private func gemmError<S: TensorScalar>(_: S.Type, m: Int, n: Int, k: Int, trans
 }
 
 private let shapes: [(Int, Int, Int)] = [(1, 1, 1), (3, 17, 33), (17, 3, 1), (33, 255, 17), (255, 33, 3),
-                                         (64, 64, 300), (8, 32, 16), (9, 1, 257)]
+                                         (64, 64, 300), (8, 32, 16), (9, 1, 257),
+                                         (1, 64, 14), (1, 5, 70), (1, 3, 64)]  // single rows: acting at batch 1
 private let transposes = [(false, false), (false, true), (true, false), (true, true)]
 
 /// Checks every shape and alpha/beta pair for one backend in Float and Double.
@@ -80,4 +81,40 @@ func blasGEMMMatchesReference(transA: Bool, transB: Bool) throws {
     let info = BLAS.load()
     try #require(info.loaded, "OpenBLAS is installed on this machine; \(info.summary)")
     checkAllShapes(backend: .blas, transA: transA, transB: transB)
+}
+
+// MARK: - Routing
+
+@Test func routingIsAFixedRuleOfShapeAndVectorWidths() {
+    let none = GEMMRouting(blasVectorBits: nil, swiftVectorBits: 512)
+    #expect(none.backend(m: 256, n: 256, k: 256) == .swift)
+    let narrowBLAS = GEMMRouting(blasVectorBits: 256, swiftVectorBits: 512)
+    #expect(narrowBLAS.backend(m: 256, n: 256, k: 256) == .swift)
+    #expect(narrowBLAS.backend(m: 256, n: 3, k: 64) == .blas)
+    #expect(narrowBLAS.backend(m: 64, n: 11, k: 256) == .blas)
+    #expect(narrowBLAS.backend(m: 1, n: 64, k: 14) == .swift)
+    // AVX-512 as two 256-bit halves (Zen 4): the Haswell kernel is as wide as the Swift one.
+    let halves = GEMMRouting(blasVectorBits: 256, swiftVectorBits: 512, datapathBits: 256)
+    #expect(halves.backend(m: 256, n: 256, k: 256) == .blas)
+    let sameWidth = GEMMRouting(blasVectorBits: 512, swiftVectorBits: 512)
+    #expect(sameWidth.backend(m: 256, n: 256, k: 256) == .blas)
+    #expect(sameWidth.backend(m: 1, n: 64, k: 64) == .swift)
+    #expect(sameWidth.backend(m: 1, n: 256, k: 256) == .blas)
+}
+
+@Test func automaticRunsTheRoutedKernel() {
+    let routing = GEMMRouting.current()
+    for (m, n, k) in [(256, 64, 64), (1, 64, 14), (256, 3, 64)] {
+        let c = Tensor<Float>(zeros: m, n)
+        let used = GEMM.multiply(Tensor(zeros: m, k), Tensor(zeros: n, k), transposeB: true, into: c)
+        #expect(used == routing.backend(m: m, n: n, k: k), "\(m)x\(n)x\(k)")
+    }
+}
+
+@Test func kernelVectorWidthsByCoreName() {
+    #expect(BLAS.vectorBits(kernel: "SkylakeX") == 512)
+    #expect(BLAS.vectorBits(kernel: "Haswell") == 256)
+    #expect(BLAS.vectorBits(kernel: "Zen") == 256)
+    #expect(BLAS.vectorBits(kernel: "Prescott") == 128)
+    #expect(BLAS.vectorBits(kernel: nil) == 128)
 }
