@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release}
-out=docs/cli.md
+# A fixed width, so the output does not depend on the terminal it runs in.
+export COLUMNS=100
+out=${OUT:-docs/cli.md}
 {
     echo "# Command-line reference"
     echo
