@@ -384,23 +384,18 @@ final class TrainingLoop: @unchecked Sendable {
         return outcome
     }
 
-    /// Writes replay's rows, oldest first, as little-endian float32 `observation, action, reward,
-    /// next observation` (a debugging aid: tests compare them with what actors had acknowledged).
+    /// Writes replay's rows, oldest first, as `TransitionRows` (a debugging aid: tests compare them
+    /// with what actors had acknowledged).
     static func dump(_ replay: ReplayBuffer, to path: String, log: @Sendable (String) -> Void) {
         guard let contents = replay.orderedContents() else {
             log(FileManager.default.createFile(atPath: path, contents: Data())
                 ? "learner: replay is empty; wrote an empty dump to \(path)" : "learner: could not write \(path)")
             return
         }
-        let (o, a) = (contents.observationDimension, contents.actionDimension)
-        var values: [Float] = []
-        values.reserveCapacity(contents.count * (2 * o + a + 1))
-        for row in 0 ..< contents.count {
-            values += contents.observations[row * o ..< (row + 1) * o]
-            values += contents.actions[row * a ..< (row + 1) * a]
-            values.append(contents.rewards[row])
-            values += contents.nextObservations[row * o ..< (row + 1) * o]
-        }
+        let values = TransitionRows.interleave(
+            count: contents.count, observationSize: contents.observationDimension,
+            actionSize: contents.actionDimension, observations: contents.observations, actions: contents.actions,
+            rewards: contents.rewards, nextObservations: contents.nextObservations)
         let data = values.withUnsafeBytes { Data($0) }
         if FileManager.default.createFile(atPath: path, contents: data) {
             log("learner: wrote \(contents.count) replay rows to \(path)")
