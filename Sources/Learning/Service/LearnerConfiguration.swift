@@ -16,7 +16,7 @@ public struct LearnerConfiguration: Sendable {
     public var listen = "tcp://127.0.0.1:7700"
     /// Built-in environment (pendulum, mountaincar, multigoal) or MuJoCo preset for external simulators.
     public var environment = "pendulum"
-    /// Run directory: policy.safetensors, learner-stats.json, ingest.log.
+    /// Run directory: policy.safetensors, learner-stats.json, wal/ (the write-ahead log), checkpoints/.
     public var runDirectory = "runs/learner"
     /// MEow hyperparameters, seed, batch size, replay capacity, warm-up and run length.
     public var agent = MEowConfig()

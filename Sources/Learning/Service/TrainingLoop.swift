@@ -261,6 +261,10 @@ final class TrainingLoop: @unchecked Sendable {
                 let url = try checkpoints.save(state: state, agent: agent, replay: replay, best: best)
                 outcome.checkpoint = url.path
                 lastCheckpoint = (state.ledger.envSteps, state.updates)
+                if configuration.run.checkpointReplay {
+                    // The snapshot holds replay as of this checkpoint: the log is needed only past it.
+                    writeAheadLog.retire(below: UInt64(max(0, state.ledger.envSteps - unlogged)))
+                }
                 return nil
             } catch {
                 log("learner: checkpoint failed: \(error)")
