@@ -73,38 +73,45 @@ enum LogRecordCodec {
         case mark = 3
     }
 
-    static func encode(_ record: LogRecord, ordinal: UInt64, into bytes: inout [UInt8]) {
-        var body = WireWriter(capacity: 64 + 4 * record.transitions * 64)
+    /// Appends one framed record: a placeholder header, the body, then the header patched.
+    static func encode(_ record: LogRecord, ordinal: UInt64, into writer: inout WireWriter) {
+        let start = writer.bytes.count
+        writer.writeUInt32LE(0)
+        writer.writeUInt32LE(0)
         switch record {
         case .batch(let batch, let marked):
-            body.writeUInt8(marked ? Kind.markedBatch.rawValue : Kind.simulatorBatch.rawValue)
-            body.writeUInt64LE(ordinal)
-            body.writeUInt32LE(batch.actorID)
-            body.writeUInt64LE(batch.runID)
-            body.writeUInt64LE(batch.seq)
-            body.writeUInt64LE(batch.policyVersion)
-            body.writeUInt32LE(UInt32(batch.observationSize))
-            body.writeUInt32LE(UInt32(batch.actionSize))
-            body.writeUInt32LE(UInt32(batch.count))
-            body.writeUInt64ColumnLE(batch.episodeIDs)
-            body.writeUInt32ColumnLE(batch.stepIndices)
-            body.writeFloat32ColumnLE(batch.observations)
-            body.writeFloat32ColumnLE(batch.nextObservations)
-            body.writeFloat32ColumnLE(batch.actions)
-            body.writeFloat32ColumnLE(batch.rewards)
-            body.writeBytes(batch.doneFlags)
+            writer.writeUInt8(marked ? Kind.markedBatch.rawValue : Kind.simulatorBatch.rawValue)
+            writer.writeUInt64LE(ordinal)
+            writer.writeUInt32LE(batch.actorID)
+            writer.writeUInt64LE(batch.runID)
+            writer.writeUInt64LE(batch.seq)
+            writer.writeUInt64LE(batch.policyVersion)
+            writer.writeUInt32LE(UInt32(batch.observationSize))
+            writer.writeUInt32LE(UInt32(batch.actionSize))
+            writer.writeUInt32LE(UInt32(batch.count))
+            writer.writeUInt64ColumnLE(batch.episodeIDs)
+            writer.writeUInt32ColumnLE(batch.stepIndices)
+            writer.writeFloat32ColumnLE(batch.observations)
+            writer.writeFloat32ColumnLE(batch.nextObservations)
+            writer.writeFloat32ColumnLE(batch.actions)
+            writer.writeFloat32ColumnLE(batch.rewards)
+            writer.writeBytes(batch.doneFlags)
         case .mark(let key, let seq):
-            body.writeUInt8(Kind.mark.rawValue)
-            body.writeUInt64LE(ordinal)
-            body.writeUInt32LE(key.actorID)
-            body.writeUInt64LE(key.runID)
-            body.writeUInt64LE(seq)
+            writer.writeUInt8(Kind.mark.rawValue)
+            writer.writeUInt64LE(ordinal)
+            writer.writeUInt32LE(key.actorID)
+            writer.writeUInt64LE(key.runID)
+            writer.writeUInt64LE(seq)
         }
-        var header = WireWriter(capacity: headerBytes)
-        header.writeUInt32LE(UInt32(body.bytes.count))
-        header.writeUInt32LE(CRC32C.checksum(body.bytes))
-        bytes.append(contentsOf: header.bytes)
-        bytes.append(contentsOf: body.bytes)
+        let body = start + headerBytes ..< writer.bytes.count
+        writer.setUInt32LE(UInt32(body.count), at: start)
+        writer.setUInt32LE(CRC32C.checksum(writer.bytes[body]), at: start + 4)
+    }
+
+    /// Bytes a record takes, for reserving a group's buffer once.
+    static func size(of record: LogRecord) -> Int {
+        guard case .batch(let batch, _) = record else { return headerBytes + 29 }
+        return headerBytes + 49 + batch.count * (17 + 8 * batch.observationSize + 4 * batch.actionSize)
     }
 
     /// What reading at one offset found.
@@ -507,14 +514,15 @@ public final class WriteAheadLog: Sendable {
 
     /// Writes one group with one write and one fdatasync, then completes it.
     private func commit(_ group: [Pending], _ writer: inout Writer) {
-        var bytes: [UInt8] = []
+        var encoder = WireWriter(capacity: group.reduce(0) { $0 + LogRecordCodec.size(of: $1.record) })
         var ordinals: [UInt64] = []
         var ordinal = writer.nextOrdinal
         for pending in group {
             ordinals.append(ordinal)
-            LogRecordCodec.encode(pending.record, ordinal: ordinal, into: &bytes)
+            LogRecordCodec.encode(pending.record, ordinal: ordinal, into: &encoder)
             ordinal += UInt64(pending.record.transitions)
         }
+        let bytes = encoder.bytes
         let before = writer.segments[writer.segments.count - 1].bytes
         do throws(WriteAheadLogError) {
             try writer.file.write(bytes)
