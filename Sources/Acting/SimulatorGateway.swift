@@ -38,7 +38,7 @@ public final class SimulatorGateway: Sendable {
     private let runID: UInt64
     private let shared: UplinkState
     private let uplink: Uplink
-    private let dropLog = Mutex(RateLimitedLog(interval: .seconds(10)))
+    private let dropLog: RateLimitedReporter
     private let upstream = Mutex(Upstream())
     private let boundPort = Mutex<Int?>(nil)
     /// How long a simulator's HELLO waits for the learner's WELCOME before TRY_LATER.
@@ -60,6 +60,7 @@ public final class SimulatorGateway: Sendable {
         shared = UplinkState(stats: ActorStats(actorID: configuration.actorID, runID: runID,
                                                actorSeed: configuration.seed, environmentSeeds: []))
         uplink = Uplink(configuration: configuration, runID: runID, shared: shared, log: log)
+        dropLog = RateLimitedReporter(log: log)
     }
 
     /// The TCP port the gateway listens on, once `run()` has bound it.
@@ -346,9 +347,7 @@ public final class SimulatorGateway: Sendable {
     /// Counts `count` transitions thrown away, by reason, and logs it (the first, then once per 10 s).
     fileprivate func recordDrop(_ count: Int, reason: String, detail: String) {
         shared.stats.withLock { $0.droppedTransitions[reason, default: 0] += count }
-        guard let times = dropLog.withLock({ $0.admit(now: .now) }) else { return }
-        log("gateway \(configuration.actorID): dropped \(count) transitions (\(reason)): \(detail)"
-            + (times > 1 ? " (\(times) drops since the last report)" : ""))
+        dropLog.report("gateway \(configuration.actorID): dropped \(count) transitions (\(reason)): \(detail)")
     }
     fileprivate var identity: (actorID: UInt32, runID: UInt64) { (configuration.actorID, runID) }
 }

@@ -225,6 +225,7 @@ public final class LearnerService: Sendable {
         training.start()
         simulators.start()
         let router = RequestRouter(core: core, publisher: publisher, log: writeAheadLog,
+                                   staleDrops: RateLimitedReporter(log: log),
                                    limits: configuration.limits, simulators: simulators)
         let server = Task {
             try? await socket.serve(contexts: configuration.serverContexts,

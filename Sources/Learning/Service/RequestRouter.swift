@@ -15,6 +15,8 @@ struct RequestRouter: Sendable {
     let core: LearnerCore
     let publisher: WeightsPublisher
     let log: WriteAheadLog
+    /// Reports batches dropped as too stale (counted in the ledger and /metrics).
+    let staleDrops: RateLimitedReporter
     let limits: WireLimits
     let simulators: SimulatorServer
 
@@ -90,8 +92,12 @@ struct RequestRouter: Sendable {
         }
         let core = self.core
         return await withCheckedContinuation { continuation in
-            log.append(pending.record) { durable in
+            log.append(pending.record) { [staleDrops] durable in
                 let reply = core.withLedgerAndSignal { $0.commit(pending, durable, now: .now) }
+                if pending.outcome == .droppedStale, case .success = durable {
+                    staleDrops.report("learner: dropped a batch of \(batch.count) transitions from actor \(batch.actorID) "
+                        + "(seq \(batch.seq)): its policy lags by more than --max-staleness")
+                }
                 continuation.resume(returning: reply)
             }
         }

@@ -243,7 +243,7 @@ final class TrainingLoop: @unchecked Sendable {
         let capacity = replay.capacity
         // Ordinals in the log number the transitions replay took, offset by what the log never saw.
         let unlogged = core.withLedger { $0.counters.envSteps } - Int(recovered?.transitions ?? 0)
-        var insertFailures = RateLimitedLog(interval: .seconds(10))
+        let insertFailures = RateLimitedReporter(log: log)
         var secondsPerUpdate = 0.0
         let idle = Duration.milliseconds(100)
 
@@ -290,11 +290,8 @@ final class TrainingLoop: @unchecked Sendable {
                 } catch {
                     // Validated at admission, so only a bug lands here; the batch is counted, not lost silently.
                     core.withLedger { $0.recordInsertFailed(wire.count, reason: "replay_insert") }
-                    if let count = insertFailures.admit(now: .now) {
-                        log("learner: dropped an acknowledged batch of \(wire.count) transitions from actor "
-                            + "\(wire.actorID) (seq \(wire.seq)): replay refused it: \(error)"
-                            + (count > 1 ? " (\(count) batches since the last report)" : ""))
-                    }
+                    insertFailures.report("learner: dropped an acknowledged batch of \(wire.count) transitions from "
+                        + "actor \(wire.actorID) (seq \(wire.seq)): replay refused it: \(error)")
                 }
             }
             if stop { break }

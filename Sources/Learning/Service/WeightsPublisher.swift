@@ -26,8 +26,7 @@ public final class WeightsPublisher: Sendable {
 
     private let chunkBytes: Int
     private let ceiling: VersionCeiling?
-    private let log: @Sendable (String) -> Void
-    private let ceilingFailures = Mutex(RateLimitedLog(interval: .seconds(10)))
+    private let ceilingFailures: RateLimitedReporter
     private let state = Mutex(State())
     private let served = Atomic<Int>(0)
 
@@ -40,7 +39,7 @@ public final class WeightsPublisher: Sendable {
         precondition(chunkBytes > 0, "chunks need at least one byte")
         self.chunkBytes = chunkBytes
         self.ceiling = ceiling
-        self.log = log
+        ceilingFailures = RateLimitedReporter(log: log)
     }
 
     /// The newest version published, if any.
@@ -64,10 +63,7 @@ public final class WeightsPublisher: Sendable {
         do {
             try ceiling?.reserve(version)
         } catch {
-            if let count = ceilingFailures.withLock({ $0.admit(now: .now) }) {
-                log("learner: version \(version) not served: cannot record it: \(error)"
-                    + (count > 1 ? " (\(count) times since the last report)" : ""))
-            }
+            ceilingFailures.report("learner: version \(version) not served: cannot record it: \(error)")
             return
         }
         state.withLock { state in

@@ -593,23 +593,3 @@ public final class WriteAheadLog: Sendable {
         }
     }
 }
-
-/// Lets a repeated message through once, then at most once per `interval`, with how many were held back.
-public struct RateLimitedLog: Sendable {
-    public let interval: Duration
-    private var last: ContinuousClock.Instant?
-    private var held = 0
-
-    public init(interval: Duration) {
-        self.interval = interval
-    }
-
-    /// nil: stay quiet; otherwise log now, and the count is the occurrences this report covers (1 the first time).
-    public mutating func admit(now: ContinuousClock.Instant) -> Int? {
-        held += 1
-        if let last, now - last < interval { return nil }
-        last = now
-        defer { held = 0 }
-        return held
-    }
-}
