@@ -25,6 +25,7 @@ public final class LearnerService: Sendable {
     private let publisher: WeightsPublisher
     private let training: TrainingLoop
     private let writeAheadLog: WriteAheadLog
+    /// Held while the service lives: no second learner writes this run directory.
     private let lock: RunDirectoryLock
     /// Serves ACTION_REQUEST from simulators (issue 6).
     private let simulators: SimulatorServer
@@ -97,15 +98,16 @@ public final class LearnerService: Sendable {
             recovered = continuing ? try WriteAheadLog.recover(runDirectory: directory) : RecoveredLog()
             // A segment holds about an eighth of replay, so the log stays near one replay capacity.
             let segmentBytes = min(64 << 20, max(1 << 20, replayBytes / 8))
-            writeAheadLog = try WriteAheadLog(runDirectory: directory, recovered: recovered, segmentBytes: segmentBytes,
-                                         log: log)
+            writeAheadLog = try WriteAheadLog(runDirectory: directory, recovered: recovered,
+                                              segmentBytes: segmentBytes, log: log)
         } catch {
             throw .writeAheadLog(error)
         }
         let ceiling = VersionCeiling(runDirectory: directory)
         // Served versions continue past every number an earlier session of this run may have used.
         let restoredVersion = UInt64(resume?.manifest.counters.policyVersion ?? 0)
-        let versionOffset = continuing && ceiling.ceiling > 0 && ceiling.ceiling >= restoredVersion ? ceiling.ceiling + 1 - restoredVersion : 0
+        let versionOffset = continuing && ceiling.ceiling > 0 && ceiling.ceiling >= restoredVersion
+            ? ceiling.ceiling + 1 - restoredVersion : 0
 
         var system = SystemRandomNumberGenerator()
         let welcome = Welcome(

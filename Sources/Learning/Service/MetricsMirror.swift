@@ -43,7 +43,8 @@ final class MetricsMirror {
         if let log = stats.writeAheadLog {
             let before = previous?.writeAheadLog
             metrics.setWriteAheadLogBytes(log.bytesOnDisk)
-            metrics.recordWriteAheadLog(records: log.records - (before?.records ?? 0), syncs: log.syncs - (before?.syncs ?? 0),
+            metrics.recordWriteAheadLog(records: log.records - (before?.records ?? 0),
+                                        syncs: log.syncs - (before?.syncs ?? 0),
                                         failures: log.failures - (before?.failures ?? 0))
         }
         for (reason, count) in stats.droppedTransitions.sorted(by: { $0.key < $1.key }) {

@@ -9,8 +9,9 @@ import Wire
 ///
 /// TRANSITIONS and ACTION_REQUEST wait. A batch is acknowledged only once the write-ahead log
 /// has it on disk (the log's group commit resumes the handler); the simulator server answers
-/// ACTION_REQUEST from its own thread, after one batched inference call and the log. Simulators are known by the nng pipe their HELLO
-/// came on, because ACTION_REQUEST names no peer (SimulatorSessions).
+/// ACTION_REQUEST from its own thread, after one batched inference call and the log. Simulators
+/// are known by the nng pipe their HELLO came on, because ACTION_REQUEST names no peer
+/// (SimulatorSessions).
 struct RequestRouter: Sendable {
     let core: LearnerCore
     let publisher: WeightsPublisher
@@ -95,8 +96,8 @@ struct RequestRouter: Sendable {
             log.append(pending.record) { [staleDrops] durable in
                 let reply = core.withLedgerAndSignal { $0.commit(pending, durable, now: .now) }
                 if pending.outcome == .droppedStale, case .success = durable {
-                    staleDrops.report("learner: dropped a batch of \(batch.count) transitions from actor \(batch.actorID) "
-                        + "(seq \(batch.seq)): its policy lags by more than --max-staleness")
+                    staleDrops.report("learner: dropped a batch of \(batch.count) transitions from actor "
+                        + "\(batch.actorID) (seq \(batch.seq)): its policy lags by more than --max-staleness")
                 }
                 continuation.resume(returning: reply)
             }

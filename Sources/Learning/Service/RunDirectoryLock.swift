@@ -24,7 +24,8 @@ public final class RunDirectoryLock: Sendable {
             let n = pread(descriptor, &buffer, buffer.count, 0)
             Glibc.close(descriptor)
             guard reason == EWOULDBLOCK else { throw .io(path: path, reason: String(cString: strerror(reason))) }
-            let holder = n > 0 ? String(decoding: buffer[0 ..< n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+            let holder = n > 0
+                ? String(decoding: buffer[0 ..< n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
             throw .runDirectoryLocked(path: runDirectory, holderPID: Int32(holder))
         }
         let pid = Array("\(getpid())\n".utf8)

@@ -38,11 +38,10 @@ struct LedgerSimulatorSink: SimulatorSink {
             ledger.reserveSimulatorTransitions(batch.count, peer: peer, now: now)
             let receipt = StoreReceipt()
             log.append(.batch(batch, marked: false)) { durable in
-                guard case .failure(let error) = durable else {
-                    core.withLedgerAndSignal { $0.commitSimulatorTransitions(batch, actingVersion: actingVersion, durable: true) }
-                    return receipt.complete(nil)
-                }
-                core.withLedgerAndSignal { $0.commitSimulatorTransitions(batch, actingVersion: actingVersion, durable: false) }
+                let stored: Bool
+                if case .success = durable { stored = true } else { stored = false }
+                core.withLedgerAndSignal { $0.commitSimulatorTransitions(batch, actingVersion: actingVersion, durable: stored) }
+                guard case .failure(let error) = durable else { return receipt.complete(nil) }
                 receipt.complete(ErrorReply(
                     code: .tryLater, failedType: MessageType.actionRequest.rawValue, retryAfterMs: 1000,
                     text: "the learner could not make this request's transitions durable (\(error)); say HELLO again"))

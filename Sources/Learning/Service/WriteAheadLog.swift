@@ -437,7 +437,8 @@ public final class WriteAheadLog: Sendable {
 
     /// Queues `record`; `completion` runs on the writer thread once it is durable (with its first
     /// ordinal) or failed. Records complete in the order they were appended.
-    public func append(_ record: LogRecord, completion: @escaping @Sendable (Result<UInt64, WriteAheadLogError>) -> Void) {
+    public func append(_ record: LogRecord,
+                       completion: @escaping @Sendable (Result<UInt64, WriteAheadLogError>) -> Void) {
         let accepted = shared.withLock { state -> Bool in
             guard !state.closing else { return false }
             state.pending.append(Pending(record: record, completion: completion))
