@@ -10,8 +10,9 @@ import Wire
 /// rate limiting, weights and liveness (issue 5).
 ///
 /// ```
-///  actors ──REQ──▶ REP contexts ──▶ RequestRouter ──lock──▶ IngestLedger (queue, limiter, peers)
-///                                        │                        ▲
+///  actors ──REQ──▶ REP contexts ──▶ RequestRouter ──lock──▶ IngestLedger (admit: room, dedupe, peers)
+///                                        │   └─▶ WriteAheadLog (own thread: write + fdatasync per group)
+///                                        │          └─ completion ──lock──▶ IngestLedger (commit: queue) ─▶ ACK
 ///                                 WeightsPublisher ◀── copy ── TrainingLoop (own thread: replay, agent)
 /// ```
 /// `run()` returns after a stop request (SIGINT/SIGTERM: `requestStop()`) or when the
