@@ -13,6 +13,12 @@
    Hopper (11/3) and Humanoid (376/17) policies.
 3. End-to-end env steps/s: `meow train --actors 2` next to the single-process `meow train`,
    same budget (Pendulum).
+
+    python3 benchmarks/distributed.py --wal-baseline DIR [--bin .build/release]
+
+The cost of the write-ahead log alone: ingest at 16 peers (samples-per-insert 0.05, so the
+handlers and the log bound it, not the limiter) with the learner in --bin next to a learner
+built without the log (DIR/meow-learner), alternating, in one run.
 """
 
 import argparse
@@ -179,13 +185,30 @@ def end_to_end(bin_dir, steps, actors):
         return steps / (time.monotonic() - t0)
 
 
+def wal_cost(bin_dir, baseline, seconds, rounds=3):
+    print("write-ahead log cost: ingest, 16 peers, Hopper-sized batches, samples-per-insert 0.05, alternating")
+    rates = {"without the log": [], "with the log": []}
+    for _ in range(rounds):
+        for name, directory in (("without the log", baseline), ("with the log", bin_dir)):
+            rate, _, _ = ingest(directory, 16, seconds, 0.05)
+            rates[name].append(rate)
+    for name, values in rates.items():
+        print(f"   {name:16s} {np.median(values):9.0f} transitions/s (median of {', '.join(f'{v:.0f}' for v in values)})")
+    ratio = np.median(rates["with the log"]) / np.median(rates["without the log"])
+    print(f"   with / without: {ratio:.2f}x")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--wal-baseline", metavar="DIR", help="only compare ingest with DIR/meow-learner (no log)")
     args = parser.parse_args()
     bin_dir = Path(args.bin)
     seconds = 5 if args.quick else 10
+    if args.wal_baseline:
+        wal_cost(bin_dir, Path(args.wal_baseline), seconds)
+        return
     print("1. ingest, Hopper-sized batches (256 x (obs 11, act 3)) while the learner trains (batch 256)")
     for samples_per_insert in (1, 0.05):
         for peers in (1, 4, 16):

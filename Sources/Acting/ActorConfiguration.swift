@@ -45,6 +45,9 @@ public struct ActorConfiguration: Sendable {
     public var drainTimeoutMs = 5000
     /// JSON counters written every second and at exit (nil: none).
     public var statsFile: String?
+    /// Debugging: a file that gets the rows of every acknowledged batch (`observation, action,
+    /// reward, next observation` as float32), to compare with the learner's `--dump-replay`.
+    public var ackedLog: String?
     /// Period of the progress line on stderr (0: none).
     public var progressIntervalMs = 2000
     public var limits = WireLimits()

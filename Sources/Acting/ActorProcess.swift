@@ -92,7 +92,8 @@ public final class ActorProcess: Sendable {
             url: configuration.connect, tls: configuration.tls, hello: hello, limits: configuration.limits,
             requestTimeout: .milliseconds(configuration.requestTimeoutMs),
             backoffMinimum: .milliseconds(configuration.backoffMinimumMs),
-            backoffMaximum: .milliseconds(configuration.backoffMaximumMs), log: log)
+            backoffMaximum: .milliseconds(configuration.backoffMaximumMs), log: log,
+            onNewLearner: { [shared] in shared.learnerChanged(to: $0) })
         defer { connection.close() }
 
         // The first WELCOME says how to batch and how often to pull weights.
@@ -224,8 +225,24 @@ public final class ActorProcess: Sendable {
         var steps = 0
         let stopping = { [shared] in shared.stopRequested.load(ordering: .relaxed) || shared.isEnded }
 
+        var generation = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
+        var newLearnerAt: ContinuousClock.Instant?
+
         while !stopping() && steps < (configuration.maxSteps ?? .max) {
-            if let update = shared.mailbox.withLock({ $0.take() }) {
+            let current = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
+            if current != generation {
+                // A new learner run: its versions do not compare with the held one; act randomly
+                // until its weights arrive, pulled at once (VariableClient.reset).
+                generation = current
+                newLearnerAt = .now
+                client.reset(learnerVersion: shared.learnerVersion.load(ordering: .relaxed))
+                shared.heldVersion.store(0, ordering: .relaxed)
+                shared.stats.withLock { stats in
+                    stats.heldVersion = 0
+                    stats.weightsAfterNewLearnerMs = nil
+                }
+            }
+            if let update = shared.mailbox.withLock({ $0.take() }), update.generation == generation {
                 do {
                     try policy.load(update.tensors)
                 } catch {
@@ -236,9 +253,16 @@ public final class ActorProcess: Sendable {
                 }
                 client.didLoad(version: update.version)
                 shared.heldVersion.store(client.heldVersion, ordering: .relaxed)
+                let sinceNewLearner = newLearnerAt.map { (ContinuousClock.now - $0).secondsValue * 1000 }
+                newLearnerAt = nil
                 shared.stats.withLock { stats in
                     stats.heldVersion = update.version
                     if stats.weightsVersions.count < 1000 { stats.weightsVersions.append(update.version) }
+                    if let sinceNewLearner { stats.weightsAfterNewLearnerMs = sinceNewLearner }
+                }
+                if let sinceNewLearner {
+                    log("actor \(configuration.actorID): acting on the new learner's weights version \(update.version), "
+                        + String(format: "%.0f ms after its welcome", sinceNewLearner))
                 }
             }
             client.observe(learnerVersion: shared.learnerVersion.load(ordering: .relaxed))

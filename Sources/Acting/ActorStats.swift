@@ -19,6 +19,8 @@ public struct ActorStats: Codable, Sendable, Equatable {
     public var outboxBatches = 0
     /// Episodes an unstable simulation ended; their last transitions were dropped, not sent.
     public var unstableEpisodes = 0
+    /// Transitions thrown away before upload, by reason.
+    public var droppedTransitions: [String: Int] = [:]
     /// The version the policy acts with (0: random actions).
     public var heldVersion: UInt64 = 0
     /// Every version loaded, in order (the first 1000).
@@ -26,6 +28,11 @@ public struct ActorStats: Codable, Sendable, Equatable {
     public var hellos = 0
     /// Learner run ids met, in order (a second one means the learner restarted).
     public var learnerRuns: [UInt64] = []
+    /// Welcomes by a learner run other than the previous one (each drops the weights held).
+    public var newLearnerWelcomes = 0
+    /// Milliseconds from the last welcome by a new learner run to the first weights of that run
+    /// loaded; nil until then (or while that learner has published none).
+    public var weightsAfterNewLearnerMs: Double?
     public var elapsedSeconds = 0.0
 
     public init(actorID: UInt32, runID: UInt64, actorSeed: UInt64, environmentSeeds: [UInt64]) {

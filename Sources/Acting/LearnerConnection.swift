@@ -1,3 +1,4 @@
+import Learning
 import MEow
 import Synchronization
 import Transport
@@ -26,6 +27,8 @@ public final class LearnerConnection: Sendable {
         var pending: Task<(Welcome, Int), any Error>?
         var hellos = 0
         var learnerRunIDs: [UInt64] = []
+        /// Requests that found no learner: the first is logged, later ones counted and summarised.
+        var failures = RateLimitedLog(interval: .seconds(10))
     }
 
     public let url: String
@@ -39,10 +42,14 @@ public final class LearnerConnection: Sendable {
     private let session = Mutex(Session())
     private let requestIDs = Atomic<UInt32>(1)
     private let log: @Sendable (String) -> Void
+    private let onNewLearner: @Sendable (Welcome) -> Void
 
+    /// - Parameter onNewLearner: called when a learner run other than the last one welcomes this
+    ///   peer (a restarted or resumed learner): weights held from the earlier run must go.
     public init(url: String, tls: TLSConfiguration?, hello: Hello, limits: WireLimits, requestTimeout: Duration,
                 backoffMinimum: Duration, backoffMaximum: Duration,
-                log: @escaping @Sendable (String) -> Void) throws(ActorError) {
+                log: @escaping @Sendable (String) -> Void,
+                onNewLearner: @escaping @Sendable (Welcome) -> Void = { _ in }) throws(ActorError) {
         let options = SocketOptions(
             maxMessageSize: limits.maxFrameBytes + 4, receiveTimeout: requestTimeout, sendTimeout: requestTimeout,
             reconnectMinimum: backoffMinimum, reconnectMaximum: backoffMaximum, resendInterval: nil)
@@ -60,6 +67,7 @@ public final class LearnerConnection: Sendable {
         self.limits = limits
         self.backoff = (backoffMinimum, backoffMaximum)
         self.log = log
+        self.onNewLearner = onNewLearner
     }
 
     /// Closes the socket; pending requests fail.
@@ -101,18 +109,34 @@ public final class LearnerConnection: Sendable {
     }
 
     /// Forgets the session seen at `epoch`, so the next `welcome()` says HELLO again.
-    public func invalidate(epoch: Int) {
-        session.withLock { state in
-            if state.epoch == epoch { state.welcome = nil }
+    public func invalidate(epoch: Int, reason: String = "the learner no longer knows this peer") {
+        let lost = session.withLock { state -> UInt64? in
+            guard state.epoch == epoch, let welcome = state.welcome else { return nil }
+            state.welcome = nil
+            return welcome.learnerRunID
         }
+        if let lost { log("\(name): lost learner run \(lost): \(reason); saying HELLO again") }
     }
 
     /// Forgets the session if `learnerRunID` shows that the learner restarted.
     public func observe(learnerRunID: UInt64) {
-        session.withLock { state in
-            if let welcome = state.welcome, welcome.learnerRunID != learnerRunID { state.welcome = nil }
+        let lost = session.withLock { state -> UInt64? in
+            guard let welcome = state.welcome, welcome.learnerRunID != learnerRunID else { return nil }
+            state.welcome = nil
+            return welcome.learnerRunID
         }
+        if let lost { log("\(name): lost learner run \(lost): learner run \(learnerRunID) answers now; saying HELLO") }
     }
+
+    /// Logs a request that found no learner: the first at once, then one line per 10 s with a count.
+    public func noteFailure(_ error: any Error) {
+        guard let count = session.withLock({ $0.failures.admit(now: .now) }) else { return }
+        log("\(name): cannot reach the learner at \(url): \(error)"
+            + (count > 1 ? " (\(count) failed requests since the last report)" : ""))
+    }
+
+    /// How this peer names itself in log lines.
+    private var name: String { "\(hello.role == .actor ? "actor" : "gateway") \(hello.actorID)" }
 
     /// HELLOs said and learner run ids met, for the stats file.
     public var sessionHistory: (hellos: Int, learnerRunIDs: [UInt64]) {
@@ -130,19 +154,28 @@ public final class LearnerConnection: Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
+                noteFailure(error)
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, backoff.maximum)
                 continue
             }
             switch reply {
             case .welcome(let welcome):
-                return session.withLock { state in
+                let (result, previous) = session.withLock { state in
+                    let previous = state.learnerRunIDs.last
                     state.welcome = welcome
                     state.epoch += 1
                     state.hellos += 1
-                    if state.learnerRunIDs.last != welcome.learnerRunID { state.learnerRunIDs.append(welcome.learnerRunID) }
-                    return (welcome, state.epoch)
+                    if previous != welcome.learnerRunID { state.learnerRunIDs.append(welcome.learnerRunID) }
+                    return ((welcome, state.epoch), previous)
                 }
+                if let previous, previous != welcome.learnerRunID {
+                    log("\(name): welcomed by a new learner run \(welcome.learnerRunID) (was \(previous)), policy "
+                        + "version \(welcome.policyVersion); dropping the weights held and pulling at once")
+                    // Before anyone acts on the new session, so no weights of the old run are used with it.
+                    onNewLearner(welcome)
+                }
+                return result
             case .refused(let refused) where refused.code == .shuttingDown && refused.retryAfterMs == 0:
                 throw SessionError.runOver
             case .refused(let refused) where refused.retryAfterMs > 0:
@@ -173,7 +206,9 @@ public final class LearnerConnection: Sendable {
             let first = try await exchange(.weightsRequest(WeightsRequest(heldVersion: held, onlyIfNewer: true)),
                                            on: weights)
             guard case .weights(let chunk) = first else {
-                if case .error(let error) = first, error.code == .notWelcome { invalidate(epoch: epoch) }
+                if case .error(let error) = first, error.code == .notWelcome {
+                    invalidate(epoch: epoch, reason: "a weights request was answered NOT_WELCOME")
+                }
                 return nil
             }
             if chunk.chunkCount == 0 { return nil }

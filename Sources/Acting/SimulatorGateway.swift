@@ -38,6 +38,7 @@ public final class SimulatorGateway: Sendable {
     private let runID: UInt64
     private let shared: UplinkState
     private let uplink: Uplink
+    private let dropLog: RateLimitedReporter
     private let upstream = Mutex(Upstream())
     private let boundPort = Mutex<Int?>(nil)
     /// How long a simulator's HELLO waits for the learner's WELCOME before TRY_LATER.
@@ -59,6 +60,7 @@ public final class SimulatorGateway: Sendable {
         shared = UplinkState(stats: ActorStats(actorID: configuration.actorID, runID: runID,
                                                actorSeed: configuration.seed, environmentSeeds: []))
         uplink = Uplink(configuration: configuration, runID: runID, shared: shared, log: log)
+        dropLog = RateLimitedReporter(log: log)
     }
 
     /// The TCP port the gateway listens on, once `run()` has bound it.
@@ -279,7 +281,8 @@ public final class SimulatorGateway: Sendable {
                         url: configuration.connect, tls: configuration.tls, hello: actorHello,
                         limits: configuration.limits, requestTimeout: .milliseconds(configuration.requestTimeoutMs),
                         backoffMinimum: .milliseconds(configuration.backoffMinimumMs),
-                        backoffMaximum: .milliseconds(configuration.backoffMaximumMs), log: log)
+                        backoffMaximum: .milliseconds(configuration.backoffMaximumMs), log: log,
+                        onNewLearner: { [shared] in shared.learnerChanged(to: $0) })
                 }
                 let connection: LearnerConnection
                 switch opened {
@@ -329,10 +332,7 @@ public final class SimulatorGateway: Sendable {
     private func pollWeights(connection: LearnerConnection) async {
         let period = Duration.milliseconds(max(10, configuration.weightsPollMs))
         while !Task.isCancelled && !shared.isEnded {
-            let held = max(shared.heldVersion.load(ordering: .relaxed), shared.mailbox.withLock { $0?.version ?? 0 })
-            if let pulled = try? await connection.pullWeights(held: held) {
-                shared.mailbox.withLock { $0 = (pulled.version, pulled.tensors) }
-            }
+            await uplink.pullOnce(connection: connection)
             try? await Task.sleep(for: period)
         }
     }
@@ -343,6 +343,12 @@ public final class SimulatorGateway: Sendable {
         return min(configuration.batchSize ?? hint.0, hint.1)
     }
     fileprivate var uplinkState: UplinkState { shared }
+
+    /// Counts `count` transitions thrown away, by reason, and logs it (the first, then once per 10 s).
+    fileprivate func recordDrop(_ count: Int, reason: String, detail: String) {
+        shared.stats.withLock { $0.droppedTransitions[reason, default: 0] += count }
+        dropLog.report("gateway \(configuration.actorID): dropped \(count) transitions (\(reason)): \(detail)")
+    }
     fileprivate var identity: (actorID: UInt32, runID: UInt64) { (configuration.actorID, runID) }
 }
 
@@ -350,14 +356,19 @@ public final class SimulatorGateway: Sendable {
 private struct GatewayWeights: SimulatorWeightsSource {
     let shared: UplinkState
 
+    /// Weights of a new learner run replace the held ones whatever their version number.
     func snapshot(newerThan held: UInt64?) -> (version: UInt64, tensors: [NamedTensor])? {
-        guard let update = shared.mailbox.withLock({ $0 }), held.map({ update.version > $0 }) ?? true else { return nil }
+        guard let update = shared.mailbox.withLock({ $0 }),
+              update.generation == shared.learnerGeneration.load(ordering: .sequentiallyConsistent) else { return nil }
+        let newLearner = update.generation != shared.servedGeneration.load(ordering: .relaxed)
+        guard newLearner || held.map({ update.version > $0 }) ?? true else { return nil }
+        shared.servedGeneration.store(update.generation, ordering: .relaxed)
         shared.heldVersion.store(update.version, ordering: .relaxed)
         shared.stats.withLock { stats in
             stats.heldVersion = update.version
             if stats.weightsVersions.count < 1000 { stats.weightsVersions.append(update.version) }
         }
-        return update
+        return (update.version, update.tensors)
     }
 }
 
@@ -428,14 +439,22 @@ private final class GatewaySink: SimulatorSink, @unchecked Sendable {
             next += batch.nextObservations
         }
         let (actorID, runID) = owner.identity
-        let merged = try? Replay.TransitionBatch(
-            observations: observations, actions: actions, rewards: rewards, terminations: terminations,
-            nextObservations: next, observationDimension: first.observationDimension,
-            actionDimension: first.actionDimension)
+        let merged: Replay.TransitionBatch
+        do {
+            merged = try Replay.TransitionBatch(
+                observations: observations, actions: actions, rewards: rewards, terminations: terminations,
+                nextObservations: next, observationDimension: first.observationDimension,
+                actionDimension: first.actionDimension)
+        } catch {
+            // Simulators that disagree on shapes; the sequence number stays for the next batch.
+            owner.recordDrop(state.count, reason: "unmergeable", detail: "\(error)")
+            state = Pending(nextSeq: state.nextSeq)
+            return nil
+        }
         let version = state.oldestVersion
         let seq = state.nextSeq
         state = Pending(nextSeq: seq + 1)
-        return merged.map { Wire.TransitionBatch(simulatorColumns: $0, actorID: actorID, runID: runID, seq: seq,
-                                                 policyVersion: version) }
+        return Wire.TransitionBatch(simulatorColumns: merged, actorID: actorID, runID: runID, seq: seq,
+                                    policyVersion: version)
     }
 }

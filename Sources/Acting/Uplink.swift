@@ -1,4 +1,5 @@
 import Foundation
+import Learning
 import MEow
 import Synchronization
 import Wire
@@ -17,8 +18,12 @@ final class UplinkState: Sendable {
     let learnerVersion = Atomic<UInt64>(0)
     let heldVersion = Atomic<UInt64>(0)
     let pullInFlight = Atomic<Bool>(false)
+    /// Bumped when a new learner run welcomes this peer: weights of an earlier generation are dropped.
+    let learnerGeneration = Atomic<Int>(0)
+    /// The generation whose weights the gateway's simulator server last loaded.
+    let servedGeneration = Atomic<Int>(0)
     let end = Mutex<UplinkEnd?>(nil)
-    let mailbox = Mutex<(version: UInt64, tensors: [NamedTensor])?>(nil)
+    let mailbox = Mutex<(version: UInt64, tensors: [NamedTensor], generation: Int)?>(nil)
     let episodes = Mutex<[EpisodeSummary]>([])
     let stats: Mutex<ActorStats>
 
@@ -32,6 +37,26 @@ final class UplinkState: Sendable {
 
     func observe(learnerVersion version: UInt64) {
         learnerVersion.max(version, ordering: .relaxed)
+    }
+
+    /// A new learner run welcomed this peer: forget the versions and weights of the earlier one.
+    ///
+    /// Version numbers of two learner runs do not compare (a fresh learner starts again at 0), so
+    /// the held version drops to 0 and the next pull takes whatever the new learner serves.
+    func learnerChanged(to welcome: Welcome) {
+        learnerGeneration.add(1, ordering: .sequentiallyConsistent)
+        mailbox.withLock { $0 = nil }
+        heldVersion.store(0, ordering: .relaxed)
+        learnerVersion.store(welcome.policyVersion, ordering: .relaxed)
+        stats.withLock { $0.newLearnerWelcomes += 1 }
+    }
+
+    /// Puts pulled weights in the mailbox unless a new learner run arrived since the pull began.
+    func deliver(_ pulled: (version: UInt64, tensors: [NamedTensor]), generation: Int) {
+        mailbox.withLock { mailbox in
+            guard learnerGeneration.load(ordering: .sequentiallyConsistent) == generation else { return }
+            mailbox = (pulled.version, pulled.tensors, generation)
+        }
     }
 }
 
@@ -112,6 +137,7 @@ struct Uplink: Sendable {
                 delay = minimum
                 switch UploadDecision.decide(reply: reply, seq: batch.seq) {
                 case .acknowledged(let duplicate, let version):
+                    if let path = configuration.ackedLog { Self.appendRows(of: batch, to: path) }
                     outbox.acknowledge(batch.seq)
                     shared.observe(learnerVersion: version)
                     shared.stats.withLock { stats in
@@ -126,7 +152,7 @@ struct Uplink: Sendable {
                 case .hello:
                     connection.invalidate(epoch: epoch)
                 case .learnerStopping(let milliseconds):
-                    connection.invalidate(epoch: epoch)
+                    connection.invalidate(epoch: epoch, reason: "the learner is shutting down")
                     try await Task.sleep(for: .milliseconds(Int(milliseconds)))
                 case .runOver:
                     shared.finish(.runOver)
@@ -145,11 +171,24 @@ struct Uplink: Sendable {
                 break
             } catch {
                 // Unreachable or timed out: the batch stays in the outbox; try again later.
+                connection.noteFailure(error)
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, maximum)
             }
         }
         return outbox.count == 0 && shared.episodes.withLock { $0.isEmpty }
+    }
+
+    /// Appends a batch's rows to the `--acked-log` file (`TransitionRows`).
+    static func appendRows(of batch: Wire.TransitionBatch, to path: String) {
+        let values = TransitionRows.interleave(
+            count: batch.count, observationSize: batch.observationSize, actionSize: batch.actionSize,
+            observations: batch.observations, actions: batch.actions, rewards: batch.rewards,
+            nextObservations: batch.nextObservations)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return }
+        _ = values.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
     }
 
     /// Sends HEARTBEAT every interval; a reply from a new learner run id triggers a new HELLO.
@@ -177,8 +216,10 @@ struct Uplink: Sendable {
                 shared.finish(.runOver)
             } catch LearnerConnection.SessionError.refused(let code, let text) {
                 shared.finish(.failed(.refused(code: code, text: text)))
+            } catch is CancellationError {
+                break
             } catch {
-                continue
+                connection.noteFailure(error)
             }
         }
     }
@@ -187,12 +228,23 @@ struct Uplink: Sendable {
     func pullWeights(connection: LearnerConnection, requests: AsyncStream<Void>) async {
         for await _ in requests {
             if Task.isCancelled || shared.isEnded { break }
-            let held = max(shared.heldVersion.load(ordering: .relaxed),
-                           shared.mailbox.withLock { $0?.version ?? 0 })
-            if let pulled = try? await connection.pullWeights(held: held) {
-                shared.mailbox.withLock { $0 = (pulled.version, pulled.tensors) }
-            }
+            await pullOnce(connection: connection)
             shared.pullInFlight.store(false, ordering: .relaxed)
+        }
+    }
+
+    /// One pull of weights newer than those held (or in the mailbox) from the current learner run.
+    func pullOnce(connection: LearnerConnection) async {
+        let generation = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
+        let held = max(shared.heldVersion.load(ordering: .relaxed), shared.mailbox.withLock { $0?.version ?? 0 })
+        do {
+            if let pulled = try await connection.pullWeights(held: held) {
+                shared.deliver(pulled, generation: generation)
+            }
+        } catch is CancellationError {
+            return
+        } catch {
+            connection.noteFailure(error)
         }
     }
 

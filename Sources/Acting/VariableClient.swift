@@ -40,6 +40,15 @@ public struct VariableClient: Sendable, Equatable {
         stepsAtLastPull = envSteps
     }
 
+    /// Forgets what the client held: a new learner run welcomed the actor, and its version
+    /// numbers do not compare with the earlier run's. The next step pulls if that learner has a
+    /// trained policy (`learnerVersion` > 0), at once, whatever the period.
+    public mutating func reset(learnerVersion version: UInt64) {
+        heldVersion = 0
+        learnerVersion = version
+        stepsAtLastPull = nil
+    }
+
     /// Records the version now in use.
     public mutating func didLoad(version: UInt64) {
         heldVersion = max(heldVersion, version)

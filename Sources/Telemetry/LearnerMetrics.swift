@@ -51,6 +51,11 @@ public final class LearnerMetrics: Sendable {
         ("meow_eval_return", "gauge", "Mean return of the latest deterministic evaluation."),
         ("meow_action_request_seconds", "histogram", "Seconds from receiving an ACTION_REQUEST to sending its reply."),
         ("meow_action_request_timeouts_total", "counter", "ACTION_REQUESTs not answered within the per-request timeout."),
+        ("meow_wal_bytes", "gauge", "Bytes of write-ahead log segments on disk."),
+        ("meow_wal_records_total", "counter", "Records made durable in the write-ahead log."),
+        ("meow_wal_syncs_total", "counter", "fdatasync calls of the write-ahead log; records per sync is the group-commit factor."),
+        ("meow_wal_failures_total", "counter", "Write-ahead log writes or syncs that failed; their batches were not acknowledged."),
+        ("meow_transitions_dropped_total", "counter", "Acknowledged transitions that never reached replay, by reason."),
     ]
 
     /// Upper bounds of the ACTION_REQUEST latency buckets, 50 µs to 1 s.
@@ -93,6 +98,11 @@ public final class LearnerMetrics: Sendable {
     private let actionTimeouts: Counter
     private let transitionsByActor: BoundedLabelCounters
     private let protocolErrorsByCode: BoundedLabelCounters
+    private let walBytes: Gauge
+    private let walRecords: Counter
+    private let walSyncs: Counter
+    private let walFailures: Counter
+    private let transitionsDropped: BoundedLabelCounters
 
     /// Registers every metric in `registry` (a fresh one by default, so tests need no global state).
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), maxLabelValues: Int = 64) {
@@ -138,6 +148,13 @@ public final class LearnerMetrics: Sendable {
         protocolErrorsByCode = BoundedLabelCounters(
             registry: registry, name: "meow_protocol_errors_total", label: "code",
             help: help["meow_protocol_errors_total"]!, limit: maxLabelValues)
+        walBytes = gauge("meow_wal_bytes")
+        walRecords = counter("meow_wal_records_total")
+        walSyncs = counter("meow_wal_syncs_total")
+        walFailures = counter("meow_wal_failures_total")
+        transitionsDropped = BoundedLabelCounters(
+            registry: registry, name: "meow_transitions_dropped_total", label: "reason",
+            help: help["meow_transitions_dropped_total"]!, limit: maxLabelValues)
     }
 
     // MARK: - Ingest
@@ -224,6 +241,25 @@ public final class LearnerMetrics: Sendable {
     /// dashboards agree; a quantile above the last bucket reads as 1 s.
     public func actionRequestLatency() -> LatencyQuantiles? {
         actionLatencyCounts.quantiles()
+    }
+
+    // MARK: - Write-ahead log
+
+    /// The log's segments hold `bytes` now.
+    public func setWriteAheadLogBytes(_ bytes: Int) {
+        walBytes.set(Double(bytes))
+    }
+
+    /// `records` more records became durable with `syncs` more fdatasync calls; `failures` groups failed.
+    public func recordWriteAheadLog(records: Int, syncs: Int, failures: Int) {
+        if records > 0 { walRecords.increment(by: Int64(records)) }
+        if syncs > 0 { walSyncs.increment(by: Int64(syncs)) }
+        if failures > 0 { walFailures.increment(by: Int64(failures)) }
+    }
+
+    /// `count` acknowledged transitions never reached replay, for `reason`.
+    public func recordTransitionsDropped(_ count: Int, reason: String) {
+        transitionsDropped.increment(label: reason, by: count)
     }
 
     // MARK: - Protocol

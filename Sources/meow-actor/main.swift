@@ -61,6 +61,7 @@ struct ActorCommand: AsyncParsableCommand {
     var outboxCapacity: Int?
     @Option(help: "Reply timeout of one request (ms; default 2000).") var requestTimeoutMs: Int?
     @Option(help: "Counters as JSON, rewritten every second.") var statsFile: String?
+    @Option(help: .hidden) var ackedLog: String?
     @Option(help: "Period of the progress line (ms; 0: none).") var progressIntervalMs: Int?
     @Flag(help: "No progress line.") var quiet = false
     @OptionGroup(title: "Policy shape (must match the learner's)") var shape: PolicyShapeOptions
@@ -126,6 +127,7 @@ struct ActorCommand: AsyncParsableCommand {
         c.outboxCapacity = s.outboxCapacity
         c.requestTimeoutMs = s.requestTimeoutMs
         c.statsFile = s.statsFile
+        c.ackedLog = ackedLog
         c.progressIntervalMs = s.progressIntervalMs
         do {
             try c.validate()

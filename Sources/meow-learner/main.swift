@@ -13,7 +13,8 @@ struct LearnerCommand: AsyncParsableCommand {
         discussion: """
             Settings come from the --env preset, then --config FILE (its env, meow, run and learner \
             sections), then the flags (docs/configuration.md). --resume DIR continues from a checkpoint \
-            directory or a run directory's latest checkpoint (docs/checkpoints.md).
+            directory or a run directory's latest checkpoint, and replays the run's write-ahead log \
+            (docs/checkpoints.md); a run directory that holds a run is refused without --resume or --overwrite.
             """,
         version: MEowVersion.current)
 
@@ -23,7 +24,9 @@ struct LearnerCommand: AsyncParsableCommand {
     @Option(help: "MuJoCo model file (MJCF) replacing the task's built-in model, for the learner's evaluation (default: the config file's, else the checkpoint's).")
     var model: String?
     @Option(help: "A JSON config file (docs/configuration.md; `meow config` prints a template).") var config: String?
-    @Option(help: "Continue from a checkpoint directory, or a run directory's latest checkpoint.") var resume: String?
+    @Option(help: "Continue from a checkpoint directory, or a run directory's latest checkpoint (or its write-ahead log alone, before the first checkpoint).") var resume: String?
+    @Flag(help: "Start afresh in a run directory that holds an earlier run, deleting that run's files.") var overwrite = false
+    @Option(help: .hidden) var dumpReplay: String?
     @OptionGroup(title: "Authentication") var auth: TokenOptions
     @Option(help: "Certificate (PEM) for a tls+tcp:// listener.") var tlsCert: String?
     @Option(help: "Private key (PEM) for --tls-cert.") var tlsKey: String?
@@ -53,6 +56,9 @@ struct LearnerCommand: AsyncParsableCommand {
     @OptionGroup(title: "BLAS") var blas: BLASOptions
 
     func validate() throws {
+        if resume != nil && overwrite {
+            throw ValidationError("--overwrite would delete the run being resumed; drop --overwrite.")
+        }
         if resume == nil { _ = try makeConfiguration(resume: nil) }
     }
 
@@ -104,14 +110,18 @@ struct LearnerCommand: AsyncParsableCommand {
         set(\.tlsKeyFile, tlsKey)
     }
 
-    func makeConfiguration(resume: LoadedCheckpoint?) throws -> LearnerConfiguration {
+    /// - Parameter logOnly: a run directory resumed from its write-ahead log alone (no checkpoint
+    ///   yet): it is the run directory, and its config.json the config file unless --config is given.
+    func makeConfiguration(resume: LoadedCheckpoint?, logOnly: String? = nil) throws -> LearnerConfiguration {
         var runOverrides = runOptions.overrides(blas: blas)
         // A resumed run stays in its own run directory unless told otherwise.
         if runOverrides.runDir == nil, let resume { runOverrides.runDir = resume.runDirectory.path }
+        if runOverrides.runDir == nil, let logOnly { runOverrides.runDir = logOnly }
+        let configFile = config ?? logOnly.map { $0 + "/" + RunFiles.config }
         let token = try auth.resolved()
         return try configured { () throws(ConfigurationError) in
             try DistributedConfigResolver.learner(
-                environment: env, configFile: config, meow: hyperparameters.overrides, run: runOverrides,
+                environment: env, configFile: configFile, meow: hyperparameters.overrides, run: runOverrides,
                 learnerFlags: learnerFlags, applyLearnerFlags: applyFlags, token: token, resume: resume?.manifest,
                 modelPath: model)
         }
@@ -120,21 +130,32 @@ struct LearnerCommand: AsyncParsableCommand {
     func run() async throws {
         let log = standardErrorLog
         var checkpoint: LoadedCheckpoint?
+        var logOnly: String?
         if let resume {
-            do {
-                checkpoint = try CheckpointStore.load(URL(fileURLWithPath: resume))
-            } catch {
-                log("meow-learner: cannot resume: \(error)")
-                throw ExitCode(2)
+            let manager = FileManager.default
+            let hasCheckpoint = manager.fileExists(atPath: resume + "/manifest.json")
+                || manager.fileExists(atPath: resume + "/" + RunFiles.checkpoints + "/latest")
+            if !hasCheckpoint && (WriteAheadLog.exists(in: resume) || manager.fileExists(atPath: resume + "/" + RunFiles.config)) {
+                // A crash before the first checkpoint: the log alone holds the run.
+                log("meow-learner: \(resume) has no checkpoint yet; continuing from its write-ahead log")
+                logOnly = resume
+            } else {
+                do {
+                    checkpoint = try CheckpointStore.load(URL(fileURLWithPath: resume))
+                } catch {
+                    log("meow-learner: cannot resume: \(error)")
+                    throw ExitCode(2)
+                }
             }
         }
-        let configuration = try makeConfiguration(resume: checkpoint)
+        let configuration = try makeConfiguration(resume: checkpoint, logOnly: logOnly)
         BLASOptions.loadAndLog(core: configuration.run.blasCore, threads: configuration.run.blasThreads)
         log("meow-learner: effective configuration (docs/configuration.md)\n" + configuration.rendered)
         let agentConfig = configuration.agent
         let service: LearnerService
         do {
-            service = try LearnerService(configuration: configuration, resume: checkpoint, makeAgent: { spaces in
+            service = try LearnerService(configuration: configuration, resume: checkpoint, continuing: resume != nil,
+                                         overwrite: overwrite, dumpReplay: dumpReplay, makeAgent: { spaces in
                 try DistributedAgents.make(config: agentConfig, observationDimension: spaces.observationSize,
                                            actionDimension: spaces.actionSize)
             }, log: { log($0) })

@@ -91,8 +91,7 @@ struct OneMachineRun {
     }
 
     /// Files and folders a learner run leaves in its run directory.
-    static let runEntries = ["metrics.csv", "ingest.log", "learner-stats.json", "policy.safetensors",
-                             "config.json", "checkpoints"]
+    static let runEntries = LearnerRunFiles.entries
 
     /// Refuses to start a fresh run over an earlier one unless `overwrite`, as the single-process
     /// trainer does; with `overwrite`, removes the earlier run's files (and nothing else).

@@ -22,4 +22,18 @@ import Testing
         #expect(!client.isDue(envSteps: 20))
         #expect(client.heldVersion == 1)
     }
+
+    @Test func aNewLearnerRunDropsTheHeldVersionAndPullsAtOnce() {
+        var client = VariableClient(updatePeriod: 1000)
+        client.didPull(envSteps: 0)
+        client.didLoad(version: 500)
+        #expect(!client.isDue(envSteps: 10))
+        // A fresh learner numbers from 0: its version 3 must replace the dead learner's 500.
+        client.reset(learnerVersion: 3)
+        #expect(client.heldVersion == 0)
+        #expect(client.isDue(envSteps: 10))
+        client.didPull(envSteps: 10)
+        client.didLoad(version: 3)
+        #expect(client.heldVersion == 3)
+    }
 }

@@ -78,15 +78,24 @@ def test_first_start_does_not_resume(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     assert learner_command(tmp_path, run_dir) == ["--run-dir", str(run_dir), "--env", "pendulum"]
     (run_dir / "checkpoints").mkdir(parents=True)
-    assert "--resume" not in learner_command(tmp_path, run_dir), "an empty checkpoints/ has nothing to resume"
+    (run_dir / "wal").mkdir(parents=True)
+    assert "--resume" not in learner_command(tmp_path, run_dir), "empty checkpoints/ and wal/ hold no run"
 
 
 def test_restart_resumes_from_the_run_directory(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints" / "step-000100").mkdir(parents=True)
+    (run_dir / "config.json").write_text("{}")
     assert learner_command(tmp_path, run_dir) == [
         "--run-dir", str(run_dir), "--resume", str(run_dir), "--env", "pendulum",
     ]
+
+
+def test_restart_before_the_first_checkpoint_resumes_from_the_log(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    (run_dir / "wal").mkdir(parents=True)
+    (run_dir / "wal" / "segment-000000000001.wal").write_bytes(b"")
+    assert "--resume" in learner_command(tmp_path, run_dir), "a log without a checkpoint is a run to continue"
 
 
 def test_learner_launcher_needs_a_run_directory() -> None:

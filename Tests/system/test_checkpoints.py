@@ -10,7 +10,8 @@ import json
 import shutil
 
 from conftest import stop, wait_for
-from test_distributed import actor_transitions, ingest_log
+from test_distributed import actor_transitions
+from wal import acknowledged_marks
 
 
 def latest_manifest(run_dir):
@@ -56,7 +57,7 @@ def test_sigterm_checkpoints_and_resume_continues_the_run(cluster):
                 and all(actor_transitions(stats, i) > actor_transitions(before, i) for i in range(2)))
     wait_for(continued, 60, "the resumed learner to train on both actors' new transitions")
     assert min(seen_steps) >= before["env_steps"], f"env steps went back: {seen_steps[:3]} < {before['env_steps']}"
-    assert "replay snapshot of" in cluster.log("learner2")
+    assert "the checkpoint's snapshot and" in cluster.log("learner2")
     for index, actor in enumerate(actors):
         assert actor.poll() is None, f"actor {index} exited"
         wait_for(lambda: len((cluster.actor_stats(index) or {}).get("learner_runs", [])) == 2, 20,
@@ -70,7 +71,7 @@ def test_sigterm_checkpoints_and_resume_continues_the_run(cluster):
     _, final = latest_manifest(run_dir)
     assert final["counters"]["steps"] == after["env_steps"] == final["replay"]["count"]
 
-    keys = collections.Counter((actor, run, seq) for actor, run, seq, _, _ in ingest_log(run_dir / "ingest.log"))
+    keys = collections.Counter(acknowledged_marks(run_dir))
     duplicated = [key for key, count in keys.items() if count > 1]
     assert not duplicated, f"batches stored twice: {duplicated[:5]}"
 

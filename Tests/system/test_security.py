@@ -109,7 +109,7 @@ def test_token_never_appears_in_logs_stats_run_directory_or_metrics(cluster, tmp
     assert stop(learner, timeout=40) == 0, cluster.log("learner")
 
     files = [path for path in cluster.tmp.rglob("*") if path.is_file() and path != token_file]
-    assert {"learner.log", "actor0.log", "actor0.json", "ingest.log", "learner-stats.json",
+    assert {"learner.log", "actor0.log", "actor0.json", "segment-000000000001.wal", "learner-stats.json",
             "config.json"} <= {path.name for path in files}
     for secret in (TOKEN, WRONG):
         assert secret not in metrics

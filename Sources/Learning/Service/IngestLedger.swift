@@ -84,7 +84,7 @@ public enum ShutdownMode: Sendable, Equatable {
     case finished
 }
 
-/// What a TRANSITIONS request did to the ledger, for the ingest log.
+/// What a TRANSITIONS request did to the ledger.
 public enum IngestOutcome: Sendable, Equatable {
     /// Stored (queued for replay).
     case stored
@@ -92,6 +92,35 @@ public enum IngestOutcome: Sendable, Equatable {
     case droppedStale
     /// Not taken: duplicate, backpressure, or an error reply.
     case none
+}
+
+/// One (peer, seq) pair.
+struct PeerSeq: Hashable, Sendable {
+    var key: PeerKey
+    var seq: UInt64
+}
+
+/// A batch admitted by the ledger that the write-ahead log must hold before it is acknowledged.
+public struct PendingIngest: Sendable {
+    public let batch: Wire.TransitionBatch
+    /// `.stored`, or `.droppedStale` (acknowledged, logged as a mark only).
+    public let outcome: IngestOutcome
+    let lag: UInt64
+
+    /// What the log keeps of it.
+    public var record: LogRecord {
+        outcome == .stored
+            ? .batch(batch, marked: true)
+            : .mark(PeerKey(actorID: batch.actorID, runID: batch.runID), seq: batch.seq)
+    }
+}
+
+/// What `IngestLedger.admit` decided.
+public enum IngestAdmission: Sendable {
+    /// Answer now (DUPLICATE, TRY_LATER, an error): nothing to log.
+    case reply(Message)
+    /// Log it, then `commit`.
+    case log(PendingIngest)
 }
 
 /// Everything the request handlers and the training thread share, as one value.
@@ -114,6 +143,8 @@ public struct IngestLedger: Sendable {
     public private(set) var peers: [PeerKey: PeerRecord] = [:]
     public private(set) var tallies: [UInt32: ActorTally] = [:]
     private var windows: [PeerKey: SequenceWindow] = [:]
+    /// Batches admitted and waiting for the write-ahead log; a copy that arrives meanwhile waits too.
+    private var inFlight: Set<PeerSeq> = []
 
     /// Batches accepted by the handlers and not yet inserted by the training thread.
     private var queue: [Wire.TransitionBatch] = []
@@ -144,6 +175,10 @@ public struct IngestLedger: Sendable {
     public private(set) var staleDrops = 0
     public private(set) var spaceMismatches = 0
     public private(set) var refusals: [ErrorCode: Int] = [:]
+    /// Batches (actors' and simulators') answered TRY_LATER because the write-ahead log failed.
+    public private(set) var logFailures = 0
+    /// Acknowledged transitions that never reached replay, by reason.
+    public private(set) var droppedTransitions: [String: Int] = [:]
     /// Total time the ingest gate stayed closed (TRY_LATER answered, no batch accepted since).
     public private(set) var insertBlocked: Duration = .zero
     private var gateClosedSince: ContinuousClock.Instant?
@@ -232,71 +267,127 @@ public struct IngestLedger: Sendable {
 
     // MARK: - TRANSITIONS
 
-    /// Validates, dedupes and admits one batch; returns the reply and what happened to it.
+    /// Validates, dedupes, admits and commits one batch at once (no write-ahead log between).
     public mutating func transitions(_ batch: Wire.TransitionBatch, now: ContinuousClock.Instant)
         -> (reply: Message, outcome: IngestOutcome) {
+        switch admit(batch, now: now) {
+        case .reply(let reply): return (reply, .none)
+        case .log(let pending): return (commit(pending, .success(0), now: now), pending.outcome)
+        }
+    }
+
+    /// Validates, dedupes and admits one batch: a reply now, or a batch the log must hold first.
+    ///
+    /// An admitted batch holds its room in the queue and counts toward the step budget, but it
+    /// reaches the training thread, and its sequence number the dedupe window, only in `commit`,
+    /// once the write-ahead log has it on disk: a batch that never became durable is never
+    /// stored nor answered DUPLICATE.
+    public mutating func admit(_ batch: Wire.TransitionBatch, now: ContinuousClock.Instant) -> IngestAdmission {
         let type = MessageType.transitions.rawValue
         if let retry = shutdownRetry {
             let text = shutdown == .finished ? "the run is over" : "the learner is shutting down"
-            return (.error(ErrorReply(code: .shuttingDown, failedType: type, retryAfterMs: retry, text: text)), .none)
+            return .reply(.error(ErrorReply(code: .shuttingDown, failedType: type, retryAfterMs: retry, text: text)))
         }
         let key = PeerKey(actorID: batch.actorID, runID: batch.runID)
         guard let peer = peers[key] else {
-            return (.error(ErrorReply(code: .notWelcome, failedType: type, text: "say HELLO first")), .none)
+            return .reply(.error(ErrorReply(code: .notWelcome, failedType: type, text: "say HELLO first")))
         }
         guard peer.role == .actor else {
-            return (.error(ErrorReply(code: .unexpectedMessage, failedType: type,
-                                      text: "only actors send TRANSITIONS")), .none)
+            return .reply(.error(ErrorReply(code: .unexpectedMessage, failedType: type,
+                                            text: "only actors send TRANSITIONS")))
         }
         peers[key]?.lastSeen = now
         if let spaces, batch.observationSize != spaces.observationSize || batch.actionSize != spaces.actionSize {
             spaceMismatches += 1
             let text = "transitions.obs_dim is \(batch.observationSize) and action_dim \(batch.actionSize); "
                 + "the agreed spaces have \(spaces.observationSize) and \(spaces.actionSize) elements"
-            return (.error(ErrorReply(code: .spaceMismatch, failedType: type, text: text)), .none)
+            return .reply(.error(ErrorReply(code: .spaceMismatch, failedType: type, text: text)))
         }
         if batch.count > settings.maxBatch {
             let text = "transitions.count is \(batch.count); this learner takes at most \(settings.maxBatch)"
-            return (.error(ErrorReply(code: .lengthOverLimit, failedType: type, text: text)), .none)
+            return .reply(.error(ErrorReply(code: .lengthOverLimit, failedType: type, text: text)))
         }
         if windows[key, default: SequenceWindow()].contains(batch.seq) {
             duplicateReplies += 1
             tallies[batch.actorID, default: ActorTally()].duplicates += 1
-            return (ack(batch.seq, .duplicate), .none)
+            return .reply(ack(batch.seq, .duplicate))
+        }
+        let mark = PeerSeq(key: key, seq: batch.seq)
+        if inFlight.contains(mark) {
+            // A resend of a batch still on its way to disk: its fate is not known yet.
+            tryLaterReplies += 1
+            tallies[batch.actorID, default: ActorTally()].tryLater += 1
+            return .reply(ack(batch.seq, .tryLater, retry: 20))
         }
         let lag = policyVersion >= batch.policyVersion ? policyVersion - batch.policyVersion : 0
         if let maxStaleness = settings.maxStaleness, lag > UInt64(maxStaleness) {
-            windows[key, default: SequenceWindow()].insert(batch.seq)
-            staleDrops += 1
-            tallies[batch.actorID, default: ActorTally()].staleDropped += 1
-            return (ack(batch.seq, .accepted), .droppedStale)
+            inFlight.insert(mark)
+            return .log(PendingIngest(batch: batch, outcome: .droppedStale, lag: lag))
         }
         let n = batch.count
         if n > 0 && (queuedTransitions + n > settings.queueCapacity || !limiter.canInsert(queuedTransitions + n)) {
             tryLaterReplies += 1
             tallies[batch.actorID, default: ActorTally()].tryLater += 1
             if gateClosedSince == nil { gateClosedSince = now }
-            return (ack(batch.seq, .tryLater, retry: retryAfterMs(inserting: n)), .none)
+            return .reply(ack(batch.seq, .tryLater, retry: retryAfterMs(inserting: n)))
         }
         if let closed = gateClosedSince {
             insertBlocked += now - closed
             gateClosedSince = nil
         }
-        windows[key, default: SequenceWindow()].insert(batch.seq)
-        if n > 0 {
-            queue.append(batch)
-            queuedTransitions += n
+        inFlight.insert(mark)
+        reserve(n)
+        return .log(PendingIngest(batch: batch, outcome: .stored, lag: lag))
+    }
+
+    /// Finishes an admitted batch once the log says whether it is durable; returns its reply.
+    ///
+    /// Durable: it joins the queue (in log order, so replay's order is the log's) and its
+    /// sequence number the window, and is acknowledged. Not durable: its room is given back and
+    /// the actor is told TRY_LATER, so it keeps the batch and sends it again.
+    public mutating func commit(_ pending: PendingIngest, _ durable: Result<UInt64, WriteAheadLogError>,
+                                now: ContinuousClock.Instant) -> Message {
+        let batch = pending.batch
+        let key = PeerKey(actorID: batch.actorID, runID: batch.runID)
+        inFlight.remove(PeerSeq(key: key, seq: batch.seq))
+        if case .failure(let error) = durable {
+            if pending.outcome == .stored { release(batch.count) }
+            logFailures += 1
+            tryLaterReplies += 1
+            tallies[batch.actorID, default: ActorTally()].tryLater += 1
+            return .error(ErrorReply(code: .tryLater, failedType: MessageType.transitions.rawValue, retryAfterMs: 1000,
+                                     text: "the learner could not make the batch durable (\(error)); it was not "
+                                        + "stored, send it again"))
         }
-        acceptedTransitions += n
-        staleness.record(lag)
-        peers[key]?.actingVersion = max(peer.actingVersion, batch.policyVersion)
+        windows[key, default: SequenceWindow()].insert(batch.seq)
+        if pending.outcome == .droppedStale {
+            staleDrops += 1
+            tallies[batch.actorID, default: ActorTally()].staleDropped += 1
+            return ack(batch.seq, .accepted)
+        }
+        if batch.count > 0 { queue.append(batch) }
+        staleness.record(pending.lag)
+        if let acting = peers[key]?.actingVersion { peers[key]?.actingVersion = max(acting, batch.policyVersion) }
         var tally = tallies[batch.actorID, default: ActorTally()]
-        tally.transitions += n
+        tally.transitions += batch.count
         tally.batches += 1
         tally.lastBatchVersion = batch.policyVersion
         tallies[batch.actorID] = tally
+        return ack(batch.seq, .accepted)
+    }
+
+    /// Holds room for `n` admitted transitions; a run whose budget they reach is finished.
+    private mutating func reserve(_ n: Int) {
+        queuedTransitions += n
+        acceptedTransitions += n
         if let total = settings.totalSteps, acceptedTransitions >= total { shutdown = .finished }
-        return (ack(batch.seq, .accepted), .stored)
+    }
+
+    /// Gives back the room of `n` transitions the log could not keep.
+    private mutating func release(_ n: Int) {
+        queuedTransitions -= n
+        acceptedTransitions -= n
+        if shutdown == .finished, let total = settings.totalSteps, acceptedTransitions < total { shutdown = .running }
     }
 
     private func ack(_ seq: UInt64, _ status: TransitionsStatus, retry: UInt32 = 0) -> Message {
@@ -317,13 +408,13 @@ public struct IngestLedger: Sendable {
         return UInt32(min(1000, max(5, (seconds * 1000).rounded(.up))))
     }
 
-    /// Marks a batch as seen without storing it: used to replay the ingest log of an
-    /// earlier learner run, so batches it acknowledged stay duplicates after a restart.
+    /// Marks a batch as seen without storing it: used to read back the write-ahead log of an
+    /// earlier learner session, so batches it acknowledged stay duplicates after a restart.
     public mutating func recordSeen(_ key: PeerKey, seq: UInt64) {
         windows[key, default: SequenceWindow()].insert(seq)
     }
 
-    /// Whether `seq` of `key` has been accepted (or replayed from the ingest log).
+    /// Whether `seq` of `key` has been accepted (or read back from the write-ahead log).
     public func hasSeen(_ key: PeerKey, seq: UInt64) -> Bool {
         windows[key]?.contains(seq) ?? false
     }
@@ -349,20 +440,36 @@ public struct IngestLedger: Sendable {
         return nil
     }
 
-    /// Queues transitions a simulator's rows completed; call after `simulatorAdmission` said yes.
-    public mutating func enqueueSimulatorTransitions(_ batch: Wire.TransitionBatch, peer: PeerKey?,
-                                                     actingVersion: UInt64, now: ContinuousClock.Instant) {
+    /// Holds room for transitions a simulator's rows completed; call after `simulatorAdmission`
+    /// said yes, then `commitSimulatorTransitions` once the log has them.
+    public mutating func reserveSimulatorTransitions(_ count: Int, peer: PeerKey?, now: ContinuousClock.Instant) {
         if let peer { peers[peer]?.lastSeen = now }
-        guard batch.count > 0 else { return }
+        guard count > 0 else { return }
         if let closed = gateClosedSince {
             insertBlocked += now - closed
             gateClosedSince = nil
         }
+        reserve(count)
+    }
+
+    /// Queues reserved simulator transitions once durable, or gives their room back.
+    public mutating func commitSimulatorTransitions(_ batch: Wire.TransitionBatch, actingVersion: UInt64,
+                                                    durable: Bool) {
+        guard batch.count > 0 else { return }
+        guard durable else {
+            release(batch.count)
+            logFailures += 1
+            return
+        }
         queue.append(batch)
-        queuedTransitions += batch.count
-        acceptedTransitions += batch.count
         staleness.record(policyVersion >= actingVersion ? policyVersion - actingVersion : 0)
-        if let total = settings.totalSteps, acceptedTransitions >= total { shutdown = .finished }
+    }
+
+    /// Reserves and queues at once (no write-ahead log between).
+    public mutating func enqueueSimulatorTransitions(_ batch: Wire.TransitionBatch, peer: PeerKey?,
+                                                     actingVersion: UInt64, now: ContinuousClock.Instant) {
+        reserveSimulatorTransitions(batch.count, peer: peer, now: now)
+        commitSimulatorTransitions(batch, actingVersion: actingVersion, durable: true)
     }
 
     /// Keeps a peer that only sends ACTION_REQUEST (no heartbeats) from being forgotten.
@@ -465,8 +572,8 @@ public struct IngestLedger: Sendable {
 
     /// Continues the counters of a checkpoint: env steps, per-actor tallies, drop counts.
     ///
-    /// Called before anything listens. Sequence windows are not here: the ingest log
-    /// replayed with `recordSeen` already keeps every acknowledged batch a duplicate.
+    /// Called before anything listens. Sequence windows are not here: the write-ahead log,
+    /// read back with `recordSeen`, keeps every acknowledged batch a duplicate.
     /// A run whose budget the checkpoint already spent is finished at once.
     public mutating func restore(_ counters: LedgerCounters) {
         acceptedTransitions = counters.envSteps
@@ -477,6 +584,19 @@ public struct IngestLedger: Sendable {
         tryLaterReplies = counters.tryLater
         staleDrops = counters.staleDropped
         if let total = settings.totalSteps, acceptedTransitions >= total { shutdown = .finished }
+    }
+
+    /// Continues the step count past every transition the write-ahead log holds (after a crash
+    /// they are more than the checkpoint counted; they are back in replay).
+    public mutating func continueLogged(transitions: Int) {
+        acceptedTransitions = max(acceptedTransitions, transitions)
+        if let total = settings.totalSteps, acceptedTransitions >= total { shutdown = .finished }
+    }
+
+    /// Counts transitions the training thread could not put into replay (bad columns), with a reason.
+    public mutating func recordInsertFailed(_ n: Int, reason: String) {
+        queuedTransitions -= n
+        droppedTransitions[reason, default: 0] += n
     }
 
     /// The counters a checkpoint keeps; `envSteps` counts transitions in replay (not those still queued).

@@ -8,7 +8,7 @@ import Tensor
 ///
 /// Optional in the manifest: the single-process trainer leaves it out, and a reader
 /// that finds it missing starts these counters at zero. The sequence windows of the
-/// actors are not here: the run directory's ingest.log already keeps every batch the
+/// actors are not here: the run directory's write-ahead log keeps every batch the
 /// learner acknowledged a duplicate across restarts.
 public struct LearnerRecord: Sendable, Equatable, Codable {
     /// The effective configuration as a config file (`env`, `meow`, `run`, `learner`).

@@ -18,7 +18,7 @@ public struct LearnerConfiguration: Sendable {
     public var environment = "pendulum"
     /// A MuJoCo model file replacing the task's built-in model (the learner evaluates in it); nil for the built-in.
     public var modelPath: String?
-    /// Run directory: policy.safetensors, learner-stats.json, ingest.log.
+    /// Run directory: policy.safetensors, learner-stats.json, wal/ (the write-ahead log), checkpoints/.
     public var runDirectory = "runs/learner"
     /// MEow hyperparameters, seed, batch size, replay capacity, warm-up and run length.
     public var agent = MEowConfig()
@@ -242,6 +242,12 @@ public enum LearnerError: Error, Equatable, CustomStringConvertible {
     case listen(url: String, reason: String)
     /// A checkpoint could not be written, or the one to resume from cannot be used.
     case checkpoint(CheckpointError)
+    /// Another learner holds the run directory's lock.
+    case runDirectoryLocked(path: String, holderPID: Int32?)
+    /// A fresh learner was pointed at a directory that holds a run; `found` describes it.
+    case runDirectoryHoldsRun(path: String, found: String)
+    /// The write-ahead log could not be opened or read back.
+    case writeAheadLog(WriteAheadLogError)
 
     public var description: String {
         switch self {
@@ -259,6 +265,13 @@ public enum LearnerError: Error, Equatable, CustomStringConvertible {
         case let .io(path, reason): "\(path): \(reason)"
         case let .listen(url, reason): "cannot listen on \(url): \(reason)"
         case let .checkpoint(error): "\(error)"
+        case let .runDirectoryLocked(path, pid):
+            "run directory \(path) is in use by another meow-learner"
+                + (pid.map { " (pid \($0))" } ?? "") + "; stop it, or choose another --run-dir"
+        case let .runDirectoryHoldsRun(path, found):
+            "run directory \(path) already holds a run (\(found)); pass --resume \(path) to continue it, "
+                + "--overwrite to delete it and start afresh, or choose another --run-dir"
+        case let .writeAheadLog(error): "\(error)"
         }
     }
 }

@@ -10,8 +10,9 @@ import Wire
 /// rate limiting, weights and liveness.
 ///
 /// ```
-///  actors ──REQ──▶ REP contexts ──▶ RequestRouter ──lock──▶ IngestLedger (queue, limiter, peers)
-///                                        │                        ▲
+///  actors ──REQ──▶ REP contexts ──▶ RequestRouter ──lock──▶ IngestLedger (admit: room, dedupe, peers)
+///                                        │   └─▶ WriteAheadLog (own thread: write + fdatasync per group)
+///                                        │          └─ completion ──lock──▶ IngestLedger (commit: queue) ─▶ ACK
 ///                                 WeightsPublisher ◀── copy ── TrainingLoop (own thread: replay, agent)
 /// ```
 /// `run()` returns after a stop request (SIGINT/SIGTERM: `requestStop()`) or when the
@@ -24,7 +25,9 @@ public final class LearnerService: Sendable {
     private let core: LearnerCore
     private let publisher: WeightsPublisher
     private let training: TrainingLoop
-    private let ingestLog: IngestLog
+    private let writeAheadLog: WriteAheadLog
+    /// Held while the service lives: no second learner writes this run directory.
+    private let lock: RunDirectoryLock
     /// Serves ACTION_REQUEST from simulators.
     private let simulators: SimulatorServer
     private let started = ContinuousClock.now
@@ -34,16 +37,23 @@ public final class LearnerService: Sendable {
     private let firstSteps: Int
     private let firstUpdates: Int
 
-    /// Prepares a run: validates the settings, checks that replay fits in memory, opens
-    /// the run directory, writes config.json and replays its ingest log. Nothing listens until `run()`.
+    /// Prepares a run: validates the settings, checks that replay fits in memory, locks the run
+    /// directory, refuses one that holds another run, writes config.json and reads back the
+    /// write-ahead log. Nothing listens until `run()`.
     ///
     /// - Parameters:
     ///   - resume: a verified checkpoint (`CheckpointStore.load`) this run continues: the
     ///     agent, counters, generators and replay snapshot are restored by the training
     ///     thread before the first update (docs/checkpoints.md).
+    ///   - continuing: this session continues the run in the run directory (`--resume`), with or
+    ///     without a checkpoint: its write-ahead log is read back into replay and the dedupe
+    ///     ledger. False: a fresh run, refused where a run already is unless `overwrite`.
+    ///   - overwrite: a fresh run deletes an earlier run's files first.
+    ///   - dumpReplay: debugging: a file that gets replay's rows when the training thread ends.
     ///   - makeAgent: builds the agent for the agreed spaces (on the training thread).
     ///   - log: where start-up lines and the progress line go (stderr in the executable).
-    public init(configuration: LearnerConfiguration, resume: LoadedCheckpoint? = nil,
+    public init(configuration: LearnerConfiguration, resume: LoadedCheckpoint? = nil, continuing: Bool? = nil,
+                overwrite: Bool = false, dumpReplay: String? = nil,
                 makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
                 log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
         try configuration.validate()
@@ -52,6 +62,7 @@ public final class LearnerService: Sendable {
             throw .checkpoint(.incompatible(
                 reason: "it was trained on \(resume.manifest.environment), this learner runs \(spec.name)"))
         }
+        let continuing = continuing ?? (resume != nil)
         self.configuration = configuration
         self.spec = spec
         self.log = log
@@ -71,21 +82,37 @@ public final class LearnerService: Sendable {
             throw .replay(.insufficientMemory(required: replayBytes, available: available))
         }
 
+        let directory = configuration.runDirectory
         do {
-            try FileManager.default.createDirectory(atPath: configuration.runDirectory,
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: configuration.runDirectory, reason: "cannot create the run directory: \(error)")
+            throw .io(path: directory, reason: "cannot create the run directory: \(error)")
         }
-        let configPath = configuration.runDirectory + "/" + RunFiles.config
+        lock = try RunDirectoryLock(runDirectory: directory)
+        if !continuing { try LearnerRunFiles.claim(directory, overwrite: overwrite, log: log) }
+        let configPath = directory + "/" + RunFiles.config
         do {
             try RunDirectory.write(configuration.rendered, to: URL(fileURLWithPath: configPath))
         } catch {
             throw .io(path: configPath, reason: "\(error)")
         }
-        let logPath = configuration.runDirectory + "/ingest.log"
-        let earlier = IngestLog.entries(at: logPath)
-        ingestLog = try IngestLog(path: logPath)
+
+        // The log of an earlier session: replay gets its transitions back, the ledger its marks.
+        let recovered: RecoveredLog
+        do {
+            recovered = continuing ? try WriteAheadLog.recover(runDirectory: directory) : RecoveredLog()
+            // A segment holds about an eighth of replay, so the log stays near one replay capacity.
+            let segmentBytes = min(64 << 20, max(1 << 20, replayBytes / 8))
+            writeAheadLog = try WriteAheadLog(runDirectory: directory, recovered: recovered,
+                                              segmentBytes: segmentBytes, log: log)
+        } catch {
+            throw .writeAheadLog(error)
+        }
+        let ceiling = VersionCeiling(runDirectory: directory)
+        // Served versions continue past every number an earlier session of this run may have used.
+        let restoredVersion = UInt64(resume?.manifest.counters.policyVersion ?? 0)
+        let versionOffset = continuing && ceiling.ceiling > 0 && ceiling.ceiling >= restoredVersion
+            ? ceiling.ceiling + 1 - restoredVersion : 0
 
         var system = SystemRandomNumberGenerator()
         let welcome = Welcome(
@@ -105,7 +132,12 @@ public final class LearnerService: Sendable {
             batchSize: configuration.agent.batchSize, welcome: welcome)
         var ledger = IngestLedger(settings: settings, spec: spec, limiter: configuration.makeRateLimiter(),
                                   learnerRunID: system.next())
-        for entry in earlier { ledger.recordSeen(entry.key, seq: entry.seq) }
+        var marks = 0
+        for (_, record) in recovered.records {
+            guard let seen = record.seen else { continue }
+            ledger.recordSeen(seen.key, seq: seen.seq)
+            marks += 1
+        }
         if let resume {
             // Before anything listens: a batch accepted meanwhile must count on top of the checkpoint's steps.
             let state: LearnerTrainingState
@@ -116,19 +148,24 @@ public final class LearnerService: Sendable {
                 throw .checkpoint(error)
             }
             ledger.restore(state.ledger)
-            ledger.policyVersion = UInt64(resume.manifest.counters.policyVersion)
             ledger.updates = state.updates
             ledger.skippedUpdates = resume.manifest.counters.skippedUpdates
         }
+        ledger.policyVersion = versionOffset + restoredVersion
+        ledger.continueLogged(transitions: Int(recovered.transitions))
         core = LearnerCore(ledger: ledger)
-        publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes)
+        publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes, ceiling: ceiling, log: log)
         training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
-                                resume: resume, log: log, makeAgent: makeAgent)
+                                resume: resume, recovered: continuing ? recovered : nil, writeAheadLog: writeAheadLog,
+                                versionOffset: versionOffset, dumpReplay: dumpReplay, log: log, makeAgent: makeAgent)
         simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
-                                     sink: LedgerSimulatorSink(core: core), weights: publisher, metrics: nil,
-                                     makeAgent: makeAgent, log: log)
-        if !earlier.isEmpty {
-            log("learner: \(earlier.count) batches from an earlier run in \(logPath) stay duplicates")
+                                     sink: LedgerSimulatorSink(core: core, log: writeAheadLog), weights: publisher,
+                                     metrics: nil, makeAgent: makeAgent, log: log)
+        if continuing {
+            log("learner: write-ahead log \(writeAheadLog.directory): \(recovered.records.count) records, "
+                + "\(recovered.transitions) transitions logged, \(marks) batches stay duplicates"
+                + (recovered.tornBytes > 0 ? ", a torn tail of \(recovered.tornBytes) bytes cut" : "")
+                + (versionOffset > 0 ? "; versions continue past \(ceiling.ceiling)" : ""))
         }
     }
 
@@ -150,6 +187,7 @@ public final class LearnerService: Sendable {
             LearnerStats(ledger: $0, replayBytes: replayBytes, lastLoss: loss, elapsed: ContinuousClock.now - started)
         }
         stats.simulators = simulators.stats()
+        stats.writeAheadLog = writeAheadLog.stats
         return stats
     }
 
@@ -193,7 +231,8 @@ public final class LearnerService: Sendable {
 
         training.start()
         simulators.start()
-        let router = RequestRouter(core: core, publisher: publisher, ingestLog: ingestLog,
+        let router = RequestRouter(core: core, publisher: publisher, log: writeAheadLog,
+                                   staleDrops: RateLimitedReporter(log: log),
                                    limits: configuration.limits, simulators: simulators)
         let server = Task {
             try? await socket.serve(contexts: configuration.serverContexts,
@@ -232,6 +271,7 @@ public final class LearnerService: Sendable {
         socket.close()
         server.cancel()
         _ = await server.value
+        writeAheadLog.close()
         let final = stats()
         try? final.write(to: configuration.resolvedStatsFile)
         mirror?.update(final, chunksServed: publisher.chunksServed,

@@ -49,6 +49,12 @@ public struct LearnerStats: Codable, Sendable {
     public var actors: [String: Actor]
     /// The simulator server's counters (ACTION_REQUEST), nil where there is none.
     public var simulators: SimulatorServerStats?
+    /// The write-ahead log: records, syncs, failures, bytes on disk.
+    public var writeAheadLog: WriteAheadLog.Stats?
+    /// Batches answered TRY_LATER because the log could not make them durable.
+    public var logFailures: Int
+    /// Acknowledged transitions that never reached replay, by reason.
+    public var droppedTransitions: [String: Int]
     public var elapsedSeconds: Double
 
     init(ledger: IngestLedger, replayBytes: Int, lastLoss: Float?, elapsed: Duration) {
@@ -71,6 +77,8 @@ public struct LearnerStats: Codable, Sendable {
         tryLater = ledger.tryLaterReplies
         staleDropped = ledger.staleDrops
         spaceMismatches = ledger.spaceMismatches
+        logFailures = ledger.logFailures
+        droppedTransitions = ledger.droppedTransitions
         refusals = Dictionary(uniqueKeysWithValues: ledger.refusals.map { ($0.key.name, $0.value) })
         insertBlockedSeconds = ledger.insertBlocked.seconds
         sampleBlockedSeconds = ledger.limiter.sampleWait.seconds

@@ -40,6 +40,17 @@ final class MetricsMirror {
             metrics.setStaleness(min: Double(staleness.min), mean: staleness.mean, max: Double(staleness.max))
         }
         if let evaluation { metrics.setEvalReturn(evaluation) }
+        if let log = stats.writeAheadLog {
+            let before = previous?.writeAheadLog
+            metrics.setWriteAheadLogBytes(log.bytesOnDisk)
+            metrics.recordWriteAheadLog(records: log.records - (before?.records ?? 0),
+                                        syncs: log.syncs - (before?.syncs ?? 0),
+                                        failures: log.failures - (before?.failures ?? 0))
+        }
+        for (reason, count) in stats.droppedTransitions.sorted(by: { $0.key < $1.key }) {
+            let delta = count - (previous?.droppedTransitions[reason] ?? 0)
+            if delta > 0 { metrics.recordTransitionsDropped(delta, reason: reason) }
+        }
         last = stats
         lastChunksServed = chunksServed
     }

@@ -7,13 +7,17 @@ import Wire
 /// never trap here: a frame that does not decode is answered with ERROR and the
 /// decoder's code and field.
 ///
-/// ACTION_REQUEST is the one request that waits: the simulator server answers it from its own
-/// thread, after one batched inference call. Simulators are known by the nng pipe their HELLO
-/// came on, because ACTION_REQUEST names no peer (SimulatorSessions).
+/// TRANSITIONS and ACTION_REQUEST wait. A batch is acknowledged only once the write-ahead log
+/// has it on disk (the log's group commit resumes the handler); the simulator server answers
+/// ACTION_REQUEST from its own thread, after one batched inference call and the log. Simulators
+/// are known by the nng pipe their HELLO came on, because ACTION_REQUEST names no peer
+/// (SimulatorSessions).
 struct RequestRouter: Sendable {
     let core: LearnerCore
     let publisher: WeightsPublisher
-    let ingestLog: IngestLog?
+    let log: WriteAheadLog
+    /// Reports batches dropped as too stale (counted in the ledger and /metrics).
+    let staleDrops: RateLimitedReporter
     let limits: WireLimits
     let simulators: SimulatorServer
 
@@ -24,6 +28,9 @@ struct RequestRouter: Sendable {
         } catch {
             return encode(.error(ErrorReply(error, failedType: FrameHeader.type(of: bytes))),
                           requestID: FrameHeader.requestID(of: bytes))
+        }
+        if case .transitions(let batch) = frame.message {
+            return encode(await ingest(batch), requestID: frame.requestID)
         }
         if case .actionRequest(let request) = frame.message {
             return encode(await simulators.serve(request, requestID: frame.requestID, pipe: pipe),
@@ -45,13 +52,9 @@ struct RequestRouter: Sendable {
             }
             if entry.valuesGranted { welcome.capabilities.insert(.valueEstimates) }
             return .welcome(welcome)
-        case .transitions(let batch):
-            let (reply, outcome) = core.withLedgerAndSignal { $0.transitions(batch, now: now) }
-            if outcome != .none {
-                ingestLog?.append(PeerKey(actorID: batch.actorID, runID: batch.runID), seq: batch.seq,
-                                  count: batch.count, outcome: outcome)
-            }
-            return reply
+        case .transitions:
+            return .error(ErrorReply(code: .internal, failedType: message.type.rawValue,
+                                     text: "TRANSITIONS is acknowledged after the write-ahead log"))
         case .heartbeat(let beat):
             return core.withLedger { $0.heartbeat(beat, now: now) }
         case .episodeStats(let stats):
@@ -75,6 +78,29 @@ struct RequestRouter: Sendable {
         case .welcome, .refused, .ack, .error, .heartbeatReply, .transitionsAck, .weights, .actionReply:
             return .error(ErrorReply(code: .unexpectedMessage, failedType: message.type.rawValue,
                                      text: "\(message.type.fieldPrefix) is a reply, not a request"))
+        }
+    }
+
+    /// Admits a batch, waits for the log to hold it, then commits it and answers.
+    ///
+    /// The commit runs in the log's completion, on its writer thread and in log order, so
+    /// batches reach the training thread in the order the log keeps them.
+    func ingest(_ batch: TransitionBatch) async -> Message {
+        let pending: PendingIngest
+        switch core.withLedgerAndSignal({ $0.admit(batch, now: .now) }) {
+        case .reply(let reply): return reply
+        case .log(let admitted): pending = admitted
+        }
+        let core = self.core
+        return await withCheckedContinuation { continuation in
+            log.append(pending.record) { [staleDrops] durable in
+                let reply = core.withLedgerAndSignal { $0.commit(pending, durable, now: .now) }
+                if pending.outcome == .droppedStale, case .success = durable {
+                    staleDrops.report("learner: dropped a batch of \(batch.count) transitions from actor "
+                        + "\(batch.actorID) (seq \(batch.seq)): its policy lags by more than --max-staleness")
+                }
+                continuation.resume(returning: reply)
+            }
         }
     }
 

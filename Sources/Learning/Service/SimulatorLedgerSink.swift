@@ -1,20 +1,24 @@
 import Replay
 import Wire
 
-/// The learner's simulator sink: transitions go into the ingest queue, like an actor's batch.
+/// The learner's simulator sink: transitions go through the write-ahead log into the ingest
+/// queue, like an actor's batch.
 ///
-/// The capacity check, `SimulatorEpisodes.handle` and the enqueue happen under one ledger lock,
-/// so a request is either applied whole with its transitions queued, or not at all (TRY_LATER
-/// leaves the episodes as they were). The training thread then inserts the batch into replay
-/// exactly as it inserts an actor's.
+/// The capacity check, `SimulatorEpisodes.handle`, the reservation and the append to the log
+/// happen under one ledger lock, so a request is either applied whole with its room held, or not
+/// at all (TRY_LATER leaves the episodes as they were). Once the log has the batch, its
+/// completion queues it for the training thread (in log order) and settles the receipt the
+/// reply waits on.
 struct LedgerSimulatorSink: SimulatorSink {
     let core: LearnerCore
+    let log: WriteAheadLog
 
     var agreedSpaces: AgreedSpaces? { core.withLedger { $0.spaces } }
 
     func admit(upTo count: Int, store: Bool, peer: PeerKey, actingVersion: UInt64,
                prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission {
         let now = ContinuousClock.now
+        let (core, log) = (self.core, self.log)
         let outcome: Result<SimulatorAdmission, SimulatorError> = core.withLedgerAndSignal { ledger in
             if let reply = ledger.simulatorAdmission(count, now: now) {
                 ledger.touch(peer, now: now)
@@ -25,14 +29,24 @@ struct LedgerSimulatorSink: SimulatorSink {
             case .success(let value): prepared = value
             case .failure(let error): return .failure(error)
             }
-            if !store || prepared.transitions.count == 0 {
+            guard store && prepared.transitions.count > 0 else {
                 ledger.touch(peer, now: now)
-            } else {
-                let batch = Wire.TransitionBatch(simulatorColumns: prepared.transitions, actorID: peer.actorID,
-                                                 runID: peer.runID, seq: 0, policyVersion: actingVersion)
-                ledger.enqueueSimulatorTransitions(batch, peer: peer, actingVersion: actingVersion, now: now)
+                return .success(.prepared(prepared))
             }
-            return .success(.prepared(prepared))
+            let batch = Wire.TransitionBatch(simulatorColumns: prepared.transitions, actorID: peer.actorID,
+                                             runID: peer.runID, seq: 0, policyVersion: actingVersion)
+            ledger.reserveSimulatorTransitions(batch.count, peer: peer, now: now)
+            let receipt = StoreReceipt()
+            log.append(.batch(batch, marked: false)) { durable in
+                let stored: Bool
+                if case .success = durable { stored = true } else { stored = false }
+                core.withLedgerAndSignal { $0.commitSimulatorTransitions(batch, actingVersion: actingVersion, durable: stored) }
+                guard case .failure(let error) = durable else { return receipt.complete(nil) }
+                receipt.complete(ErrorReply(
+                    code: .tryLater, failedType: MessageType.actionRequest.rawValue, retryAfterMs: 1000,
+                    text: "the learner could not make this request's transitions durable (\(error)); say HELLO again"))
+            }
+            return .success(.prepared(prepared, receipt: receipt))
         }
         return try outcome.get()
     }

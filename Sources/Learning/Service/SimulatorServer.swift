@@ -24,12 +24,46 @@ public protocol SimulatorSink: Sendable {
 
 /// A sink's answer to one request.
 public enum SimulatorAdmission: Sendable {
-    /// Built (and stored unless deterministic).
-    case prepared(PreparedRequest)
+    /// Built (and stored unless deterministic). With a receipt, the reply waits until it says
+    /// the stored transitions are durable (the learner's write-ahead log).
+    case prepared(PreparedRequest, receipt: StoreReceipt? = nil)
     /// No room now: TRY_LATER once the budget is spent.
     case wait(ErrorReply)
     /// Never (the run is over, the learner is stopping).
     case refuse(ErrorReply)
+}
+
+/// Says once whether a request's stored transitions became durable; the reply waits for it.
+public final class StoreReceipt: Sendable {
+    private enum State {
+        case waiting(((ErrorReply?) -> Void)?)
+        case done(ErrorReply?)
+    }
+
+    private let state = Mutex<State>(.waiting(nil))
+
+    public init() {}
+
+    /// Settles the receipt: nil when durable, else the error the request is answered with.
+    public func complete(_ failure: ErrorReply?) {
+        let waiter = state.withLock { state -> ((ErrorReply?) -> Void)? in
+            guard case .waiting(let waiter) = state else { return nil }
+            state = .done(failure)
+            return waiter
+        }
+        waiter?(failure)
+    }
+
+    /// Runs `body` once settled (at once if it already is), on the thread that settles it.
+    public func whenDone(_ body: @escaping @Sendable (ErrorReply?) -> Void) {
+        let settled = state.withLock { state -> ErrorReply?? in
+            switch state {
+            case .done(let failure): return .some(failure)
+            case .waiting: state = .waiting(body); return .none
+            }
+        }
+        if let settled { body(settled) }
+    }
 }
 
 /// Where the server's inference policy gets its weights.
@@ -115,9 +149,11 @@ public final class SimulatorServer: @unchecked Sendable {
         let request: ActionRequest
         let requestID: UInt32
         let entry: SimulatorSessions.Entry
+        let pipe: UInt32
         let received: ContinuousClock.Instant
         let continuation: CheckedContinuation<Message, Never>
         var waitReply: ErrorReply?
+        var receipt: StoreReceipt?
     }
 
     public let settings: SimulatorServerSettings
@@ -272,7 +308,7 @@ public final class SimulatorServer: @unchecked Sendable {
                     code: .tryLater, failedType: type, retryAfterMs: 20, text: "the server has too many rows waiting")))
                 return
             }
-            incoming.append(Job(request: request, requestID: requestID, entry: entry, received: received,
+            incoming.append(Job(request: request, requestID: requestID, entry: entry, pipe: pipe, received: received,
                                 continuation: continuation))
             incomingRows += request.count
             condition.signal()
@@ -405,8 +441,9 @@ public final class SimulatorServer: @unchecked Sendable {
                 return prepared
             }
             switch outcome {
-            case .prepared(let prepared):
+            case .prepared(let prepared, let receipt):
                 job.waitReply = nil
+                job.receipt = receipt
                 if store { counters.withLock { $0.transitions += prepared.transitions.count } }
                 return prepared
             case .wait(let reply):
@@ -473,7 +510,7 @@ public final class SimulatorServer: @unchecked Sendable {
             guard let reply = episodes?.complete(prepared, actions: actions[index], values: values[index],
                                                  policyVersion: version) else { continue }
             if prepared.isDuplicate { duplicates += 1 }
-            answer(job, .actionReply(reply))
+            deliver(reply, to: job)
         }
         let totals = episodes?.counters ?? SimulatorCounters()
         let running = episodes?.episodeCount ?? 0
@@ -505,6 +542,21 @@ public final class SimulatorServer: @unchecked Sendable {
             stats.episodesEvicted = totals.episodesEvicted
             // Silent sessions leave through endSession, which SimulatorEpisodes counts as episodes only.
             stats.sessionsEvicted += silent.count + report.sessions
+        }
+    }
+
+    /// Sends a reply once its stored transitions are durable.
+    ///
+    /// If they could not be made durable the request is answered with the sink's error and the
+    /// session ends: its episodes already moved on, so a resend must not be answered as a
+    /// duplicate of a reply whose transitions were lost. The simulator says HELLO again.
+    private func deliver(_ reply: ActionReply, to job: Job) {
+        guard let receipt = job.receipt else { return answer(job, .actionReply(reply)) }
+        receipt.whenDone { [self] failure in
+            guard let failure else { return answer(job, .actionReply(reply)) }
+            countError()
+            goodbye(pipe: job.pipe)
+            answer(job, .error(failure))
         }
     }
 

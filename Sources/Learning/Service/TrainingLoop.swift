@@ -32,6 +32,13 @@ final class TrainingLoop: @unchecked Sendable {
     private let configuration: LearnerConfiguration
     private let makeAgent: AgentFactory
     private let resume: LoadedCheckpoint?
+    /// The write-ahead log read back at `--resume`: its transitions go into replay before anything else.
+    private let recovered: RecoveredLog?
+    private let writeAheadLog: WriteAheadLog
+    /// Added to the agent's update count to make the version served (see `VersionCeiling`).
+    private let versionOffset: UInt64
+    /// Debug: where to write replay's rows when the loop ends (`--dump-replay`).
+    private let dumpReplay: String?
     private let log: @Sendable (String) -> Void
     private let done = Mutex<(outcome: Outcome?, waiter: CheckedContinuation<Outcome, Never>?)>((nil, nil))
     /// The loss of the last update, for the stats file.
@@ -42,13 +49,18 @@ final class TrainingLoop: @unchecked Sendable {
     private let started = ContinuousClock.now
 
     init(core: LearnerCore, publisher: WeightsPublisher, configuration: LearnerConfiguration, spec: EnvironmentSpec,
-         resume: LoadedCheckpoint?, log: @escaping @Sendable (String) -> Void, makeAgent: @escaping AgentFactory) {
+         resume: LoadedCheckpoint?, recovered: RecoveredLog?, writeAheadLog: WriteAheadLog, versionOffset: UInt64,
+         dumpReplay: String?, log: @escaping @Sendable (String) -> Void, makeAgent: @escaping AgentFactory) {
         self.core = core
         self.publisher = publisher
         self.configuration = configuration
         self.makeAgent = makeAgent
         self.spec = spec
         self.resume = resume
+        self.recovered = recovered
+        self.writeAheadLog = writeAheadLog
+        self.versionOffset = versionOffset
+        self.dumpReplay = dumpReplay
         self.log = log
     }
 
@@ -85,7 +97,8 @@ final class TrainingLoop: @unchecked Sendable {
 
     // MARK: - Start-up
 
-    /// The agent, replay and loop state of this session: fresh, or continued from `resume`.
+    /// The agent, replay and loop state of this session: fresh, or continued from `resume`, with
+    /// the write-ahead log's transitions back in replay.
     private func prepare(_ spaces: AgreedSpaces) throws(LearnerError)
         -> (agent: any DistributedAgent, replay: ReplayBuffer, state: LearnerTrainingState) {
         let agent: any DistributedAgent
@@ -95,52 +108,73 @@ final class TrainingLoop: @unchecked Sendable {
             throw .agent("\(error)")
         }
         let config = configuration.agent
-        guard let resume else {
-            do {
-                let replay = try ReplayBuffer(capacity: config.bufferSize, observationDimension: spaces.observationSize,
-                                              actionDimension: spaces.actionSize)
-                return (agent, replay, LearnerCheckpoint.fresh(config: config, minReplay: configuration.resolvedMinReplay))
-            } catch {
-                throw .replay(error)
-            }
-        }
+        var replay: ReplayBuffer
+        var state: LearnerTrainingState
+        var snapshot = false
         do {
-            let recorded = resume.manifest.spaces
-            guard recorded.observationDimension == spaces.observationSize,
-                  recorded.actionDimension == spaces.actionSize else {
-                throw CheckpointError.incompatible(
-                    reason: "the checkpoint's spaces are \(recorded.observationDimension)/\(recorded.actionDimension) "
-                        + "dimensional, the actors' \(spaces.observationSize)/\(spaces.actionSize)")
-            }
-            try agent.restore(from: resume.agent)
-            var replay = try resume.restoreReplay()
-            if let restored = replay, restored.capacity != config.bufferSize {
-                throw CheckpointError.incompatible(
-                    reason: "the replay snapshot holds \(restored.capacity) transitions, this run's buffer-size is "
-                        + "\(config.bufferSize)")
-            }
-            let state = try LearnerCheckpoint.state(from: resume.manifest, replayRestored: replay != nil,
-                                                    minReplay: configuration.resolvedMinReplay)
-            if replay == nil {
+            if let resume {
+                let recorded = resume.manifest.spaces
+                guard recorded.observationDimension == spaces.observationSize,
+                      recorded.actionDimension == spaces.actionSize else {
+                    throw CheckpointError.incompatible(
+                        reason: "the checkpoint's spaces are \(recorded.observationDimension)/\(recorded.actionDimension) "
+                            + "dimensional, the actors' \(spaces.observationSize)/\(spaces.actionSize)")
+                }
+                try agent.restore(from: resume.agent)
+                let restored = try resume.restoreReplay()
+                if let restored, restored.capacity != config.bufferSize {
+                    throw CheckpointError.incompatible(
+                        reason: "the replay snapshot holds \(restored.capacity) transitions, this run's buffer-size is "
+                            + "\(config.bufferSize)")
+                }
+                snapshot = restored != nil
+                replay = try restored ?? ReplayBuffer(capacity: config.bufferSize,
+                                                      observationDimension: spaces.observationSize,
+                                                      actionDimension: spaces.actionSize)
+            } else {
                 replay = try ReplayBuffer(capacity: config.bufferSize, observationDimension: spaces.observationSize,
                                           actionDimension: spaces.actionSize)
             }
-            let restoredCount = replay!.count
+            // Replay gets back what the log holds past the snapshot, or its last `capacity` transitions.
+            var logged = 0
+            if let recovered {
+                let checkpointed = UInt64(resume?.manifest.counters.steps ?? 0)
+                let start = snapshot ? checkpointed
+                    : recovered.transitions - min(recovered.transitions, UInt64(replay.capacity))
+                for wire in recovered.batches(from: start) {
+                    _ = try replay.insert(contentsOf: try Self.columns(of: wire))
+                    logged += wire.count
+                }
+            }
+            if let resume {
+                state = try LearnerCheckpoint.state(from: resume.manifest, replayRestored: snapshot || logged > 0,
+                                                    minReplay: configuration.resolvedMinReplay)
+            } else {
+                state = LearnerCheckpoint.fresh(config: config, minReplay: configuration.resolvedMinReplay)
+            }
+            let restoredCount = replay.count
             // The ledger's counters were restored before anything listened (LearnerService.init);
             // here only the limiter learns about the restored transitions.
             core.withLedgerAndSignal { $0.restoreReplay(count: restoredCount) }
-            log("learner: resumed \(resume.directory.path) at \(state.ledger.envSteps) env steps, \(state.updates) "
-                + "updates, policy version \(agent.updateCount); "
-                + (restoredCount > 0 || resume.manifest.replay != nil
-                    ? "replay snapshot of \(restoredCount) transitions restored"
-                    : "no replay snapshot: replay refills, updates resume after env step \(state.learningResumesAfterStep)"))
-            return (agent, replay!, state)
+            state.ledger = core.withLedger { $0.counters }
+            if let resume {
+                log("learner: resumed \(resume.directory.path) at \(resume.manifest.counters.steps) env steps, "
+                    + "\(state.updates) updates, policy version \(agent.updateCount)")
+            }
+            if resume != nil || recovered != nil {
+                log("learner: replay holds \(restoredCount) transitions: "
+                    + (snapshot ? "the checkpoint's snapshot and " : "") + "\(logged) from the write-ahead log"
+                    + (restoredCount == 0 ? "; replay refills, updates resume after env step "
+                        + "\(state.learningResumesAfterStep)" : ""))
+            }
+            return (agent, replay, state)
         } catch let error as CheckpointError {
             throw .checkpoint(error)
         } catch let error as ReplayError {
             throw .replay(error)
         } catch {
-            throw .checkpoint(.invalidData(path: resume.directory.path, reason: "\(error)"))
+            throw .checkpoint(.invalidData(path: resume?.directory.path ?? configuration.runDirectory,
+                                           reason: "\(error)"))
         }
     }
 
@@ -168,7 +202,7 @@ final class TrainingLoop: @unchecked Sendable {
             core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
             return outcome
         }
-        publisher.publish(version: UInt64(agent.updateCount), tensors: agent.policyTensors())
+        publisher.publish(version: versionOffset + UInt64(agent.updateCount), tensors: agent.policyTensors())
         let metrics: FanOutLogger
         do {
             if let resume {
@@ -205,7 +239,11 @@ final class TrainingLoop: @unchecked Sendable {
                                            actionDimension: spaces.actionSize)
         let publishInterval = Duration.milliseconds(configuration.weightsPublishIntervalMs)
         var lastPublish = ContinuousClock.now
-        var publishedVersion = UInt64(agent.updateCount)
+        var publishedVersion = versionOffset + UInt64(agent.updateCount)
+        let capacity = replay.capacity
+        // Ordinals in the log number the transitions replay took, offset by what the log never saw.
+        let unlogged = core.withLedger { $0.counters.envSteps } - Int(recovered?.transitions ?? 0)
+        let insertFailures = RateLimitedReporter(log: log)
         var secondsPerUpdate = 0.0
         let idle = Duration.milliseconds(100)
 
@@ -223,6 +261,10 @@ final class TrainingLoop: @unchecked Sendable {
                 let url = try checkpoints.save(state: state, agent: agent, replay: replay, best: best)
                 outcome.checkpoint = url.path
                 lastCheckpoint = (state.ledger.envSteps, state.updates)
+                if configuration.run.checkpointReplay {
+                    // The snapshot holds replay as of this checkpoint: the log is needed only past it.
+                    writeAheadLog.retire(below: UInt64(max(0, state.ledger.envSteps - unlogged)))
+                }
                 return nil
             } catch {
                 log("learner: checkpoint failed: \(error)")
@@ -241,13 +283,21 @@ final class TrainingLoop: @unchecked Sendable {
                 core.withLedger { $0.recordSampleBlocked(for: waited) }
             }
             for wire in batches {
-                guard let columns = Self.columns(of: wire) else { continue }
-                let overwritten = (try? replay.insert(contentsOf: columns)) ?? 0
-                let size = replay.count
-                core.withLedger { $0.recordInserted(wire.count, overwritten: overwritten, replaySize: size) }
+                do {
+                    let overwritten = try replay.insert(contentsOf: try Self.columns(of: wire))
+                    let size = replay.count
+                    core.withLedger { $0.recordInserted(wire.count, overwritten: overwritten, replaySize: size) }
+                } catch {
+                    // Validated at admission, so only a bug lands here; the batch is counted, not lost silently.
+                    core.withLedger { $0.recordInsertFailed(wire.count, reason: "replay_insert") }
+                    insertFailures.report("learner: dropped an acknowledged batch of \(wire.count) transitions from "
+                        + "actor \(wire.actorID) (seq \(wire.seq)): replay refused it: \(error)")
+                }
             }
             if stop { break }
             let inserted = core.withLedger { $0.counters.envSteps }
+            // Segments whose transitions all left the ring are no longer needed.
+            writeAheadLog.retire(below: UInt64(max(0, inserted - unlogged - capacity)))
             if inserted >= nextCheckpoint {
                 _ = checkpoint(best: false)
                 nextCheckpoint = (inserted / checkpointEvery + 1) * checkpointEvery
@@ -265,7 +315,7 @@ final class TrainingLoop: @unchecked Sendable {
                 state.updates += 1
                 updatedThisRound = true
                 lastLoss.withLock { $0 = statistics.loss }
-                let version = UInt64(agent.updateCount)
+                let version = versionOffset + UInt64(agent.updateCount)
                 let updates = state.updates
                 let (queued, steps) = core.withLedger { ledger in
                     ledger.policyVersion = version
@@ -317,13 +367,14 @@ final class TrainingLoop: @unchecked Sendable {
             if finished && queueEmpty && !updatedThisRound && !core.withLedger({ $0.hasWork }) { break }
         }
 
-        let version = UInt64(agent.updateCount)
+        let version = versionOffset + UInt64(agent.updateCount)
         if version > publishedVersion { publisher.publish(version: version, tensors: agent.policyTensors()) }
         // The stop (signal) or end-of-run checkpoint: everything acknowledged is in replay by now.
         if core.withLedger({ $0.counters.envSteps }) != lastCheckpoint.steps || state.updates != lastCheckpoint.updates,
            let error = checkpoint(best: false) {
             outcome.error = error
         }
+        if let dumpReplay { Self.dump(replay, to: dumpReplay, log: log) }
         let path = configuration.runDirectory + "/" + RunFiles.policy
         do {
             try agent.savePolicy(to: path)
@@ -332,6 +383,26 @@ final class TrainingLoop: @unchecked Sendable {
             outcome.error = .io(path: path, reason: "could not save the policy: \(error)")
         }
         return outcome
+    }
+
+    /// Writes replay's rows, oldest first, as `TransitionRows` (a debugging aid: tests compare them
+    /// with what actors had acknowledged).
+    static func dump(_ replay: ReplayBuffer, to path: String, log: @Sendable (String) -> Void) {
+        guard let contents = replay.orderedContents() else {
+            log(FileManager.default.createFile(atPath: path, contents: Data())
+                ? "learner: replay is empty; wrote an empty dump to \(path)" : "learner: could not write \(path)")
+            return
+        }
+        let values = TransitionRows.interleave(
+            count: contents.count, observationSize: contents.observationDimension,
+            actionSize: contents.actionDimension, observations: contents.observations, actions: contents.actions,
+            rewards: contents.rewards, nextObservations: contents.nextObservations)
+        let data = values.withUnsafeBytes { Data($0) }
+        if FileManager.default.createFile(atPath: path, contents: data) {
+            log("learner: wrote \(contents.count) replay rows to \(path)")
+        } else {
+            log("learner: could not write the replay dump \(path)")
+        }
     }
 
     /// Period of the distributed-health scalars (and of the metrics flush).
@@ -349,9 +420,9 @@ final class TrainingLoop: @unchecked Sendable {
     }
 
     /// Replay's columns for a wire batch; terminations are done-flag bit 0 (truncation bootstraps).
-    static func columns(of wire: Wire.TransitionBatch) -> Replay.TransitionBatch? {
+    static func columns(of wire: Wire.TransitionBatch) throws(ReplayError) -> Replay.TransitionBatch {
         let terminations = wire.doneFlags.map { $0 & DoneFlags.terminated.rawValue != 0 ? Float(1) : 0 }
-        return try? Replay.TransitionBatch(
+        return try Replay.TransitionBatch(
             observations: wire.observations, actions: wire.actions, rewards: wire.rewards,
             terminations: terminations, nextObservations: wire.nextObservations,
             observationDimension: wire.observationSize, actionDimension: wire.actionSize)

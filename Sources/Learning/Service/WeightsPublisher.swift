@@ -25,15 +25,21 @@ public final class WeightsPublisher: Sendable {
     }
 
     private let chunkBytes: Int
+    private let ceiling: VersionCeiling?
+    private let ceilingFailures: RateLimitedReporter
     private let state = Mutex(State())
     private let served = Atomic<Int>(0)
 
     /// WEIGHTS replies that carried data (not "unchanged"), for metrics.
     public var chunksServed: Int { served.load(ordering: .relaxed) }
 
-    public init(chunkBytes: Int) {
+    /// - Parameter ceiling: where served versions are reserved before they are served (the run
+    ///   directory's `served-version`), so no later learner of the run reuses a number.
+    public init(chunkBytes: Int, ceiling: VersionCeiling? = nil, log: @escaping @Sendable (String) -> Void = { _ in }) {
         precondition(chunkBytes > 0, "chunks need at least one byte")
         self.chunkBytes = chunkBytes
+        self.ceiling = ceiling
+        ceilingFailures = RateLimitedReporter(log: log)
     }
 
     /// The newest version published, if any.
@@ -50,7 +56,16 @@ public final class WeightsPublisher: Sendable {
     }
 
     /// Makes `tensors` (a copy) the weights served as `version`.
+    ///
+    /// A version the ceiling cannot cover is not published (the previous one stays served); the
+    /// next publish tries again.
     public func publish(version: UInt64, tensors: [NamedTensor]) {
+        do {
+            try ceiling?.reserve(version)
+        } catch {
+            ceilingFailures.report("learner: version \(version) not served: cannot record it: \(error)")
+            return
+        }
         state.withLock { state in
             guard (state.snapshotVersion ?? 0) <= version else { return }
             state.snapshotVersion = version
