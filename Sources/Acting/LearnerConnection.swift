@@ -1,6 +1,7 @@
 import Learning
 import MEow
 import Synchronization
+import Telemetry
 import Transport
 import Wire
 
@@ -28,7 +29,7 @@ public final class LearnerConnection: Sendable {
         var hellos = 0
         var learnerRunIDs: [UInt64] = []
         /// Requests that found no learner: the first is logged, later ones counted and summarised.
-        var failures = RateLimitedLog(interval: .seconds(10))
+        var failures = RepeatLimiter(every: .max, interval: .seconds(10))
     }
 
     public let url: String
@@ -130,7 +131,7 @@ public final class LearnerConnection: Sendable {
 
     /// Logs a request that found no learner: the first at once, then one line per 10 s with a count.
     public func noteFailure(_ error: any Error) {
-        guard let count = session.withLock({ $0.failures.admit(now: .now) }) else { return }
+        guard let count = session.withLock({ $0.failures.record("connect", now: .now) }) else { return }
         log("\(name): cannot reach the learner at \(url): \(error)"
             + (count > 1 ? " (\(count) failed requests since the last report)" : ""))
     }

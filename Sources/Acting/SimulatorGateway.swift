@@ -3,6 +3,7 @@ import Learning
 import MEow
 import Replay
 import Synchronization
+import Telemetry
 import Transport
 import Wire
 

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Decides which occurrences of a repeated event reach the log.
 ///
@@ -76,5 +77,23 @@ public struct RateLimitedLogger: Sendable {
 
     public mutating func error(_ key: String, _ message: @autoclosure () -> String) {
         log(.error, key, message())
+    }
+}
+
+/// A `RepeatLimiter` for one kind of message and where its lines go, for code that several
+/// threads share (the learner's handlers, the gateway): one key, shared behind a `Mutex`.
+public final class RateLimitedReporter: Sendable {
+    private let limiter: Mutex<RepeatLimiter>
+    private let log: @Sendable (String) -> Void
+
+    public init(every: Int = .max, interval: Duration = .seconds(10), log: @escaping @Sendable (String) -> Void) {
+        limiter = Mutex(RepeatLimiter(every: every, interval: interval))
+        self.log = log
+    }
+
+    /// Logs `message` if the limiter lets it through, with how many occurrences it stands for.
+    public func report(_ message: @autoclosure () -> String) {
+        guard let count = limiter.withLock({ $0.record("", now: .now) }) else { return }
+        log(message() + (count > 1 ? " (\(count) times since the last report)" : ""))
     }
 }

@@ -1,3 +1,4 @@
+import Telemetry
 import Wire
 
 /// Turns one request frame into one reply frame: the REP handler's whole job.

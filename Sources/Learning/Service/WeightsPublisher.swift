@@ -1,5 +1,6 @@
 import MEow
 import Synchronization
+import Telemetry
 import Wire
 
 /// Serves WEIGHTS chunks for the newest published policy snapshot.

@@ -489,7 +489,7 @@ public final class WriteAheadLog: Sendable {
         let segmentBytes: Int
         var nextOrdinal: UInt64
         let log: @Sendable (String) -> Void
-        var failureLog = RateLimitedLog(interval: .seconds(10))
+        var failureLog = RepeatLimiter(every: .max, interval: .seconds(10))
         var retired = 0
     }
 
@@ -535,7 +535,7 @@ public final class WriteAheadLog: Sendable {
                 state.stats.lastError = error.description
                 return state.stats.failures
             }
-            if let count = writer.failureLog.admit(now: .now) {
+            if let count = writer.failureLog.record("write", now: .now) {
                 writer.log("learner: write-ahead log failed, \(group.count) batches not acknowledged: \(error)"
                     + (count > 1 ? " (\(count) failures since the last report, \(failures) in all)" : ""))
             }
