@@ -19,6 +19,12 @@
 The cost of the write-ahead log alone: ingest at 16 peers (samples-per-insert 0.05, so the
 handlers and the log bound it, not the limiter) with the learner in --bin next to a learner
 built without the log (DIR/meow-learner), alternating, in one run.
+
+    python3 benchmarks/distributed.py --serving [--rounds 3]
+
+The learner pinned to core 0 (`taskset -c 0`) trains at samples-per-insert 1 while 16 peers pinned
+to core 1 send it Hopper-sized TRANSITIONS; its update rate is set beside its solo rate, `meow-bench
+meow`'s Hopper update pinned to the same core, in the same run (alternating, `--rounds` times).
 """
 
 import argparse
@@ -63,10 +69,11 @@ def request(sock, message, request_id=1):
     return wire.decode(sock.recv_msg().bytes).message
 
 
-def start_learner(bin_dir, env, run_dir, *extra):
+def start_learner(bin_dir, env, run_dir, *extra, prefix=()):
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
-    cmd = [str(bin_dir / "meow-learner"), "--listen", url, "--env", env, "--run-dir", run_dir, "--quiet", *extra]
+    cmd = [*prefix, str(bin_dir / "meow-learner"), "--listen", url, "--env", env, "--run-dir", run_dir, "--quiet",
+           *extra]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     return process, url
@@ -82,7 +89,9 @@ def stop(process):
 
 # MARK: - 1. Ingest
 
-def peer_loop(url, actor_id, seconds, batch, obs, act, result):
+def peer_loop(url, actor_id, seconds, batch, obs, act, result, cpus=None):
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
     run_id = random.getrandbits(63)
     sock = pynng.Req0(dial=url, recv_timeout=10000, send_timeout=10000)
     while not isinstance(request(sock, hello(actor_id, run_id, obs, act)), wire.Welcome):
@@ -115,12 +124,15 @@ def peer_loop(url, actor_id, seconds, batch, obs, act, result):
     result.put((accepted, tried))
 
 
-def ingest(bin_dir, peers, seconds, samples_per_insert):
+def ingest(bin_dir, peers, seconds, samples_per_insert, learner_cpus=None, peer_cpus=None):
+    prefix = ("taskset", "-c", ",".join(map(str, sorted(learner_cpus)))) if learner_cpus else ()
     with tempfile.TemporaryDirectory() as run_dir:
         learner, url = start_learner(bin_dir, "hopper", run_dir, "--samples-per-insert", str(samples_per_insert), "--min-replay", "1000",
-                                     "--buffer-size", "1000000", "--max-batch", "256", "--steps", "100000000")
+                                     "--buffer-size", "1000000", "--max-batch", "256", "--steps", "100000000", "--eval-every", "0",
+                                     prefix=prefix)
         result = mp.Queue()
-        procs = [mp.Process(target=peer_loop, args=(url, i, seconds, 256, 11, 3, result)) for i in range(peers)]
+        procs = [mp.Process(target=peer_loop, args=(url, i, seconds, 256, 11, 3, result, peer_cpus))
+                 for i in range(peers)]
         start = time.monotonic()
         for p in procs:
             p.start()
@@ -131,6 +143,7 @@ def ingest(bin_dir, peers, seconds, samples_per_insert):
         stats = json.loads((Path(run_dir) / "learner-stats.json").read_text())
         stop(learner)
     transitions = sum(t[0] for t in totals)
+    ingest.last_stats = stats
     return transitions / elapsed, stats["updates"] / stats["elapsed_seconds"], stats["updates"]
 
 
@@ -164,10 +177,11 @@ def weights_latency(bin_dir, env, obs, act, pulls):
     return size, float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
-def single_process_update_rate(bin_dir):
+def single_process_update_rate(bin_dir, cpus=None):
     """Updates/s of one Hopper-sized update at batch 256 on one thread (meow-bench meow's median)."""
-    out = subprocess.run([str(bin_dir / "meow-bench"), "meow", "--repeats", "5", "--actions", "100"],
-                         check=True, capture_output=True, text=True).stdout
+    prefix = ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []
+    out = subprocess.run([*prefix, str(bin_dir / "meow-bench"), "meow", "--cases", "Hopper", "--repeats", "5",
+                          "--actions", "100"], check=True, capture_output=True, text=True).stdout
     line = next(l for l in out.splitlines() if l.startswith("Hopper update"))
     return 1e6 / float(line.split()[4])
 
@@ -198,14 +212,37 @@ def wal_cost(bin_dir, baseline, seconds, rounds=3):
     print(f"   with / without: {ratio:.2f}x")
 
 
+def serving(bin_dir, seconds, rounds):
+    print("learner pinned to core 0 at samples-per-insert 1, 16 peers pinned to core 1, against its solo update rate")
+    solo, served = [], []
+    for _ in range(rounds):
+        solo.append(single_process_update_rate(bin_dir, cpus={0}))
+        _, updates_per_second, _ = ingest(bin_dir, 16, seconds, 1, learner_cpus={0}, peer_cpus={1})
+        served.append(updates_per_second)
+        stats = ingest.last_stats
+        print(f"   round: {updates_per_second:.1f} updates/s; training thread waited for inserts "
+              f"{stats['sample_blocked_seconds']:.1f} s of {stats['elapsed_seconds']:.1f} s; "
+              f"peers waited (TRY_LATER) {stats['try_later']} times")
+    print(f"   solo (meow-bench meow, core 0): {np.median(solo):6.1f} updates/s "
+          f"(median of {', '.join(f'{v:.1f}' for v in solo)})")
+    print(f"   serving 16 peers:               {np.median(served):6.1f} updates/s "
+          f"(median of {', '.join(f'{v:.1f}' for v in served)})")
+    print(f"   serving / solo: {np.median(served) / np.median(solo):.2f}x")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--wal-baseline", metavar="DIR", help="only compare ingest with DIR/meow-learner (no log)")
+    parser.add_argument("--serving", action="store_true", help="only the pinned learner-while-serving comparison")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     bin_dir = Path(args.bin)
     seconds = 5 if args.quick else 10
+    if args.serving:
+        serving(bin_dir, seconds, args.rounds)
+        return
     if args.wal_baseline:
         wal_cost(bin_dir, Path(args.wal_baseline), seconds)
         return

@@ -182,6 +182,9 @@ public struct IngestLedger: Sendable {
     /// Total time the ingest gate stayed closed (TRY_LATER answered, no batch accepted since).
     public private(set) var insertBlocked: Duration = .zero
     private var gateClosedSince: ContinuousClock.Instant?
+    /// Peers turned away with TRY_LATER since the limiter last admitted a batch: each is told to
+    /// wait behind the ones before it, so waiting peers come back spread out instead of together.
+    private var throttled: Set<PeerKey> = []
 
     public init(settings: IngestSettings, spec: EnvironmentSpec, limiter: RateLimiter, learnerRunID: UInt64) {
         self.settings = settings
@@ -329,11 +332,13 @@ public struct IngestLedger: Sendable {
             tryLaterReplies += 1
             tallies[batch.actorID, default: ActorTally()].tryLater += 1
             if gateClosedSince == nil { gateClosedSince = now }
-            return .reply(ack(batch.seq, .tryLater, retry: retryAfterMs(inserting: n)))
+            throttled.insert(key)
+            return .reply(ack(batch.seq, .tryLater, retry: retryAfterMs(inserting: n, behind: throttled.count - 1)))
         }
         if let closed = gateClosedSince {
             insertBlocked += now - closed
             gateClosedSince = nil
+            throttled.removeAll(keepingCapacity: true)
         }
         inFlight.insert(mark)
         reserve(n)
@@ -398,10 +403,11 @@ public struct IngestLedger: Sendable {
     ///
     /// The limiter admits the batch once D = inserts × spi − samples has fallen by the
     /// excess; the training thread removes `batchSize` sampled items per update, so the
-    /// wait is (excess / batch size) updates. Clamped to [5 ms, 1 s] so a cold estimate
-    /// neither spins nor stalls an actor.
-    func retryAfterMs(inserting n: Int) -> UInt32 {
-        let pending = Double(limiter.inserts + queuedTransitions + n) * limiter.samplesPerInsert
+    /// wait is (excess / batch size) updates. `behind` other peers were turned away before this
+    /// one since the limiter last admitted a batch; their batches (assumed the size of this one)
+    /// go first. Clamped to [5 ms, 1 s] so a cold estimate neither spins nor stalls an actor.
+    func retryAfterMs(inserting n: Int, behind: Int = 0) -> UInt32 {
+        let pending = Double(limiter.inserts + queuedTransitions + n * (1 + max(0, behind))) * limiter.samplesPerInsert
         let excess = max(0, pending - Double(limiter.samples) - limiter.maxDiff)
         let updates = (excess / Double(max(1, settings.batchSize))).rounded(.up)
         let seconds = updates * max(secondsPerUpdate, 0.001)
