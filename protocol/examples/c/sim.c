@@ -5,7 +5,7 @@
  * Frames are built with the little-endian helpers and the CRC-32 below.
  *
  *   cc -std=c99 -Wall -Wextra -Werror sim.c -lnng -o sim
- *   ./sim tcp://127.0.0.1:5455 [episodes [seed [token]]]
+ *   ./sim tcp://127.0.0.1:7700 [episodes [seed [token]]]
  *
  * The conversation: HELLO (role simulator, Pendulum-v1's spaces) -> WELCOME; then one
  * ACTION_REQUEST per step whose rows say what happened (START with the reset observation, STEP

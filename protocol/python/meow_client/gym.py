@@ -214,7 +214,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m meow_client.gym",
                                 description="Run a Gymnasium environment as a simulator of a meow learner.")
     p.add_argument("--env", required=True, help="Gymnasium id with Box spaces, e.g. Hopper-v4")
-    p.add_argument("--connect", required=True, help="learner URL, e.g. tcp://127.0.0.1:5455")
+    p.add_argument("--connect", required=True, help="learner URL, e.g. tcp://127.0.0.1:7700")
     p.add_argument("--token", default=None, help="the learner's auth token")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--episodes", type=int, default=None, help="episodes to run (default 10)")
