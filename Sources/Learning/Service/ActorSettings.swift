@@ -22,7 +22,7 @@ public struct ActorSettings: Sendable, Equatable {
     /// Time limit of the environment; nil: its own.
     public var maxEpisodeSteps: Int?
     /// Unacknowledged batches kept for resending; a full outbox pauses the environments.
-    public var outboxCapacity = 64
+    public var outboxCapacity = 2
     /// Reply timeout of one request (ms).
     public var requestTimeoutMs = 2000
     /// Counters as JSON, rewritten every second; nil: none.

@@ -50,7 +50,7 @@ public struct LearnerConfiguration: Sendable {
     // MARK: What WELCOME tells actors
 
     /// Transitions per TRANSITIONS message the learner prefers.
-    public var batchHint = 128
+    public var batchHint = 16
     /// Most transitions per TRANSITIONS message it accepts.
     public var maxBatch = 512
     /// Longest an actor should hold a partial batch.
@@ -58,7 +58,7 @@ public struct LearnerConfiguration: Sendable {
     /// WEIGHTS chunk size.
     public var weightsChunkBytes = 1 << 20
     /// Environment steps between an actor's weight polls.
-    public var weightsRefreshSteps = 500
+    public var weightsRefreshSteps = 20
     /// Heartbeat period; a peer silent for `peerTimeoutMs` is forgotten.
     public var heartbeatIntervalMs = 1000
     /// nil: three heartbeat intervals (PROTOCOL.md 5.7).
