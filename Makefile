@@ -43,10 +43,13 @@ test: deps
 # from the Python side is decoded by the Swift tests (WireTests.DifferentialTests).
 DIFF_CORPUS := .build/differential-corpus.bin
 
+# --no-parallel: on 2 cores the cooperative pool has 2 threads, and the long synchronous numeric tests
+# (training runs in a debug build) held both while the transport tests' async replies waited behind them
+# until their timeouts fired. One test at a time, each has the pool to itself (about 50 s in all).
 test-swift:
 	$(SWIFT) build --build-tests
 	python3 protocol/python/tools/differential_corpus.py $(DIFF_CORPUS) 20000 3
-	MEOW_DIFFERENTIAL_CORPUS=$(CURDIR)/$(DIFF_CORPUS) $(SWIFT) test --skip-build
+	MEOW_DIFFERENTIAL_CORPUS=$(CURDIR)/$(DIFF_CORPUS) $(SWIFT) test --skip-build --no-parallel
 
 # The Python suites run the client, the Gymnasium bridge and the C example against the real
 # learner and gateway (debug build from test-swift; MEOW_LEARNER_BIN overrides). Tests/system and

@@ -53,6 +53,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories, one per seed")
     parser.add_argument("--bridge", type=Path, help="results.tsv of benchmarks/hopper.sh, drawn beside")
+    parser.add_argument("--bridge-label", default="gymnasium bridge", help="legend text of the bridge curve")
     parser.add_argument("--title", default="Hopper-v4")
     parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
     args = parser.parse_args()
@@ -75,7 +76,7 @@ def main() -> int:
     axes.fill_between(steps, low, high, color="tab:blue", alpha=0.2, label="native, min–max over seeds")
     if args.bridge:
         steps, mean, low, high = summary(bridge_points(args.bridge))
-        axes.plot(steps, mean, "o--", color="tab:orange", label="gymnasium bridge, mean over seeds")
+        axes.plot(steps, mean, "o--", color="tab:orange", label=f"{args.bridge_label}, mean and min–max over seeds")
         axes.fill_between(steps, low, high, color="tab:orange", alpha=0.15)
     axes.set_xlabel("environment steps")
     axes.set_ylabel("Test/return (10 deterministic episodes)")
