@@ -74,10 +74,6 @@ public struct RateLimitedLogger: Sendable {
     public mutating func warning(_ key: String, _ message: @autoclosure () -> String) {
         log(.warning, key, message())
     }
-
-    public mutating func error(_ key: String, _ message: @autoclosure () -> String) {
-        log(.error, key, message())
-    }
 }
 
 /// A `RepeatLimiter` for one kind of message and where its lines go, for code that several
