@@ -22,6 +22,9 @@ def actor_transitions(stats, actor_id):
 
 def test_three_actors_train_and_pick_up_new_weights(cluster):
     learner = cluster.learner("--steps", "1500")
+    # Actors dialled before the learner binds back off exponentially (up to seconds); a late one could find
+    # the small budget spent. The stats file is written only once the learner listens.
+    wait_for(lambda: cluster.learner_stats() is not None, 60, "the learner to listen")
     actors = [cluster.actor(i) for i in range(3)]
     assert learner.wait(timeout=120) == 0, cluster.log("learner")
     for index, actor in enumerate(actors):
