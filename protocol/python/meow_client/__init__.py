@@ -6,14 +6,14 @@ simulator connection (the learner chooses the actions, see :mod:`meow_client.cli
 """
 
 from . import wire
-from .client import CLIENT_VERSION, Client, ClientStats, EpisodeSummary, as_space, connect, rescale_action
+from ._version import __version__
+from .client import Client, ClientStats, EpisodeSummary, as_space, connect, rescale_action
 from .errors import (AuthFailed, EpisodeStateError, LearnerFull, LearnerRejected, LearnerShuttingDown,
                      LearnerUnreachable, MeowError, NotWelcome, ProtocolViolation, SpaceMismatch,
                      VersionMismatch)
 
 __all__ = [
-    "wire", "connect", "Client", "ClientStats", "EpisodeSummary", "as_space", "rescale_action",
+    "__version__", "wire", "connect", "Client", "ClientStats", "EpisodeSummary", "as_space", "rescale_action",
     "MeowError", "LearnerUnreachable", "LearnerRejected", "SpaceMismatch", "AuthFailed", "VersionMismatch",
     "LearnerFull", "NotWelcome", "LearnerShuttingDown", "ProtocolViolation", "EpisodeStateError",
 ]
-__version__ = CLIENT_VERSION

@@ -13,9 +13,10 @@ import enum
 import struct
 import zlib
 from dataclasses import dataclass, field, fields
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 import numpy as np
+import numpy.typing as npt
 
 MAGIC = b"MEOW"
 MAJOR = 1
@@ -159,7 +160,7 @@ class Limits:
 # --------------------------------------------------------------------------------------------
 
 
-def _f32(values) -> np.ndarray:
+def _f32(values: npt.ArrayLike) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.float32)
 
 
@@ -172,7 +173,7 @@ class Space:
     high: np.ndarray
 
     @classmethod
-    def box(cls, shape, low: float, high: float) -> "Space":
+    def box(cls, shape: Sequence[int], low: float, high: float) -> "Space":
         n = int(np.prod(shape, dtype=np.int64)) if len(shape) else 1
         return cls(tuple(shape), np.full(n, low, np.float32), np.full(n, high, np.float32))
 
@@ -473,26 +474,30 @@ class _Reader:
         self.pos += n
         return view
 
-    def scalar(self, fmt: str):
+    def scalar(self, fmt: str) -> Any:
         s = struct.Struct("<" + fmt)
         return s.unpack(self.take(s.size))[0]
 
+    def unsigned(self, fmt: str) -> int:
+        return int(self.scalar(fmt))
+
     def u8(self) -> int:
-        return self.scalar("B")
+        return self.unsigned("B")
 
     def u16(self) -> int:
-        return self.scalar("H")
+        return self.unsigned("H")
 
     def u32(self) -> int:
-        return self.scalar("I")
+        return self.unsigned("I")
 
     def u64(self) -> int:
-        return self.scalar("Q")
+        return self.unsigned("Q")
 
     def column(self, dtype: str, count: int) -> np.ndarray:
         dt = np.dtype(dtype)
         raw = self.take(count * dt.itemsize)
-        return np.frombuffer(raw, dtype=dt, count=count).copy()
+        values: np.ndarray = np.frombuffer(raw, dtype=dt, count=count).copy()
+        return values
 
     def count(self, name: str, limit: int) -> int:
         n = self.u32()
@@ -522,7 +527,7 @@ class _Reader:
         _finite(a, name)
         return a
 
-    def enum(self, kind, raw: int, name: str) -> int:
+    def enum(self, kind: Type[enum.IntEnum], raw: int, name: str) -> int:
         try:
             return int(kind(raw))
         except ValueError:
@@ -564,9 +569,9 @@ def _read_hello(r: _Reader, limits: Limits) -> Hello:
 def _read_welcome(r: _Reader, limits: Limits) -> Welcome:
     version = (r.u8(), r.u8())
     caps, run, policy = r.u32(), r.u64(), r.u64()
-    hints = [r.u32() for _ in range(8)]
-    return Welcome(version, caps, run, policy, *hints,
-                   r.string("welcome.env_id", limits), r.string("welcome.preset", limits))
+    warmup, batch_hint, max_batch, upload_ms, chunk, refresh, heartbeat_ms, max_frame = (r.u32() for _ in range(8))
+    return Welcome(version, caps, run, policy, warmup, batch_hint, max_batch, upload_ms, chunk, refresh,
+                   heartbeat_ms, max_frame, r.string("welcome.env_id", limits), r.string("welcome.preset", limits))
 
 
 def _read_refused(r: _Reader, limits: Limits) -> Refused:
@@ -701,7 +706,7 @@ def _read_action_reply(r: _Reader, limits: Limits) -> ActionReply:
     return ActionReply(policy, actions, values)
 
 
-_READERS = {
+_READERS: Dict[MessageType, Callable[[_Reader, Limits], Message]] = {
     MessageType.HELLO: _read_hello, MessageType.WELCOME: _read_welcome,
     MessageType.REFUSED: _read_refused, MessageType.GOODBYE: _read_goodbye,
     MessageType.ACK: _read_ack, MessageType.ERROR: _read_error,
@@ -715,7 +720,7 @@ _READERS = {
 _PREFIX = {t: t.name.lower() for t in MessageType}
 
 
-def _checksum(frame) -> int:
+def _checksum(frame: Union[bytes, bytearray, memoryview]) -> int:
     return zlib.crc32(frame[HEADER_SIZE:], zlib.crc32(frame[:20]))
 
 
@@ -777,7 +782,7 @@ class _Writer:
         self.out = bytearray()
         self.limits = limits
 
-    def pack(self, fmt: str, *values) -> None:
+    def pack(self, fmt: str, *values: Any) -> None:
         self.out += struct.pack("<" + fmt, *values)
 
     def column(self, a: np.ndarray, dtype: str) -> None:
@@ -810,7 +815,7 @@ class _Writer:
         self.column(high, "<f4")
 
 
-def _rows(a, name: str, n: int, cols: Optional[int] = None) -> np.ndarray:
+def _rows(a: npt.ArrayLike, name: str, n: int, cols: Optional[int] = None) -> np.ndarray:
     """``a`` as an array of shape (n,) or (n, cols); anything else is MALFORMED."""
     a = np.asarray(a)
     expected = (n,) if cols is None else (n, cols)
@@ -819,11 +824,11 @@ def _rows(a, name: str, n: int, cols: Optional[int] = None) -> np.ndarray:
     return a
 
 
-def _matrix(a, name: str) -> np.ndarray:
-    a = _f32(a)
-    if a.ndim != 2:
-        raise _malformed(name, f"must be 2-D (rows, width), has shape {a.shape}")
-    return a
+def _matrix(a: npt.ArrayLike, name: str) -> np.ndarray:
+    m = _f32(a)
+    if m.ndim != 2:
+        raise _malformed(name, f"must be 2-D (rows, width), has shape {m.shape}")
+    return m
 
 
 def _dim(value: int, limit: int, name: str) -> None:
@@ -1000,7 +1005,7 @@ def _write_action_reply(w: _Writer, m: ActionReply) -> None:
         w.column(values, "<f4")
 
 
-_WRITERS = {
+_WRITERS: Dict[type, Callable[[_Writer, Any], None]] = {
     Hello: _write_hello, Welcome: _write_welcome, Refused: _write_refused, Goodbye: _write_goodbye,
     Ack: _write_ack, Error: _write_error, Heartbeat: _write_heartbeat, HeartbeatReply: _write_heartbeat_reply,
     Transitions: _write_transitions, TransitionsAck: _write_transitions_ack, EpisodeStats: _write_episode_stats,
@@ -1036,7 +1041,7 @@ def encode(frame: Frame, limits: Optional[Limits] = None) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return [_plain(v) for v in value.reshape(-1)] if value.ndim else _plain(value.item())
     if isinstance(value, (np.floating, float)):
@@ -1056,7 +1061,7 @@ def _plain(value):
     return value
 
 
-def describe(frame: Frame) -> Dict:
+def describe(frame: Frame) -> Dict[str, Any]:
     """A JSON-ready description of a frame: header fields plus the message's fields.
 
     2-D arrays are flattened row-major and their width given as ``obs_dim``/``action_dim``;
