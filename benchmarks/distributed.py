@@ -35,7 +35,6 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,9 +42,9 @@ from pathlib import Path
 import numpy as np
 import pynng
 
+from meow_client import wire
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "protocol" / "python"))
-from meow_client import wire  # noqa: E402
 
 
 def free_port():

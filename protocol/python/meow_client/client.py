@@ -313,7 +313,8 @@ class Client:
     # MARK: episodes
 
     def _observation(self, obs: npt.ArrayLike, what: str) -> np.ndarray:
-        a = np.asarray(obs, dtype=np.float32).reshape(-1)
+        # A copy: the caller may reuse its array (a vector env's buffer) before the row is sent.
+        a = np.array(obs, dtype=np.float32).reshape(-1)
         if a.size != self.obs_dim:
             raise ValueError(f"{what} has {a.size} elements; the observation space "
                              f"{self.observation_space.shape} has {self.obs_dim}")

@@ -186,6 +186,20 @@ def test_gym_bridge_trains_the_learner(real):
     assert sims["policy_version"] > 0 and sims["inference_rows"] > 0
 
 
+def test_async_vector_env_hands_over_every_step_across_autoresets(real):
+    before = real.settled()
+    report = bridge.run(bridge.parse_args(["--env", "Pendulum-v1", "--connect", real.url, "--token", TOKEN,
+                                           "--episodes", "3", "--num-envs", "2", "--vector", "async",
+                                           "--seed", "11", "--quiet"]))
+    assert (report.episodes, report.steps, report.interrupted) == (3, 600, False)
+    # Three whole episodes, the third started in the request that ended the first: the learner
+    # made exactly one transition of each step, none lost at the autoreset and none invented.
+    stats = real.wait_for(lambda s: s["simulators"]["transitions"] - before["simulators"]["transitions"] >= 600)
+    assert stats["simulators"]["transitions"] - before["simulators"]["transitions"] == 600
+    assert stats["env_steps"] - before["env_steps"] == 600
+    assert stats["simulators"]["errors"] == before["simulators"]["errors"]
+
+
 def test_deterministic_episodes_stay_out_of_replay(real):
     before = real.settled()
     report = bridge.run(bridge.parse_args(["--env", "Pendulum-v1", "--connect", real.url, "--token", TOKEN,

@@ -11,15 +11,14 @@ Usage: python3 protocol/python/tools/make_vectors.py  (deterministic: same bytes
 
 import json
 import struct
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from meow_client import wire as w
+
 HERE = Path(__file__).resolve()
-sys.path.insert(0, str(HERE.parents[1]))
-from meow_client import wire as w  # noqa: E402
 
 OUT = HERE.parents[2] / "vectors"
 
