@@ -2,7 +2,8 @@
 
 ``meow_client.wire`` is the codec of ``protocol/PROTOCOL.md``; ``meow_client.connect`` opens a
 simulator connection (the learner chooses the actions, see :mod:`meow_client.client`);
-``python -m meow_client.gym`` runs a Gymnasium environment as such a simulator.
+``python -m meow_client.gym`` runs a Gymnasium environment as such a simulator;
+``meow_client.Policy.load("policy.safetensors")`` runs a trained policy in numpy alone.
 """
 
 from . import wire
@@ -11,9 +12,11 @@ from .client import Client, ClientStats, EpisodeSummary, as_space, connect, resc
 from .errors import (AuthFailed, EpisodeStateError, LearnerFull, LearnerRejected, LearnerShuttingDown,
                      LearnerUnreachable, MeowError, NotWelcome, ProtocolViolation, SpaceMismatch,
                      VersionMismatch)
+from .policy import Policy, PolicyFileError
 
 __all__ = [
     "__version__", "wire", "connect", "Client", "ClientStats", "EpisodeSummary", "as_space", "rescale_action",
     "MeowError", "LearnerUnreachable", "LearnerRejected", "SpaceMismatch", "AuthFailed", "VersionMismatch",
     "LearnerFull", "NotWelcome", "LearnerShuttingDown", "ProtocolViolation", "EpisodeStateError",
+    "Policy", "PolicyFileError",
 ]
