@@ -78,10 +78,10 @@ def test_the_reader_returns_every_tensor_and_the_metadata(policy_file):
 
 
 def test_dimensions_and_widths_come_from_the_file(tmp_path):
-    policy = Policy.load(write(tmp_path / "p.safetensors", policy_tensors(heads=1, layers=3),
-                               metadata(reward_shift_heads="1", coupling_layers="3", alpha="0.05")))
+    policy = Policy.load(write(tmp_path / "p.safetensors", policy_tensors(heads=1, layers=2),
+                               metadata(reward_shift_heads="1", coupling_layers="2", alpha="0.05")))
     shape = (policy.observation_dim, policy.action_dim, policy.coupling_layers, policy.reward_shift_heads)
-    assert shape == (DS, D, 3, 1)
+    assert shape == (DS, D, 2, 1)
     assert policy.alpha == pytest.approx(0.05, rel=1e-7)
     assert policy.act(np.zeros(DS)).shape == (D,)
 
