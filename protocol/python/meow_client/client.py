@@ -359,6 +359,11 @@ class Client:
                     deterministic: bool = False, *,
                     with_values: Literal[True]) -> Tuple[np.ndarray, np.ndarray]: ...
 
+    @overload
+    def get_actions(self, episode_ids: Sequence[int], observations: Optional[Sequence[npt.ArrayLike]] = None,
+                    deterministic: bool = False, *,
+                    with_values: bool) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]: ...
+
     def get_actions(self, episode_ids: Sequence[int], observations: Optional[Sequence[npt.ArrayLike]] = None,
                     deterministic: bool = False, *,
                     with_values: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
