@@ -14,6 +14,8 @@ public enum LearningError: Error, Equatable, CustomStringConvertible {
     case actionsNotUnitBox(String)
     /// Replay could not be allocated or filled.
     case replay(ReplayError)
+    /// A saved policy cannot be read or does not fit; `reason` says what is wrong with it.
+    case unusablePolicy(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum LearningError: Error, Equatable, CustomStringConvertible {
             "the trainer needs an environment with [-1, 1] actions (wrap it in RescaleAction), got \(space)"
         case let .replay(error):
             error.description
+        case let .unusablePolicy(path, reason):
+            "policy \(path) cannot be used: \(reason)"
         }
     }
 }

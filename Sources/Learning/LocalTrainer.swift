@@ -2,6 +2,7 @@ import Environments
 import Foundation
 import Logging
 import MEow
+import NN
 import Replay
 import Telemetry
 import Tensor
@@ -221,6 +222,7 @@ public final class LocalTrainer {
         // A buffer larger than the run would never be filled: cap it to save memory.
         let capacity = min(config.bufferSize, config.totalSteps)
         agent = try makeAgent(config, observationDimension, actionDimension)
+        agent.recordEnvironment(environmentName, model: modelPath)
         if let resume {
             let spaces = resume.manifest.spaces
             guard spaces.observationDimension == observationDimension, spaces.actionDimension == actionDimension else {
@@ -468,7 +470,7 @@ public final class LocalTrainer {
         do {
             try agent.savePolicy(to: policyPath)
         } catch {
-            throw LearningError.cannotWrite(path: policyPath, reason: "\(error)")
+            throw LearningError.cannotWrite(path: policyPath, reason: fileErrorReason(error))
         }
         let end = clock.now
         return TrainingSummary(
