@@ -297,6 +297,30 @@ public enum ConfigResolver {
         return resolved
     }
 
+    /// What `--help` says a hyperparameter defaults to: "(default: 0.99)" when every preset
+    /// agrees, else each value with the presets that use it, "(default: the --env preset's;
+    /// 0.25: hopper, halfcheetah; 0.1: walker2d; ...)". `field` is the `MEowConfig` property
+    /// name; the values are read from the presets themselves, so help and presets never drift.
+    public static func presetDefault(field: String) -> String {
+        var groups: [(value: String, presets: [String])] = []
+        for name in MEowConfig.presetNames {
+            guard let preset = MEowConfig.preset(name),
+                  let child = Mirror(reflecting: preset).children.first(where: { $0.label == field }) else { continue }
+            let value = switch child.value {
+            case let flag as Bool: flag ? "on" : "off"
+            default: "\(child.value)"
+            }
+            if let index = groups.firstIndex(where: { $0.value == value }) {
+                groups[index].presets.append(name)
+            } else {
+                groups.append((value, [name]))
+            }
+        }
+        guard groups.count > 1 else { return groups.first.map { "(default: \($0.value))" } ?? "" }
+        return "(default: the --env preset's; "
+            + groups.map { "\($0.value): \($0.presets.joined(separator: ", "))" }.joined(separator: "; ") + ")"
+    }
+
     /// The command-line flag for a `MEowConfigError` field (`total-steps` is `--steps`).
     public static func flag(forField field: String) -> String {
         field == "total-steps" ? "--steps" : "--\(field)"

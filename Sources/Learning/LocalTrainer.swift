@@ -361,6 +361,7 @@ public final class LocalTrainer {
         }
         var lastLoss: Float?
         var interrupted = false
+        var remaining = RemainingTime(updatesAfterStep: state.learningResumesAfterStep)
 
         for t in firstStep..<config.totalSteps {
             // 1. Act: uniform random actions until learning starts, then the stochastic policy (docs/algorithm.md §5.1, §7.12).
@@ -441,12 +442,14 @@ public final class LocalTrainer {
             }
 
             let now = clock.now
+            remaining.observe(step: step, at: now)
             if progress.isDue(now) {
                 progress.report(
                     ProgressSnapshot(
                         step: step, totalSteps: config.totalSteps, stepsPerSecond: stepsPerSecond(step, at: now),
                         lastEpisodicReturn: state.lastEpisodicReturn,
-                        lastEvaluationReturn: state.evaluations.last?.meanReturn, lastLoss: lastLoss),
+                        lastEvaluationReturn: state.evaluations.last?.meanReturn, lastLoss: lastLoss,
+                        secondsLeft: remaining.secondsLeft(step: step, totalSteps: config.totalSteps, at: now)),
                     now: now)
             }
             let budgetReached = options.stopAfterSteps.map { step >= $0 } ?? false
