@@ -22,7 +22,7 @@ public enum LearningError: Error, Equatable, CustomStringConvertible {
         case let .runDirectoryInUse(path):
             "run directory \(path) already holds a run (metrics.csv); choose another --run-dir or pass --overwrite"
         case let .cannotWrite(path, reason):
-            "cannot write \(path): \(reason)"
+            "cannot write \(path) (\(reason)); check the path and its permissions, or choose another --run-dir"
         case let .fileNotFound(path):
             "\(path) does not exist; check the path"
         case let .invalidConfigFile(path, reason):

@@ -87,7 +87,7 @@ public final class LearnerService: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: directory, reason: "cannot create the run directory: \(fileErrorReason(error))")
+            throw .io(path: directory, reason: "cannot create the run directory (\(fileErrorReason(error))); choose another --run-dir or fix its permissions")
         }
         lock = try RunDirectoryLock(runDirectory: directory)
         if !continuing { try LearnerRunFiles.claim(directory, overwrite: overwrite, log: log) }
