@@ -157,27 +157,3 @@ extension MEowAgent {
         }
     }
 }
-
-/// One sentence for a policy file that cannot be used, naming the file (not the error enum).
-public func describePolicyError(_ error: Error, path: String) -> String {
-    switch error {
-    case let error as MEowError:
-        switch error {
-        case let .fileAccess(_, reason): return "Cannot read policy \(path): \(reason)."
-        case let .metadataMismatch(key, expected, found):
-            return "Policy \(path) is not a meow policy file this version reads: metadata \(key) is \"\(found)\", expected \(expected)."
-        case let .missingTensor(name): return "Policy \(path) lacks tensor \(name)."
-        case let .unexpectedTensor(name): return "Policy \(path) has tensor \(name), which this flow does not."
-        case let .duplicateTensor(name): return "Policy \(path) holds tensor \(name) twice."
-        case let .shapeMismatch(name, expected, found):
-            return "Policy \(path) has tensor \(name) of shape \(found), expected \(expected)."
-        case let .valueCountMismatch(name, shape, count):
-            return "Policy \(path) has \(count) values in tensor \(name) of shape \(shape)."
-        case let .safetensors(inner): return "Policy \(path) is not a valid safetensors file (\(inner))."
-        }
-    case let error as MEowConfigError:
-        return "Policy \(path) holds a setting out of range: \(error.description)."
-    default:
-        return "Cannot load policy \(path): \(error)."
-    }
-}

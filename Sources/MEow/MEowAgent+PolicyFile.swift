@@ -17,7 +17,7 @@ extension MEowAgent {
         do {
             bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw MEowError.fileAccess(path: path, reason: "\(error)")
+            throw MEowError.fileAccess(path: path, reason: fileErrorReason(error))
         }
         let metadata = try MEowAgent.metadata(ofSafetensors: bytes)
         for (key, expected) in [("format", policyFormat), ("format_version", policyFormatVersion)]

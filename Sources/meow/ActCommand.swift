@@ -41,7 +41,7 @@ struct ActCommand: ParsableCommand {
         do {
             agent = try MEowAgent.fromPolicyFile(policy)
         } catch {
-            throw ValidationError(describePolicyError(error, path: policy))
+            throw ValidationError(LearningError.unusablePolicy(path: policy, reason: fileErrorReason(error)).description)
         }
         let table: ObservationTable
         do {

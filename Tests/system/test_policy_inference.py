@@ -100,5 +100,5 @@ def test_meow_act_names_the_file_it_cannot_use(bin_dir: Path, trained: Path, tmp
     not_policy = tmp_path / "obs.safetensors"
     not_policy.write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{}")
     result = meow(bin_dir, "act", "--policy", str(not_policy), "--observations", str(wrong))
-    assert result.returncode != 0 and f"Policy {not_policy} is not a meow policy file" in result.stderr
+    assert result.returncode != 0 and f"policy {not_policy} cannot be used: its metadata field 'format'" in result.stderr
     assert "metadataMismatch" not in result.stderr
