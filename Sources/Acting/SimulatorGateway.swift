@@ -79,9 +79,11 @@ public final class SimulatorGateway: Sendable {
     public func run() async throws(ActorError) -> ActorStats {
         let started = ContinuousClock.now
         let socket: ReplySocket
+        let closedPipes: AsyncStream<UInt32>
         do {
             socket = try ReplySocket(options: SocketOptions(maxMessageSize: configuration.limits.maxFrameBytes + 4,
                                                             receiveTimeout: nil, sendTimeout: .seconds(2)))
+            closedPipes = try socket.socket.closedPipes()
             let listener = try socket.listen(listen, tls: nil)
             boundPort.withLock { $0 = listener.port }
         } catch {
@@ -107,6 +109,11 @@ public final class SimulatorGateway: Sendable {
                 await route(bytes, pipe: pipe, server: server)
             })
         }
+        // A simulator whose connection closes keeps its episodes until eviction or its next HELLO.
+        let detaching = Task {
+            for await pipe in closedPipes { server.detach(pipe: pipe) }
+        }
+        defer { detaching.cancel() }
 
         // The learner is dialed when the first simulator says HELLO (its spaces are the run's).
         var connection: LearnerConnection?
@@ -179,6 +186,12 @@ public final class SimulatorGateway: Sendable {
         } catch {
             return Self.encode(.error(ErrorReply(error, failedType: FrameHeader.type(of: bytes))),
                                requestID: FrameHeader.requestID(of: bytes), limits)
+        }
+        // The same session rules as the learner's (PROTOCOL.md 3.1): a request is served only on the
+        // connection a simulator's HELLO was welcomed on, and only with that HELLO's ids.
+        let session = server.entry(onPipe: pipe).map { PeerSession(role: .simulator, key: $0.peer) }
+        if let refusal = PeerSessions.check(frame.message, session: session) {
+            return Self.encode(.error(refusal), requestID: frame.requestID, limits)
         }
         let reply: Message
         switch frame.message {

@@ -129,7 +129,8 @@ public final class LearnerService: Sendable {
             token: configuration.token, maxActors: configuration.maxActors,
             maxStaleness: configuration.maxStaleness, queueCapacity: configuration.resolvedIngestQueueCapacity,
             maxBatch: configuration.maxBatch, totalSteps: configuration.agent.totalSteps,
-            batchSize: configuration.agent.batchSize, welcome: welcome)
+            batchSize: configuration.agent.batchSize, welcome: welcome,
+            resendHorizon: max(.seconds(600), .milliseconds(10 * configuration.resolvedPeerTimeoutMs)))
         var ledger = IngestLedger(settings: settings, spec: spec, limiter: configuration.makeRateLimiter(),
                                   learnerRunID: system.next())
         var marks = 0
@@ -196,8 +197,10 @@ public final class LearnerService: Sendable {
         let options = SocketOptions(maxMessageSize: configuration.limits.maxFrameBytes + 4,
                                     receiveTimeout: nil, sendTimeout: .seconds(2))
         let socket: ReplySocket
+        let closedPipes: AsyncStream<UInt32>
         do {
             socket = try ReplySocket(options: options)
+            closedPipes = try socket.socket.closedPipes()
             let listener = try socket.listen(configuration.listen, tls: configuration.tls)
             boundPort.withLock { $0 = listener.port }
         } catch {
@@ -238,6 +241,10 @@ public final class LearnerService: Sendable {
             try? await socket.serve(contexts: configuration.serverContexts,
                                     pipeHandler: { await router.handle($0, pipe: $1) })
         }
+        // A connection that closes ends its session; the stream ends when the socket closes.
+        let sessionCloser = Task {
+            for await pipe in closedPipes { router.pipeClosed(pipe) }
+        }
 
         var lastStats = ContinuousClock.now
         var lastProgress = ContinuousClock.now
@@ -271,6 +278,7 @@ public final class LearnerService: Sendable {
         socket.close()
         server.cancel()
         _ = await server.value
+        sessionCloser.cancel()
         writeAheadLog.close()
         let final = stats()
         try? final.write(to: configuration.resolvedStatsFile)
