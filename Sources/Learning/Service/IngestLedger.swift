@@ -381,6 +381,9 @@ public struct IngestLedger: Sendable {
     var maxDormantRuns: Int { max(64, 4 * settings.maxActors) }
 
     private func spaceMismatch(_ hello: Hello) -> String? {
+        if !spec.envIDMatches(hello.envID, learnerEnvID: envID) {
+            return "hello.env_id is \(hello.envID); this learner trains on \(envID) (preset \(spec.name))"
+        }
         if let spaces { return spaces.mismatch(observation: hello.observationSpace, action: hello.actionSpace) }
         return spec.presetMismatch(observation: hello.observationSpace, action: hello.actionSpace)
     }
