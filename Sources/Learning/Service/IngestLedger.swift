@@ -98,10 +98,14 @@ public struct IngestSettings: Sendable {
     public var welcome: Welcome
     /// How long a run's dedupe marks outlive its last session (PROTOCOL.md 5.8, "Resend horizon").
     public var resendHorizon: Duration
+    /// Optional bounds on observation and reward magnitudes.
+    public var magnitudes: MagnitudeLimits
 
     public init(token: [UInt8]?, maxActors: Int, maxStaleness: Int?, queueCapacity: Int, maxBatch: Int,
-                totalSteps: Int?, batchSize: Int, welcome: Welcome, resendHorizon: Duration = .seconds(600)) {
+                totalSteps: Int?, batchSize: Int, welcome: Welcome, resendHorizon: Duration = .seconds(600),
+                magnitudes: MagnitudeLimits = MagnitudeLimits()) {
         self.resendHorizon = resendHorizon
+        self.magnitudes = magnitudes
         self.token = token
         self.maxActors = maxActors
         self.maxStaleness = maxStaleness
@@ -447,6 +451,9 @@ public struct IngestLedger: Sendable {
             let text = "transitions.obs_dim is \(batch.observationSize) and action_dim \(batch.actionSize); "
                 + "the agreed spaces have \(spaces.observationSize) and \(spaces.actionSize) elements"
             return .reply(.error(ErrorReply(code: .spaceMismatch, failedType: type, text: text)))
+        }
+        if let violation = settings.magnitudes.violation(in: batch) {
+            return .reply(.error(violation))
         }
         if batch.count > settings.maxBatch {
             let text = "transitions.count is \(batch.count); this learner takes at most \(settings.maxBatch)"

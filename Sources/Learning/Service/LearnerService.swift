@@ -132,7 +132,9 @@ public final class LearnerService: Sendable {
             maxStaleness: configuration.maxStaleness, queueCapacity: configuration.resolvedIngestQueueCapacity,
             maxBatch: configuration.maxBatch, totalSteps: configuration.agent.totalSteps,
             batchSize: configuration.agent.batchSize, welcome: welcome,
-            resendHorizon: max(.seconds(600), .milliseconds(10 * configuration.resolvedPeerTimeoutMs)))
+            resendHorizon: max(.seconds(600), .milliseconds(10 * configuration.resolvedPeerTimeoutMs)),
+            magnitudes: MagnitudeLimits(observation: configuration.maxAbsObservation.map { Float($0) },
+                                        reward: configuration.maxAbsReward.map { Float($0) }))
         var ledger = IngestLedger(settings: settings, spec: spec, limiter: configuration.makeRateLimiter(),
                                   learnerRunID: system.next())
         var marks = 0

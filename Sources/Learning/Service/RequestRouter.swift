@@ -39,6 +39,9 @@ struct RequestRouter: Sendable {
             return encode(await ingest(batch), requestID: frame.requestID)
         }
         if case .actionRequest(let request) = frame.message {
+            if let violation = core.withLedger({ $0.settings.magnitudes.violation(in: request) }) {
+                return encode(.error(violation), requestID: frame.requestID)
+            }
             return encode(await simulators.serve(request, requestID: frame.requestID, pipe: pipe),
                           requestID: frame.requestID)
         }
