@@ -79,11 +79,13 @@ public final class SimulatorGateway: Sendable {
     public func run() async throws(ActorError) -> ActorStats {
         let started = ContinuousClock.now
         let socket: ReplySocket
-        let closedPipes: AsyncStream<UInt32>
+        let (closedPipes, closedPipe) = AsyncStream<UInt32>.makeStream()
         do {
             socket = try ReplySocket(options: SocketOptions(maxMessageSize: configuration.limits.maxFrameBytes + 4,
                                                             receiveTimeout: nil, sendTimeout: .seconds(2)))
-            closedPipes = try socket.socket.closedPipes()
+            try socket.socket.onPipeEvent { event in
+                if event.kind == .disconnected { closedPipe.yield(event.pipe) }
+            }
             let listener = try socket.listen(listen, tls: nil)
             boundPort.withLock { $0 = listener.port }
         } catch {
@@ -113,7 +115,10 @@ public final class SimulatorGateway: Sendable {
         let detaching = Task {
             for await pipe in closedPipes { server.detach(pipe: pipe) }
         }
-        defer { detaching.cancel() }
+        defer {
+            closedPipe.finish()
+            detaching.cancel()
+        }
 
         // The learner is dialed when the first simulator says HELLO (its spaces are the run's).
         var connection: LearnerConnection?

@@ -25,8 +25,8 @@ public final class Socket: Sendable {
     public let options: SocketOptions
     let handle: nng_socket
     private let isClosed = Atomic<Bool>(false)
-    /// Receives nng's pipe-removed callbacks; held here so it outlives every callback.
-    private let pipeWatch = Mutex<PipeWatch?>(nil)
+    /// What `onPipeEvent` registered with nng; nng holds only a raw pointer to it.
+    let pipeEventHandler = Mutex<PipeEventHandler?>(nil)
 
     init(_ kind: Kind, options: SocketOptions) throws(NNGError) {
         guard options.maxMessageSize > 0 else { throw .invalidArgument }
@@ -110,41 +110,6 @@ public final class Socket: Sendable {
     public func close() {
         if isClosed.exchange(true, ordering: .acquiringAndReleasing) { return }
         nng_close(handle)
-        pipeWatch.withLock { $0?.continuation.finish() }
-    }
-
-    /// The ids of this socket's pipes (connections) as they close, in the order nng removes them.
-    ///
-    /// A pipe id is the one `ReplySocket.serve(contexts:pipeHandler:)` hands out, so a server can
-    /// end the session a peer opened on a connection as soon as that connection is gone. nng calls
-    /// back on its own thread; the id is yielded to the stream, which ends when the socket closes.
-    /// One stream per socket: call this once, before listening.
-    public func closedPipes() throws(NNGError) -> AsyncStream<UInt32> {
-        let (stream, continuation) = AsyncStream<UInt32>.makeStream()
-        let watch = PipeWatch(continuation: continuation)
-        let callback: nng_pipe_cb = { pipe, _, argument in
-            guard let argument else { return }
-            let watch = Unmanaged<PipeWatch>.fromOpaque(argument).takeUnretainedValue()
-            watch.continuation.yield(UInt32(bitPattern: nng_pipe_id(pipe)))
-        }
-        try NNGError.check(nng_pipe_notify(handle, NNG_PIPE_EV_REM_POST, callback,
-                                           Unmanaged.passUnretained(watch).toOpaque()))
-        // nng now calls the new watch; the one it replaces (if any) can go.
-        let previous = pipeWatch.withLock { slot -> PipeWatch? in
-            defer { slot = watch }
-            return slot
-        }
-        previous?.continuation.finish()
-        return stream
-    }
-}
-
-/// The stream end of `Socket.closedPipes()`; the socket keeps it alive for nng's callbacks.
-final class PipeWatch: Sendable {
-    let continuation: AsyncStream<UInt32>.Continuation
-
-    init(continuation: AsyncStream<UInt32>.Continuation) {
-        self.continuation = continuation
     }
 }
 

@@ -2,6 +2,7 @@ import Environments
 import Foundation
 import Telemetry
 import MEow
+import NN
 import Replay
 import Synchronization
 import Tensor
@@ -104,6 +105,7 @@ final class TrainingLoop: @unchecked Sendable {
         let agent: any DistributedAgent
         do {
             agent = try makeAgent(spaces)
+            agent.recordEnvironment(spec.name, model: configuration.modelPath)
         } catch {
             throw .agent("\(error)")
         }
@@ -211,7 +213,7 @@ final class TrainingLoop: @unchecked Sendable {
             }
             metrics = try Self.openMetrics(in: configuration.runDirectory)
         } catch {
-            outcome.error = .io(path: configuration.runDirectory, reason: "\(error)")
+            outcome.error = .io(path: configuration.runDirectory, reason: fileErrorReason(error))
             core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
             return outcome
         }
@@ -380,7 +382,7 @@ final class TrainingLoop: @unchecked Sendable {
             try agent.savePolicy(to: path)
             outcome.policyPath = path
         } catch {
-            outcome.error = .io(path: path, reason: "could not save the policy: \(error)")
+            outcome.error = .io(path: path, reason: "could not save the policy: \(fileErrorReason(error))")
         }
         return outcome
     }
