@@ -177,7 +177,9 @@ def test_gym_bridge_trains_the_learner(real):
     assert report.steps == 300 and not report.interrupted
     # Every step but the last of each running episode completed a transition the learner queued
     # for replay, and it trained on them (64 transitions of warm-up, then one update per 8).
-    stats = real.wait_for(lambda s: s["env_steps"] - before["env_steps"] >= 298 and s["updates"] > 0)
+    # env_steps counts transitions once accepted; replay_size once the training thread moved them in.
+    stats = real.wait_for(lambda s: s["env_steps"] - before["env_steps"] >= 298 and s["updates"] > 0
+                          and s["replay_size"] >= 298)
     sims = stats["simulators"]
     assert sims["transitions"] - before["simulators"]["transitions"] >= 298
     assert sims["rows"] >= 300 and sims["errors"] == 0
