@@ -467,6 +467,12 @@ class _Reader:
     def remaining(self) -> int:
         return self.end - self.pos
 
+    def need(self, n: int) -> None:
+        """TRUNCATED unless `n` more bytes remain: a message's columns are sized from its counts
+        and checked as a whole right after the last count (PROTOCOL.md 2.1), before any is read."""
+        if n > self.end - self.pos:
+            raise WireError(ErrorCode.TRUNCATED, f"needed {n} bytes, {self.end - self.pos} available")
+
     def take(self, n: int) -> memoryview:
         if n > self.end - self.pos:
             raise WireError(ErrorCode.TRUNCATED, f"needed {n} bytes, {self.end - self.pos} available")
@@ -609,6 +615,7 @@ def _read_transitions(r: _Reader, limits: Limits) -> Transitions:
     run, seq, policy = r.u64(), r.u64(), r.u64()
     d_o = r.dim("transitions.obs_dim", limits.max_observation_elements)
     d_a = r.dim("transitions.action_dim", limits.max_action_elements)
+    r.need(n * (17 + 8 * d_o + 4 * d_a))
     episode_ids = r.column("<u8", n)
     steps = r.column("<u4", n)
     obs = r.finite("transitions.observations", n * d_o).reshape(n, d_o)
@@ -630,6 +637,7 @@ def _read_episode_stats(r: _Reader, limits: Limits) -> EpisodeStats:
     actor = r.u32()
     n = r.count("episode_stats.count", limits.max_episodes_per_message)
     run = r.u64()
+    r.need(36 * n)
     ids = r.column("<u8", n)
     seeds = r.column("<u8", n)
     returns = r.column("<f8", n)
@@ -652,9 +660,16 @@ def _read_weights(r: _Reader, limits: Limits) -> Weights:
     version, total = r.u64(), r.u64()
     _limit(total, limits.max_weights_bytes, "weights.total_bytes")
     offset, index, count = r.u64(), r.u32(), r.u32()
+    # Cross-field rules right after their last field (PROTOCOL.md 2.1, 5.12).
+    if count == 0 and (index or total or offset):
+        raise _malformed("weights.chunk_count", "an unchanged reply carries nothing")
+    if count != 0 and index >= count:
+        raise _malformed("weights.chunk_index", f"chunk {index} of {count}")
     n_tensors = r.count("weights.tensor_count", limits.max_tensor_count)
     if index != 0 and n_tensors != 0:
         raise _malformed("weights.tensor_count", "only chunk 0 carries the table")
+    if count == 0 and n_tensors != 0:
+        raise _malformed("weights.chunk_count", "an unchanged reply carries nothing")
     tensors = []
     for i in range(n_tensors):
         name = r.string("weights.tensors.name", limits)
@@ -668,9 +683,11 @@ def _read_weights(r: _Reader, limits: Limits) -> Weights:
         _tensor_inside(t, total, i)
         tensors.append(t)
     length = r.count("weights.data_length", limits.max_chunk_bytes)
-    w = Weights(version, total, offset, index, count, tensors, bytes(r.take(length)))
-    _placement(w)
-    return w
+    if count == 0 and length != 0:
+        raise _malformed("weights.chunk_count", "an unchanged reply carries nothing")
+    if offset + length > total:
+        raise _malformed("weights.chunk_offset", "chunk data run past the blob")
+    return Weights(version, total, offset, index, count, tensors, bytes(r.take(length)))
 
 
 def _read_action_request(r: _Reader, limits: Limits) -> ActionRequest:
@@ -680,6 +697,7 @@ def _read_action_request(r: _Reader, limits: Limits) -> ActionRequest:
     n = r.count("action_request.count", limits.max_action_rows)
     d_o = r.dim("action_request.obs_dim", limits.max_observation_elements)
     d_a = r.dim("action_request.action_dim", limits.max_action_elements)
+    r.need(n * (14 + 4 * d_o))
     ids = r.column("<u8", n)
     obs = r.finite("action_request.observations", n * d_o).reshape(n, d_o)
     rewards = r.finite("action_request.prev_rewards", n)
@@ -700,6 +718,7 @@ def _read_action_reply(r: _Reader, limits: Limits) -> ActionReply:
     flags = r.u32()
     if flags & ~ACTION_HAS_VALUES:
         raise _invalid("action_reply.flags")
+    r.need(4 * n * (d_a + (1 if flags & ACTION_HAS_VALUES else 0)))
     actions = r.column("<f4", n * d_a).reshape(n, d_a)
     _unit(actions, "action_reply.actions")
     values = r.finite("action_reply.values", n) if flags & ACTION_HAS_VALUES else None
