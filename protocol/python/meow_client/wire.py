@@ -116,6 +116,7 @@ TERMINATED = 1
 TRUNCATED = 2
 DONE_FLAG_BITS = TERMINATED | TRUNCATED
 CAP_VALUE_ESTIMATES = 1
+CAP_EVALUATION = 2
 WEIGHTS_ONLY_IF_NEWER = 1
 ACTION_DETERMINISTIC = 1
 ACTION_WANT_VALUES = 2
@@ -1070,7 +1071,7 @@ def describe(frame: Frame) -> Dict:
         body["obs_dim"] = int(m.observations.shape[1])
     if isinstance(m, ActionReply):
         body["action_dim"] = int(m.actions.shape[1])
-    return {
+    out = {
         "type": frame.type.name,
         "minor": frame.minor,
         "flags": frame.flags,
@@ -1078,3 +1079,95 @@ def describe(frame: Frame) -> Dict:
         "extensions": [{"tag": tag, "value": bytes(v).hex()} for tag, v in frame.extensions],
         "message": body,
     }
+    # The evaluation records of section 5.15, decoded (a malformed one is described as None).
+    tags = {tag for tag, _ in frame.extensions}
+    try:
+        if isinstance(m, ActionReply) and EVALUATE_TAG in tags:
+            out["evaluation"] = {"seeds": decode_evaluate(frame.extensions)}
+        elif isinstance(m, ActionRequest) and EVALUATION_STARTS_TAG in tags:
+            ids, seeds = decode_evaluation_starts(frame.extensions)
+            out["evaluation"] = {"episode_ids": ids, "seeds": seeds}
+    except WireError:
+        out["evaluation"] = None
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation records (section 5.15): extension records of ACTION_REPLY and ACTION_REQUEST
+# --------------------------------------------------------------------------------------------
+
+EVALUATE_TAG = 0x0001            # ACTION_REPLY: seeds of the evaluation episodes to start next
+EVALUATION_STARTS_TAG = 0x0001   # ACTION_REQUEST: evaluation episodes this request starts
+
+
+def _check_seeds(seeds: np.ndarray, field_name: str, limits: Limits) -> None:
+    if len(seeds) > limits.max_action_rows:
+        raise WireError(ErrorCode.LENGTH_OVER_LIMIT, f"{len(seeds)} > {limits.max_action_rows}", field_name + ".count")
+    if len(seeds) == 0:
+        raise _invalid(field_name + ".count", 0)
+    bad = np.flatnonzero(seeds == np.uint64(NO_SEED))
+    if len(bad):
+        raise _invalid(field_name + ".seeds", int(bad[0]))
+
+
+def encode_evaluate(seeds, limits: Optional[Limits] = None) -> Tuple[int, bytes]:
+    """The ``EVALUATE`` record of an ACTION_REPLY: ``u32 count, u64 seeds[count]``."""
+    seeds = np.ascontiguousarray(seeds, dtype="<u8").reshape(-1)
+    _check_seeds(seeds, "action_reply.extensions.evaluate", limits or Limits())
+    return EVALUATE_TAG, struct.pack("<I", len(seeds)) + seeds.tobytes()
+
+
+def decode_evaluate(extensions, limits: Optional[Limits] = None) -> Optional[List[int]]:
+    """The seeds of an ACTION_REPLY's ``EVALUATE`` record, or None when it has none."""
+    limits = limits or Limits()
+    name = "action_reply.extensions.evaluate"
+    value = next((bytes(v) for tag, v in extensions if tag == EVALUATE_TAG), None)
+    if value is None:
+        return None
+    if len(value) < 4:
+        raise _malformed(name, "shorter than its count")
+    (count,) = struct.unpack_from("<I", value)
+    if count > limits.max_action_rows:
+        raise WireError(ErrorCode.LENGTH_OVER_LIMIT, f"{count} > {limits.max_action_rows}", name + ".count")
+    if len(value) != 4 + 8 * count:
+        raise _malformed(name, f"{len(value)} bytes for {count} seeds")
+    seeds = np.frombuffer(value, dtype="<u8", count=count, offset=4)
+    _check_seeds(seeds, name, limits)
+    return [int(s) for s in seeds]
+
+
+def encode_evaluation_starts(episode_ids, seeds, limits: Optional[Limits] = None) -> Tuple[int, bytes]:
+    """The ``EVALUATION_STARTS`` record of an ACTION_REQUEST: ``u32 n, u64 episode_ids[n], u64 seeds[n]``."""
+    ids = np.ascontiguousarray(episode_ids, dtype="<u8").reshape(-1)
+    seeds = np.ascontiguousarray(seeds, dtype="<u8").reshape(-1)
+    _check_starts(ids, seeds, limits or Limits())
+    return EVALUATION_STARTS_TAG, struct.pack("<I", len(seeds)) + ids.tobytes() + seeds.tobytes()
+
+
+def _check_starts(ids: np.ndarray, seeds: np.ndarray, limits: Limits) -> None:
+    name = "action_request.extensions.evaluation_starts"
+    _check_seeds(seeds, name, limits)
+    if len(ids) != len(seeds):
+        raise _malformed(name, f"{len(ids)} episode ids for {len(seeds)} seeds")
+    if len(set(ids.tolist())) != len(ids):
+        raise _malformed(name + ".episode_ids", "an episode is named twice")
+
+
+def decode_evaluation_starts(extensions, limits: Optional[Limits] = None) -> Optional[Tuple[List[int], List[int]]]:
+    """``(episode_ids, seeds)`` of an ACTION_REQUEST's ``EVALUATION_STARTS`` record, or None."""
+    limits = limits or Limits()
+    name = "action_request.extensions.evaluation_starts"
+    value = next((bytes(v) for tag, v in extensions if tag == EVALUATION_STARTS_TAG), None)
+    if value is None:
+        return None
+    if len(value) < 4:
+        raise _malformed(name, "shorter than its count")
+    (count,) = struct.unpack_from("<I", value)
+    if count > limits.max_action_rows:
+        raise WireError(ErrorCode.LENGTH_OVER_LIMIT, f"{count} > {limits.max_action_rows}", name + ".count")
+    if len(value) != 4 + 16 * count:
+        raise _malformed(name, f"{len(value)} bytes for {count} episodes")
+    ids = np.frombuffer(value, dtype="<u8", count=count, offset=4)
+    seeds = np.frombuffer(value, dtype="<u8", count=count, offset=4 + 8 * count)
+    _check_starts(ids, seeds, limits)
+    return [int(i) for i in ids], [int(s) for s in seeds]
