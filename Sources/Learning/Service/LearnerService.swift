@@ -36,6 +36,8 @@ public final class LearnerService: Sendable {
     /// Env steps and updates at the start of this session (a resume's checkpoint), so rates count this session's only.
     private let firstSteps: Int
     private let firstUpdates: Int
+    /// A resumed run whose step budget was already spent: it tells peers the run is over and ends.
+    private let budgetSpent: Bool
 
     /// Prepares a run: validates the settings, checks that replay fits in memory, locks the run
     /// directory, refuses one that holds another run, writes config.json and reads back the
@@ -57,7 +59,9 @@ public final class LearnerService: Sendable {
                 makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
                 log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
         try configuration.validate()
-        let spec = try EnvironmentSpec.resolve(configuration.environment, modelPath: configuration.modelPath)
+        var spec = try EnvironmentSpec.resolve(configuration.environment, modelPath: configuration.modelPath)
+        // A resumed run knows the spaces it recorded before any peer says HELLO.
+        if let recorded = configuration.spaces { spec = try spec.resumed(with: recorded) }
         if let resume, resume.manifest.environment != spec.name {
             throw .checkpoint(.incompatible(
                 reason: "it was trained on \(resume.manifest.environment), this learner runs \(spec.name)"))
@@ -72,6 +76,7 @@ public final class LearnerService: Sendable {
         }
         firstSteps = resume?.manifest.counters.steps ?? 0
         firstUpdates = resume?.manifest.counters.updates ?? 0
+        budgetSpent = resume != nil && firstSteps >= configuration.agent.totalSteps
 
         // Replay is allocated by the training thread, but a capacity that cannot fit is refused now.
         let observationSize = spec.spaces?.observationSize ?? spec.allowedObservationSizes.max() ?? 1
@@ -153,14 +158,20 @@ public final class LearnerService: Sendable {
         }
         ledger.policyVersion = versionOffset + restoredVersion
         ledger.continueLogged(transitions: Int(recovered.transitions))
-        core = LearnerCore(ledger: ledger)
+        let core = LearnerCore(ledger: ledger)
+        self.core = core
         publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes, ceiling: ceiling, log: log)
+        // Built-in environments are evaluated by the training thread; any other run through its
+        // simulators, which the training thread waits for (a completed round wakes it).
+        let builtInEvaluation = spec.spaces != nil && spec.fallbackReason == nil && !spec.acceptsAnyShape
+        let evaluator = builtInEvaluation ? nil : SimulatorEvaluator(onComplete: { core.withLedgerAndSignal { _ in } })
         training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
                                 resume: resume, recovered: continuing ? recovered : nil, writeAheadLog: writeAheadLog,
-                                versionOffset: versionOffset, dumpReplay: dumpReplay, log: log, makeAgent: makeAgent)
+                                versionOffset: versionOffset, dumpReplay: dumpReplay, evaluator: evaluator, log: log,
+                                makeAgent: makeAgent)
         simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
                                      sink: LedgerSimulatorSink(core: core, log: writeAheadLog), weights: publisher,
-                                     metrics: nil, makeAgent: makeAgent, log: log)
+                                     metrics: nil, evaluator: evaluator, makeAgent: makeAgent, log: log)
         if continuing {
             log("learner: write-ahead log \(writeAheadLog.directory): \(recovered.records.count) records, "
                 + "\(recovered.transitions) transitions logged, \(marks) batches stay duplicates"
@@ -193,6 +204,13 @@ public final class LearnerService: Sendable {
 
     /// Listens, trains and serves until stopped or finished; returns the final counters.
     public func run() async throws(LearnerError) -> LearnerStats {
+        training.start()
+        if spec.waitsForFirstPeer {
+            log("learner: waiting for the first peer: its HELLO brings the spaces the networks are built for")
+        } else {
+            // Nothing is served before the policy it continues (a resume's) is published.
+            await training.ready()
+        }
         let options = SocketOptions(maxMessageSize: configuration.limits.maxFrameBytes + 4,
                                     receiveTimeout: nil, sendTimeout: .seconds(2))
         let socket: ReplySocket
@@ -201,6 +219,7 @@ public final class LearnerService: Sendable {
             let listener = try socket.listen(configuration.listen, tls: configuration.tls)
             boundPort.withLock { $0 = listener.port }
         } catch {
+            requestStop()
             throw .listen(url: configuration.listen, reason: "\(error)")
         }
         log("learner: listening on \(configuration.listen)"
@@ -229,8 +248,13 @@ public final class LearnerService: Sendable {
         }
         defer { metricsServer?.stop() }
 
-        training.start()
         simulators.start()
+        if budgetSpent {
+            log("learner: the run already took its \(firstSteps) env steps (total-steps "
+                + "\(configuration.agent.totalSteps)): nothing to train, peers are told the run is over; give a larger "
+                + "--total-steps to extend it")
+            core.withLedgerAndSignal { $0.beginShutdown(.finished) }
+        }
         let router = RequestRouter(core: core, publisher: publisher, log: writeAheadLog,
                                    staleDrops: RateLimitedReporter(log: log),
                                    limits: configuration.limits, simulators: simulators)

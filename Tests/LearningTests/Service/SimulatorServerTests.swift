@@ -20,7 +20,7 @@ struct SimulatorServerTests {
 
         var agreedSpaces: AgreedSpaces? { AgreedSpaces(observation: pendulumObservation, action: pendulumAction) }
 
-        func admit(upTo count: Int, store: Bool, peer: PeerKey, actingVersion: UInt64,
+        func admit(upTo count: Int, store: Bool, evaluating: Bool, peer: PeerKey, actingVersion: UInt64,
                    prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission {
             lock.lock()
             defer { lock.unlock() }
@@ -84,6 +84,10 @@ struct SimulatorServerTests {
                       episodeIDs: rows.map(\.id), observations: rows.flatMap(\.obs),
                       previousRewards: rows.map(\.reward), events: rows.map(\.event),
                       previousDoneFlags: rows.map(\.flags))
+    }
+
+    func reply(_ served: SimulatorReply) throws -> ActionReply {
+        try reply(served.message)
     }
 
     func reply(_ message: Message) throws -> ActionReply {
@@ -206,4 +210,8 @@ struct SimulatorServerTests {
         _ = try reply(await server.serve(request([(2, .step, [0, 0, 1], 1, 0)]), requestID: 2, pipe: 2))
         #expect(sink.stored.count == 1 && server.stats().episodesEvicted == 1)
     }
+}
+
+extension SimulatorReply {
+    var errorCode: ErrorCode? { message.errorCode }
 }
