@@ -14,7 +14,10 @@ describes.
 
 Actions arrive normalised to [-1, 1] and are rescaled to the environment's bounds. Episode ``i``
 (counted over all copies, from 0) is reset with seed ``--seed + i``, and that seed travels in
-EPISODE_STATS. Ctrl-C ends the run: queued rows and statistics are flushed, GOODBYE is sent, the
+EPISODE_STATS. Unless ``--deterministic`` or ``--no-evaluation``, the bridge also runs the
+learner's evaluation episodes (PROTOCOL.md section 5.15): when the learner names a seed, the next
+episode to start in any copy is reset with it and acted deterministically, and it counts toward
+neither ``--steps`` nor ``--episodes``. Ctrl-C ends the run: queued rows and statistics are flushed, GOODBYE is sent, the
 timing report printed, and the exit status is 130.
 """
 
@@ -58,6 +61,8 @@ class Report:
     policy_version: int = 0
     mean_return: Optional[float] = None
     returns: List[float] = field(default_factory=list)
+    evaluation_steps: int = 0
+    evaluation_episodes: List[dict] = field(default_factory=list)  # {"seed", "return", "length"}
 
     def finish(self, wall: float) -> None:
         self.wall_seconds = wall
@@ -119,12 +124,14 @@ def run(args: argparse.Namespace, out=sys.stdout) -> Report:
         with protocol:
             client = connect(args.connect, args.token, observation_space=envs[0].observation_space,
                              action_space=envs[0].action_space, name="meow_client.gym", env_id=args.env,
-                             timeout=args.timeout, tls_ca=args.tls_ca, tls_server_name=args.tls_server_name)
+                             timeout=args.timeout, tls_ca=args.tls_ca, tls_server_name=args.tls_server_name,
+                             evaluation=not (args.deterministic or args.no_evaluation))
         action_space = envs[0].action_space
         bounds = as_space(action_space, "action")  # converted once, not per step
         k = args.num_envs
         episode_ids: List[Optional[int]] = [None] * k
         observations: List[Optional[np.ndarray]] = [None] * k
+        evaluating: List[bool] = [False] * k
         started = 0
 
         def may_start() -> bool:
@@ -132,24 +139,36 @@ def run(args: argparse.Namespace, out=sys.stdout) -> Report:
                 return started < args.episodes
             return report.steps < args.steps
 
-        def begin(slot: int) -> None:
+        def begin(slot: int) -> bool:
+            """Start the learner's next evaluation episode in ``slot``, else a training one if the budget allows."""
             nonlocal started
-            seed = None if args.seed is None else args.seed + started
-            started += 1
+            evaluation_seed = client.next_evaluation_seed()
+            if evaluation_seed is None and not may_start():
+                return False
+            if evaluation_seed is None:
+                seed = None if args.seed is None else args.seed + started
+                started += 1
+            else:
+                seed = evaluation_seed
             with env_time:
                 obs, _ = envs[slot].reset(seed=seed)
             with protocol:
-                episode_ids[slot] = client.start_episode(obs, seed=seed)
+                episode_ids[slot] = client.start_episode(obs, seed=seed, evaluation=evaluation_seed is not None)
             observations[slot] = obs
+            evaluating[slot] = evaluation_seed is not None
+            return True
 
         for slot in range(k):
-            if may_start():
-                begin(slot)
+            begin(slot)
         try:
             while True:
-                active = [s for s in range(k) if episode_ids[s] is not None]
+                for s in range(k):
+                    if episode_ids[s] is None:
+                        begin(s)  # an idle copy takes an evaluation seed that arrived meanwhile
+                active = [s for s in range(k) if episode_ids[s] is not None and not evaluating[s]]
                 if args.steps is not None:
                     active = active[:max(0, args.steps - report.steps)]
+                active += [s for s in range(k) if episode_ids[s] is not None and evaluating[s]]
                 if not active:
                     break
                 with protocol:
@@ -160,7 +179,9 @@ def run(args: argparse.Namespace, out=sys.stdout) -> Report:
                     env_action = rescale_action(actions[j], bounds).astype(action_space.dtype)
                     with env_time:
                         results.append(envs[s].step(env_action))
-                report.steps += len(active)
+                evaluation_rows = sum(evaluating[s] for s in active)
+                report.steps += len(active) - evaluation_rows
+                report.evaluation_steps += evaluation_rows
                 with protocol:
                     client.log_steps([episode_ids[s] for s in active], [r[1] for r in results],
                                      [r[2] for r in results], [r[3] for r in results], [r[0] for r in results])
@@ -171,15 +192,24 @@ def run(args: argparse.Namespace, out=sys.stdout) -> Report:
                     with protocol:
                         summary = client.end_episode(episode_ids[s])
                     episode_ids[s] = None
+                    if summary.evaluation:
+                        evaluating[s] = False
+                        report.evaluation_episodes.append({"seed": summary.seed, "return": summary.episode_return,
+                                                           "length": summary.length})
+                        if not args.quiet:
+                            print(f"evaluation episode (seed {summary.seed}): return {summary.episode_return:.2f}, "
+                                  f"length {summary.length}, policy version {client.policy_version}",
+                                  file=out, flush=True)
+                        begin(s)
+                        continue
                     report.episodes += 1
                     report.returns.append(summary.episode_return)
                     if not args.quiet:
                         print(f"episode {report.episodes}: return {summary.episode_return:.2f}, length "
                               f"{summary.length}, seed {summary.seed}, {'terminated' if summary.terminated else 'truncated'}; "
                               f"{report.steps} steps, policy version {client.policy_version}", file=out, flush=True)
-                    if may_start():
-                        begin(s)
-                if args.steps is not None and report.steps >= args.steps:
+                    begin(s)
+                if args.steps is not None and report.steps >= args.steps and not any(evaluating):
                     break
         except KeyboardInterrupt:
             report.interrupted = True
@@ -222,6 +252,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="episode i is reset with seed + i (default 0)")
     p.add_argument("--num-envs", type=int, default=1, help="environments stepped together (default 1)")
     p.add_argument("--deterministic", action="store_true", help="ask for the policy's mean action (evaluation)")
+    p.add_argument("--no-evaluation", action="store_true",
+                   help="do not run the evaluation episodes the learner schedules (they run by default)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)")
     p.add_argument("--tls-ca", default=None, help="CA certificate (PEM) for a tls+tcp:// URL")
     p.add_argument("--tls-server-name", default=None, help="name to verify in the learner's certificate")
