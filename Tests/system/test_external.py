@@ -11,6 +11,7 @@ test well under a minute on two shared cores.
 """
 
 import csv
+import re
 import struct
 import subprocess
 import threading
@@ -194,12 +195,12 @@ def test_resuming_a_finished_run_says_so(cluster):
     learner = cluster.learner("--env", "external", "--learning-starts", "100", "--total-steps", "400", *SMALL)
     point_mass(cluster.url, 10_000, evaluate=False)
     assert learner.wait(timeout=60) == 0
-    again = cluster.learner("--resume", str(cluster.tmp / "run"), *SMALL, name="again")
+    again = cluster.learner("--resume", str(cluster.tmp / "run"), "--learning-starts", "100", *SMALL, name="again")
     with pytest.raises(LearnerRejected) as refused:
         meow_client.connect(cluster.url, observation_space=OBS, action_space=ACT, timeout=10)
     assert refused.value.code == wire.ErrorCode.SHUTTING_DOWN
     assert again.wait(timeout=30) == 0
-    assert "already took its 400 env steps" in cluster.log("again")
+    assert re.search(r"the run already took its \d+ env steps \(total-steps 400\)", cluster.log("again"))
 
 
 # MARK: - Pacing
@@ -225,4 +226,5 @@ def test_a_gateway_paces_simulators_like_the_learner(cluster, path):
     lag = lag_after(url, 1200, cluster.learner_stats)
     # Direct: the error buffer (65 transitions); through a gateway also its batch in flight and the
     # one filling (2 x 32). Without pacing the gateway ran 1,000 steps ahead.
+    print("LAG", path, lag)
     assert lag <= 200, lag

@@ -204,6 +204,12 @@ public final class LearnerService: Sendable {
 
     /// Listens, trains and serves until stopped or finished; returns the final counters.
     public func run() async throws(LearnerError) -> LearnerStats {
+        if budgetSpent {
+            log("learner: the run already took its \(firstSteps) env steps (total-steps "
+                + "\(configuration.agent.totalSteps)): nothing to train, peers are told the run is over; give a larger "
+                + "--total-steps to extend it")
+            core.withLedgerAndSignal { $0.beginShutdown(.finished) }
+        }
         training.start()
         if spec.waitsForFirstPeer {
             log("learner: waiting for the first peer: its HELLO brings the spaces the networks are built for")
@@ -249,12 +255,6 @@ public final class LearnerService: Sendable {
         defer { metricsServer?.stop() }
 
         simulators.start()
-        if budgetSpent {
-            log("learner: the run already took its \(firstSteps) env steps (total-steps "
-                + "\(configuration.agent.totalSteps)): nothing to train, peers are told the run is over; give a larger "
-                + "--total-steps to extend it")
-            core.withLedgerAndSignal { $0.beginShutdown(.finished) }
-        }
         let router = RequestRouter(core: core, publisher: publisher, log: writeAheadLog,
                                    staleDrops: RateLimitedReporter(log: log),
                                    limits: configuration.limits, simulators: simulators)
@@ -290,7 +290,9 @@ public final class LearnerService: Sendable {
         // Tell peers why, briefly, before the socket goes: "run over" (retry 0) or "stopping" (retry later).
         core.withLedger { $0.beginShutdown($0.shutdown == .finished ? .finished : .stopping) }
         let finished = core.withLedger { $0.shutdown == .finished }
-        try? await Task.sleep(for: finished ? .milliseconds(2 * configuration.heartbeatIntervalMs) : .milliseconds(200))
+        // A resumed run with nothing to do stays a little longer, so peers started with it hear why.
+        let grace = budgetSpent ? max(2 * configuration.heartbeatIntervalMs, 5000) : 2 * configuration.heartbeatIntervalMs
+        try? await Task.sleep(for: finished ? .milliseconds(grace) : .milliseconds(200))
         simulators.stop()
         socket.close()
         server.cancel()

@@ -535,7 +535,7 @@ public final class SimulatorServer: @unchecked Sendable {
             }
             for ended in prepared.endedEpisodes where evaluation.contains(ended.episodeID) {
                 let done = !ended.doneFlags.isEmpty
-                if done && schedule.isEvaluating(session: session, episode: ended.episodeID) {
+                if done && schedule.isRecorded(session: session, episode: ended.episodeID) {
                     finished.append((ended.length, ended.episodeReturn))
                 }
                 schedule.end(session: session, episode: ended.episodeID, episodeReturn: ended.episodeReturn,

@@ -44,6 +44,9 @@ public struct EvaluationSchedule: Sendable, Equatable {
 
     private var round: Round?
     private var completed: [Completed] = []
+    /// Evaluation episodes no round records (a seed not assigned, or a round replaced): still
+    /// acted deterministically and kept out of replay until they end, as the simulator expects.
+    private var strays: Set<EpisodeKey> = []
     /// Sessions granted the EVALUATION capability.
     public private(set) var sessions: Set<UInt64> = []
 
@@ -58,6 +61,7 @@ public struct EvaluationSchedule: Sendable, Equatable {
     /// Opens a round of `episodes` seeds 0 ..< episodes at env step `step`; an open round is
     /// replaced (its simulators finish their episodes unrecorded).
     public mutating func open(step: Int, episodes: Int) {
+        if let round { strays.formUnion(round.running.keys) }
         round = Round(step: step, unassigned: (0 ..< UInt64(max(1, episodes))).map { $0 }, episodes: max(1, episodes))
     }
 
@@ -69,6 +73,7 @@ public struct EvaluationSchedule: Sendable, Equatable {
     /// A session that ended (GOODBYE, silence): its seeds go back to be handed out again.
     public mutating func remove(session: UInt64) {
         sessions.remove(session)
+        strays = strays.filter { $0.session != session }
         guard var round else { return }
         if let seeds = round.assigned.removeValue(forKey: session) { round.unassigned.insert(contentsOf: seeds, at: 0) }
         for (key, seed) in round.running where key.session == session {
@@ -78,21 +83,31 @@ public struct EvaluationSchedule: Sendable, Equatable {
         self.round = round
     }
 
-    /// Seeds to send in a reply to `session`: one, when it holds none and one is left.
+    /// Seeds to send in a reply to `session`: those it holds and has not started (repeated until
+    /// it does), else its share of the seeds left when it runs none, split over the simulators
+    /// that run none, so one simulator runs a whole round back to back and several share it.
     public mutating func assignment(for session: UInt64) -> [UInt64] {
-        guard var round, sessions.contains(session), !round.unassigned.isEmpty,
-              round.assigned[session, default: []].isEmpty,
-              !round.running.keys.contains(where: { $0.session == session }) else { return [] }
-        let seed = round.unassigned.removeFirst()
-        round.assigned[session] = [seed]
+        guard var round, sessions.contains(session) else { return [] }
+        if let held = round.assigned[session], !held.isEmpty { return held }
+        guard !round.unassigned.isEmpty, !round.running.keys.contains(where: { $0.session == session }) else { return [] }
+        let idle = sessions.filter { other in
+            round.assigned[other, default: []].isEmpty && !round.running.keys.contains { $0.session == other }
+        }
+        let share = (round.unassigned.count + idle.count - 1) / max(1, idle.count)
+        let seeds = Array(round.unassigned.prefix(max(1, share)))
+        round.unassigned.removeFirst(seeds.count)
+        round.assigned[session] = seeds
         self.round = round
-        return [seed]
+        return seeds
     }
 
     /// A simulator started `episode` as the evaluation episode of `seed`; false (ignore it) when
     /// the seed was not assigned to that session in the open round.
     public mutating func start(session: UInt64, episode: UInt64, seed: UInt64) -> Bool {
-        guard var round, var seeds = round.assigned[session], let index = seeds.firstIndex(of: seed) else { return false }
+        guard var round, var seeds = round.assigned[session], let index = seeds.firstIndex(of: seed) else {
+            strays.insert(EpisodeKey(session: session, episode: episode))
+            return false
+        }
         seeds.remove(at: index)
         round.assigned[session] = seeds.isEmpty ? nil : seeds
         round.running[EpisodeKey(session: session, episode: episode)] = seed
@@ -102,12 +117,19 @@ public struct EvaluationSchedule: Sendable, Equatable {
 
     /// Whether `episode` of `session` is a running evaluation episode.
     public func isEvaluating(session: UInt64, episode: UInt64) -> Bool {
+        let key = EpisodeKey(session: session, episode: episode)
+        return round?.running[key] != nil || strays.contains(key)
+    }
+
+    /// Whether `episode` of `session` runs for a seed of the open round (its result counts).
+    public func isRecorded(session: UInt64, episode: UInt64) -> Bool {
         round?.running[EpisodeKey(session: session, episode: episode)] != nil
     }
 
     /// An evaluation episode ended: recorded when `finished` (terminated or truncated), else its
     /// seed is handed out again. Completes the round once every seed has a result.
     public mutating func end(session: UInt64, episode: UInt64, episodeReturn: Double, length: Int, finished: Bool) {
+        if strays.remove(EpisodeKey(session: session, episode: episode)) != nil { return }
         guard var round, let seed = round.running.removeValue(forKey: EpisodeKey(session: session, episode: episode))
         else { return }
         if finished {

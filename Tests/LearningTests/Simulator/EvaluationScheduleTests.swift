@@ -1,55 +1,78 @@
 import Learning
 import Testing
 
-/// `EvaluationSchedule`: seeds handed out one at a time per simulator, results per seed.
+/// `EvaluationSchedule`: seeds handed out in shares per simulator, one result per seed.
 @Suite struct EvaluationScheduleTests {
-    @Test func aRoundCompletesOnceEverySeedHasAFinishedEpisode() {
+    /// The schedule's mutating calls, each evaluated once outside `#expect`.
+    struct Driver {
         var schedule = EvaluationSchedule()
-        schedule.add(session: 1)
-        schedule.add(session: 2)
-        #expect(!schedule.holdsTraining)
-        schedule.open(step: 1000, episodes: 3)
-        #expect(schedule.holdsTraining)
-        #expect(schedule.assignment(for: 1) == [0])
-        #expect(schedule.assignment(for: 1) == [0])  // repeated until started
-        #expect(schedule.assignment(for: 2) == [1])
-        #expect(schedule.start(session: 1, episode: 10, seed: 0))
-        #expect(!schedule.start(session: 1, episode: 11, seed: 1))  // not assigned to session 1
-        #expect(schedule.assignment(for: 1).isEmpty)  // one running at a time
-        #expect(schedule.start(session: 2, episode: 20, seed: 1))
-        schedule.end(session: 1, episode: 10, episodeReturn: -4, length: 20, finished: true)
-        #expect(schedule.assignment(for: 1) == [2])
-        #expect(schedule.start(session: 1, episode: 12, seed: 2))
-        schedule.end(session: 2, episode: 20, episodeReturn: -6, length: 20, finished: true)
-        #expect(schedule.takeCompleted().isEmpty)
-        schedule.end(session: 1, episode: 12, episodeReturn: -8, length: 20, finished: true)
-        let rounds = schedule.takeCompleted()
-        #expect(rounds.count == 1 && rounds[0].step == 1000 && rounds[0].meanReturn == -6)
-        #expect(rounds[0].results.map(\.seed) == [0, 1, 2])
-        #expect(!schedule.isOpen && !schedule.holdsTraining)
+
+        mutating func seeds(for session: UInt64) -> [UInt64] { schedule.assignment(for: session) }
+        mutating func start(_ session: UInt64, episode: UInt64, seed: UInt64) -> Bool {
+            schedule.start(session: session, episode: episode, seed: seed)
+        }
+        mutating func end(_ session: UInt64, episode: UInt64, _ episodeReturn: Double, finished: Bool = true) {
+            schedule.end(session: session, episode: episode, episodeReturn: episodeReturn, length: 20, finished: finished)
+        }
+    }
+
+    @Test func aRoundCompletesOnceEverySeedHasAFinishedEpisode() {
+        var d = Driver()
+        d.schedule.add(session: 1)
+        d.schedule.add(session: 2)
+        #expect(!d.schedule.holdsTraining)
+        d.schedule.open(step: 1000, episodes: 3)
+        #expect(d.schedule.holdsTraining)
+        let first = d.seeds(for: 1), again = d.seeds(for: 1), second = d.seeds(for: 2)
+        #expect(first == [0, 1])  // its share: two idle simulators, three seeds
+        #expect(again == [0, 1])  // repeated until started
+        #expect(second == [2])
+        let started = d.start(1, episode: 10, seed: 0)
+        let foreign = d.start(1, episode: 11, seed: 2)  // seed 2 is session 2's
+        #expect(started && !foreign)
+        #expect(d.schedule.isEvaluating(session: 1, episode: 11) && !d.schedule.isRecorded(session: 1, episode: 11))
+        d.end(1, episode: 11, 0)
+        let held = d.seeds(for: 1)
+        #expect(held == [1])
+        let others = d.start(2, episode: 20, seed: 2)
+        d.end(1, episode: 10, -4)
+        let next = d.start(1, episode: 12, seed: 1)
+        d.end(2, episode: 20, -6)
+        let early = d.schedule.takeCompleted()
+        d.end(1, episode: 12, -8)
+        let rounds = d.schedule.takeCompleted()
+        #expect(others && next && early.isEmpty)
+        #expect(rounds.count == 1 && rounds.first?.step == 1000 && rounds.first?.meanReturn == -6)
+        #expect(rounds.first?.results.map(\.seed) == [0, 1, 2])
+        #expect(rounds.first?.results.map(\.episodeReturn) == [-4, -8, -6])
+        #expect(!d.schedule.isOpen && !d.schedule.holdsTraining)
     }
 
     @Test func seedsOfAnAbortedEpisodeOrAVanishedSimulatorAreHandedOutAgain() {
-        var schedule = EvaluationSchedule()
-        schedule.add(session: 1)
-        schedule.add(session: 2)
-        schedule.open(step: 5, episodes: 2)
-        #expect(schedule.assignment(for: 1) == [0])
-        #expect(schedule.start(session: 1, episode: 1, seed: 0))
-        schedule.end(session: 1, episode: 1, episodeReturn: 0, length: 3, finished: false)
-        #expect(schedule.assignment(for: 1) == [0])
-        #expect(schedule.assignment(for: 2) == [1])
-        schedule.remove(session: 2)
-        #expect(schedule.assignment(for: 1) == [0])  // session 1 still holds seed 0
-        #expect(schedule.start(session: 1, episode: 2, seed: 0))
-        schedule.end(session: 1, episode: 2, episodeReturn: -1, length: 20, finished: true)
-        #expect(schedule.assignment(for: 1) == [1])  // seed 1 came back from session 2
+        var d = Driver()
+        d.schedule.add(session: 1)
+        d.schedule.add(session: 2)
+        d.schedule.open(step: 5, episodes: 2)
+        let first = d.seeds(for: 1)
+        let started = d.start(1, episode: 1, seed: 0)
+        d.end(1, episode: 1, 0, finished: false)
+        let retry = d.seeds(for: 1), other = d.seeds(for: 2)
+        #expect(first == [0] && started)
+        #expect(retry == [0])  // the aborted episode's seed again
+        #expect(other == [1])
+        d.schedule.remove(session: 2)
+        let stillHeld = d.seeds(for: 1)
+        #expect(stillHeld == [0])
+        let restarted = d.start(1, episode: 2, seed: 0)
+        d.end(1, episode: 2, -1)
+        let returned = d.seeds(for: 1)
+        #expect(restarted && returned == [1])  // seed 1 came back from session 2
     }
 
     @Test func withoutAnEvaluatingSimulatorTrainingIsNotHeld() {
-        var schedule = EvaluationSchedule()
-        schedule.open(step: 5, episodes: 2)
-        #expect(schedule.isOpen && !schedule.holdsTraining)
-        #expect(schedule.assignment(for: 7).isEmpty)
+        var d = Driver()
+        d.schedule.open(step: 5, episodes: 2)
+        let none = d.seeds(for: 7)
+        #expect(d.schedule.isOpen && !d.schedule.holdsTraining && none.isEmpty)
     }
 }
