@@ -75,7 +75,7 @@ def standing_still(seeds):
     return [-HORIZON * float(np.linalg.norm(np.random.default_rng(s).uniform(-1, 1, 2))) for s in seeds]
 
 
-def test_scalars(path, tag):
+def scalars(path, tag):
     """(step, value) rows of `tag` in metrics.csv."""
     with open(path) as f:
         return [(int(r["step"]), float(r["value"])) for r in csv.DictReader(f) if r["tag"] == tag]
@@ -114,8 +114,9 @@ def test_point_mass_learns_and_its_evaluations_pick_the_best_checkpoint(cluster)
     elapsed = time.monotonic() - began
 
     run = cluster.tmp / "run"
-    curve = test_scalars(run / "metrics.csv", "Test/return")
-    assert [step for step, _ in curve][:3] == [1000, 2000, 3000], curve
+    curve = scalars(run / "metrics.csv", "Test/return")
+    # At each boundary, as built-in evaluation: the step the boundary was reached at (a request may overshoot it).
+    assert len(curve) >= 3 and all(b <= step < b + 20 for (step, _), b in zip(curve, [1000, 2000, 3000])), curve
     # The learner's Test/return is the mean of the episodes the simulator ran for it, seeds 0-4.
     rounds = [evaluations[i:i + 5] for i in range(0, len(evaluations), 5)]
     assert all(sorted(s for s, _ in r) == [0, 1, 2, 3, 4] for r in rounds if len(r) == 5), evaluations
@@ -216,15 +217,17 @@ def lag_after(url, steps, stats):
 
 @pytest.mark.parametrize("path", ["direct", "gateway"])
 def test_a_gateway_paces_simulators_like_the_learner(cluster, path):
-    # One update per env step after 200; the limiter lets ingest run ahead by about one max batch (64).
+    # One update per env step after 200 (batch 64); the limiter lets ingest run ahead by one max
+    # batch plus one sample batch: 65 transitions.
     cluster.learner("--env", "external", "--learning-starts", "200", "--total-steps", "100000",
                     "--max-batch", "64", "--batch-hint", "32", "--stats-interval-ms", "50", *SMALL)
     url = cluster.url
     if path == "gateway":
         url = f"tcp://127.0.0.1:{free_port()}"
-        cluster.actor(100, "--gateway-listen", url, *SMALL)
+        # A roomy outbox: what a learner that is away can be owed, not how far simulators may run ahead.
+        cluster.actor(100, "--gateway-listen", url, "--outbox-capacity", "8", *SMALL)
     lag = lag_after(url, 1200, cluster.learner_stats)
-    # Direct: the error buffer (65 transitions); through a gateway also its batch in flight and the
-    # one filling (2 x 32). Without pacing the gateway ran 1,000 steps ahead.
-    print("LAG", path, lag)
-    assert lag <= 200, lag
+    # Direct: the limiter's 65, plus what the 50 ms old stats file misses. Through a gateway also its
+    # batch in flight and the one filling (2 x 32); paced by its outbox instead it ran 9 x 32 ahead.
+    allowed = 65 + 40 + (64 if path == "gateway" else 0)
+    assert lag <= allowed, (path, lag)
