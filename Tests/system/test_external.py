@@ -231,3 +231,28 @@ def test_a_gateway_paces_simulators_like_the_learner(cluster, path):
     # batch in flight and the one filling (2 x 32); paced by its outbox instead it ran 9 x 32 ahead.
     allowed = 65 + 40 + (64 if path == "gateway" else 0)
     assert lag <= allowed, (path, lag)
+
+
+# MARK: - The Gymnasium bridge
+
+def test_the_gym_bridge_runs_the_learners_evaluation_episodes(cluster, tmp_path):
+    from meow_client import gym as bridge
+
+    learner = cluster.learner("--env", "external", "--learning-starts", "100", "--total-steps", "100000",
+                              "--eval-every", "300", "--eval-episodes", "2", *SMALL)
+    report = bridge.run(bridge.parse_args(["--env", "Pendulum-v1", "--connect", cluster.url, "--steps", "1000",
+                                           "--num-envs", "2", "--timeout", "30", "--quiet"]))
+    assert report.steps == 1000 and not report.interrupted
+    assert stop(learner) == 0
+    # Two rounds (at 300 and 600 env steps; the one at 900 finds both copies mid-episode until the
+    # budget ends), each with reset seeds 0 and 1 and Pendulum's 200 steps, started at the copies' next resets.
+    rounds = [report.evaluation_episodes[i:i + 2] for i in (0, 2)]
+    assert [sorted(e["seed"] for e in r) for r in rounds] == [[0, 1], [0, 1]], report.evaluation_episodes
+    assert report.evaluation_steps == 800
+    curve = scalars(cluster.tmp / "run" / "metrics.csv", "Test/return")
+    assert 300 <= curve[0][0] < 310 and 600 <= curve[1][0] < 610, curve
+    for (_, logged), episodes in zip(curve, rounds):
+        assert logged == pytest.approx(np.mean([e["return"] for e in episodes]), rel=1e-4)
+    # Evaluation steps stayed out of replay: the learner counted the bridge's training steps only.
+    stats = cluster.learner_stats()
+    assert stats["env_steps"] == 1000 and stats["simulators"]["evaluation_episodes"] == 4
