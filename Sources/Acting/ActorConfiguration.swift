@@ -1,3 +1,4 @@
+import Learning
 import Transport
 import Wire
 
@@ -35,7 +36,7 @@ public struct ActorConfiguration: Sendable {
     /// Time limit override for the built-in environment.
     public var maxEpisodeSteps: Int?
     /// Unacknowledged batches kept for resending; a full outbox pauses the environments.
-    public var outboxCapacity = 2
+    public var outboxCapacity = ActorSettings.defaultOutboxCapacity
     /// How long one request may wait for its reply before it is resent.
     public var requestTimeoutMs = 2000
     /// First and largest wait between retries while the learner is unreachable.

@@ -112,7 +112,8 @@ public final class ActorProcess: Sendable {
         let weightsEvery = configuration.weightsEvery ?? Int(max(1, welcome.weightsRefreshSteps))
         log("actor \(configuration.actorID): welcomed by learner \(welcome.learnerRunID) (policy version "
             + "\(welcome.policyVersion), warm-up \(welcome.warmupTransitions)); batches of \(batchSize), "
-            + "weights every \(weightsEvery) steps")
+            + "weights every \(weightsEvery) steps"
+            + (welcome.weightsLag.map { " or \($0.maxLagVersions) versions behind or \($0.maxAgeMs) ms old" } ?? ""))
         shared.observe(learnerVersion: welcome.policyVersion)
 
         let outbox = Outbox(capacity: configuration.outboxCapacity)
@@ -155,7 +156,13 @@ public final class ActorProcess: Sendable {
         if drained && end == nil {
             _ = try? await connection.exchange(.goodbye(Goodbye(reason: .done)), on: connection.control)
         }
-        if !drained { log("actor \(configuration.actorID): \(outbox.count) batches left unsent at exit") }
+        if !drained {
+            let unsent = outbox.transitionCount
+            let reason = shared.dropReason
+            shared.stats.withLock { $0.droppedTransitions[reason, default: 0] += unsent }
+            log("actor \(configuration.actorID): \(outbox.count) batches (\(unsent) transitions) left unsent at exit ("
+                + reason + ")")
+        }
         switch end {
         case .runOver: return uplink.finalStats(state: "run-over", started: started)
         case .failed(let error):
@@ -221,7 +228,7 @@ public final class ActorProcess: Sendable {
         var loop = EnvironmentLoop(environments: environments, seeds: environmentSeeds, now: .now)
         var adder = TransitionAdder(actorID: configuration.actorID, runID: runID, observationSize: observationSize,
                                     actionSize: actionSize, batchSize: batchSize, interval: interval)
-        var client = VariableClient(updatePeriod: weightsEvery)
+        var client = VariableClient(updatePeriod: weightsEvery, lagRule: welcome.weightsLag)
         var steps = 0
         let stopping = { [shared] in shared.stopRequested.load(ordering: .relaxed) || shared.isEnded }
 
@@ -302,9 +309,13 @@ public final class ActorProcess: Sendable {
             for batch in batches where !outbox.append(batch, giveUp: stopping) { break }
         }
         // Whatever is left goes too, unless the run is over or the learner refused us.
-        if let last = adder.flush(), !shared.isEnded {
+        if let last = adder.flush() {
             let deadline = ContinuousClock.now + .milliseconds(configuration.drainTimeoutMs)
-            outbox.append(last) { [shared] in shared.isEnded || ContinuousClock.now > deadline }
+            if shared.isEnded || !outbox.append(last, giveUp: { [shared] in
+                shared.isEnded || ContinuousClock.now > deadline
+            }) {
+                shared.stats.withLock { $0.droppedTransitions[shared.dropReason, default: 0] += last.count }
+            }
         }
     }
 

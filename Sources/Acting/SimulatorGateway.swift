@@ -388,7 +388,8 @@ private final class GatewaySink: SimulatorSink, @unchecked Sendable {
     private struct Pending {
         var batches: [Replay.TransitionBatch] = []
         var count = 0
-        var oldestVersion: UInt64 = .max
+        /// The version that acted, per pending row.
+        var versions: [UInt64] = []
         var firstAt: ContinuousClock.Instant?
         var nextSeq: UInt64 = 0
     }
@@ -419,7 +420,7 @@ private final class GatewaySink: SimulatorSink, @unchecked Sendable {
         pending.withLock { state in
             state.batches.append(prepared.transitions)
             state.count += prepared.transitions.count
-            state.oldestVersion = min(state.oldestVersion, actingVersion)
+            state.versions += repeatElement(actingVersion, count: prepared.transitions.count)
             if state.firstAt == nil { state.firstAt = .now }
             // Appended under the lock: batches must enter the outbox in seq order. The check above
             // leaves room for it (a stop may still find the outbox full: append then waits).
@@ -463,10 +464,11 @@ private final class GatewaySink: SimulatorSink, @unchecked Sendable {
             state = Pending(nextSeq: state.nextSeq)
             return nil
         }
-        let version = state.oldestVersion
+        let version = state.versions.min() ?? 0
+        let offsets = state.versions.map { UInt32(clamping: $0 - version) }
         let seq = state.nextSeq
         state = Pending(nextSeq: seq + 1)
         return Wire.TransitionBatch(simulatorColumns: merged, actorID: actorID, runID: runID, seq: seq,
-                                    policyVersion: version)
+                                    policyVersion: version, actingVersionOffsets: offsets)
     }
 }

@@ -5,7 +5,8 @@ import Wire
 /// Rows go into columns as they arrive; a batch leaves when it holds `batchSize`
 /// rows, or when its oldest row has waited `interval` (so a slow environment still
 /// uploads steadily). Each batch gets the next `seq` of this run and the oldest policy
-/// version among its rows, as the protocol asks.
+/// version among its rows, as the protocol asks, and each row its own version (the
+/// `acting_versions` record), so the learner measures staleness per transition.
 public struct TransitionAdder: Sendable {
     public let actorID: UInt32
     public let runID: UInt64
@@ -23,7 +24,7 @@ public struct TransitionAdder: Sendable {
     private var actions: [Float] = []
     private var rewards: [Float] = []
     private var doneFlags: [UInt8] = []
-    private var oldestVersion: UInt64 = .max
+    private var versions: [UInt64] = []
     private var firstAt: ContinuousClock.Instant?
 
     public init(actorID: UInt32, runID: UInt64, observationSize: Int, actionSize: Int, batchSize: Int,
@@ -60,7 +61,7 @@ public struct TransitionAdder: Sendable {
         if terminated { flags.insert(.terminated) }
         if truncated { flags.insert(.truncated) }
         doneFlags.append(flags.rawValue)
-        oldestVersion = min(oldestVersion, policyVersion)
+        versions.append(policyVersion)
         return pendingCount >= batchSize ? flush() : nil
     }
 
@@ -73,11 +74,13 @@ public struct TransitionAdder: Sendable {
     /// Whatever is pending, as a batch (nil when empty).
     public mutating func flush() -> Wire.TransitionBatch? {
         guard pendingCount > 0 else { return nil }
+        let oldest = versions.min() ?? 0
         let batch = Wire.TransitionBatch(
-            actorID: actorID, runID: runID, seq: nextSeq, policyVersion: oldestVersion,
+            actorID: actorID, runID: runID, seq: nextSeq, policyVersion: oldest,
             observationSize: observationSize, actionSize: actionSize, episodeIDs: episodeIDs,
             stepIndices: stepIndices, observations: observations, nextObservations: nextObservations,
-            actions: actions, rewards: rewards, doneFlags: doneFlags)
+            actions: actions, rewards: rewards, doneFlags: doneFlags,
+            actingVersionOffsets: versions.map { UInt32(clamping: $0 - oldest) })
         nextSeq += 1
         episodeIDs.removeAll(keepingCapacity: true)
         stepIndices.removeAll(keepingCapacity: true)
@@ -86,7 +89,7 @@ public struct TransitionAdder: Sendable {
         actions.removeAll(keepingCapacity: true)
         rewards.removeAll(keepingCapacity: true)
         doneFlags.removeAll(keepingCapacity: true)
-        oldestVersion = .max
+        versions.removeAll(keepingCapacity: true)
         firstAt = nil
         return batch
     }

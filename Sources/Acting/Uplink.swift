@@ -31,6 +31,15 @@ final class UplinkState: Sendable {
 
     var isEnded: Bool { end.withLock { $0 != nil } }
 
+    /// Why transitions still held at exit are dropped: the reason counted in `droppedTransitions`.
+    var dropReason: String {
+        switch end.withLock({ $0 }) {
+        case .runOver: "run-over"
+        case .failed: "refused"
+        case nil: stopRequested.load(ordering: .relaxed) ? "stopped" : "learner-unreachable"
+        }
+    }
+
     func finish(_ reason: UplinkEnd) {
         end.withLock { if $0 == nil { $0 = reason } }
     }
@@ -209,6 +218,9 @@ struct Uplink: Sendable {
                     shared.observe(learnerVersion: reply.policyVersion)
                 case .error(let error) where error.code == .notWelcome:
                     connection.invalidate(epoch: epoch)
+                case .error(let error) where error.code == .shuttingDown && error.retryAfterMs == 0:
+                    shared.finish(.runOver)
+                    outbox.ring()
                 default:
                     break
                 }

@@ -3,24 +3,28 @@ import Wire
 
 /// Decides when an actor pulls new weights (Acme's `VariableClient(updatePeriod:)`).
 ///
-/// A pull is due every `updatePeriod` environment steps. While the actor holds no
-/// trained policy yet (version 0: random actions), it pulls as soon as the learner says
-/// (in a TRANSITIONS_ACK or HEARTBEAT_REPLY) that one exists, so acting with the policy
-/// starts right after the learner's first update. Later hints do not trigger pulls: the
-/// learner's version moves with every update, and the period is what bounds staleness.
-/// Requests carry ONLY_IF_NEWER, so a due pull of an unchanged policy costs one small
-/// round trip.
+/// A pull is due every `updatePeriod` environment steps, and, under the learner's lag rule
+/// (WELCOME's `weights_lag`), as soon as the learner says (in a TRANSITIONS_ACK or
+/// HEARTBEAT_REPLY) that it is `maxLagVersions` ahead of the held weights, or once the held
+/// weights are `maxAgeMs` old and newer ones exist. While the actor holds no trained policy
+/// yet (version 0: random actions), it pulls as soon as the learner says one exists, so acting
+/// with the policy starts right after the learner's first update. Requests carry
+/// ONLY_IF_NEWER, so a due pull of an unchanged policy costs one small round trip.
 public struct VariableClient: Sendable, Equatable {
     public let updatePeriod: Int
+    /// Pull by lag and age; nil: by the period alone.
+    public let lagRule: WeightsLagRule?
+    private var lastPullAt: ContinuousClock.Instant?
     /// The version the actor acts with (0: none yet, random actions).
     public private(set) var heldVersion: UInt64 = 0
     /// The newest version the learner has mentioned.
     public private(set) var learnerVersion: UInt64 = 0
     private var stepsAtLastPull: Int?
 
-    public init(updatePeriod: Int) {
+    public init(updatePeriod: Int, lagRule: WeightsLagRule? = nil) {
         precondition(updatePeriod >= 1, "pull at most once per step")
         self.updatePeriod = updatePeriod
+        self.lagRule = lagRule
     }
 
     /// Notes a version the learner reported.
@@ -29,15 +33,22 @@ public struct VariableClient: Sendable, Equatable {
     }
 
     /// Whether to pull now, `envSteps` steps into the run.
-    public func isDue(envSteps: Int) -> Bool {
+    public func isDue(envSteps: Int, now: ContinuousClock.Instant = .now) -> Bool {
         if heldVersion == 0 && learnerVersion > 0 { return true }
         guard let last = stepsAtLastPull else { return true }
-        return envSteps - last >= updatePeriod
+        if envSteps - last >= updatePeriod { return true }
+        guard let lagRule, learnerVersion > heldVersion else { return false }
+        if lagRule.maxLagVersions > 0 && learnerVersion - heldVersion >= UInt64(lagRule.maxLagVersions) { return true }
+        if lagRule.maxAgeMs > 0, let lastPullAt, now - lastPullAt >= .milliseconds(Int(lagRule.maxAgeMs)) {
+            return true
+        }
+        return false
     }
 
     /// Records that a pull started.
-    public mutating func didPull(envSteps: Int) {
+    public mutating func didPull(envSteps: Int, now: ContinuousClock.Instant = .now) {
         stepsAtLastPull = envSteps
+        lastPullAt = now
     }
 
     /// Forgets what the client held: a new learner run welcomed the actor, and its version
@@ -47,6 +58,7 @@ public struct VariableClient: Sendable, Equatable {
         heldVersion = 0
         learnerVersion = version
         stepsAtLastPull = nil
+        lastPullAt = nil
     }
 
     /// Records the version now in use.

@@ -201,6 +201,7 @@ enum ConfigKeys {
         .optionalDouble("error-buffer", \.errorBuffer), .optionalInt("ingest-queue-capacity", \.ingestQueueCapacity),
         .int("batch-hint", \.batchHint), .int("max-batch", \.maxBatch), .int("upload-interval-ms", \.uploadIntervalMs),
         .int("weights-chunk-bytes", \.weightsChunkBytes), .int("weights-refresh-steps", \.weightsRefreshSteps),
+        .int("weights-max-lag", \.weightsMaxLag), .int("weights-max-age-ms", \.weightsMaxAgeMs),
         .int("heartbeat-interval-ms", \.heartbeatIntervalMs), .optionalInt("peer-timeout-ms", \.peerTimeoutMs),
         .int("server-contexts", \.serverContexts), .int("weights-publish-interval-ms", \.weightsPublishIntervalMs),
         .optionalString("stats-file", \.statsFile), .int("stats-interval-ms", \.statsIntervalMs),

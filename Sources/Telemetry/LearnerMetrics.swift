@@ -37,9 +37,11 @@ public final class LearnerMetrics: Sendable {
         ("meow_transitions_ingested_total", "counter", "Transitions accepted into replay, by actor."),
         ("meow_batches_dropped_total", "counter", "Transition batches dropped, by reason (duplicate, stale)."),
         ("meow_actors_connected", "gauge", "Actors currently connected."),
-        ("meow_ingest_staleness_min", "gauge", "Smallest policy-version lag of recently ingested batches."),
-        ("meow_ingest_staleness_mean", "gauge", "Mean policy-version lag of recently ingested batches."),
-        ("meow_ingest_staleness_max", "gauge", "Largest policy-version lag of recently ingested batches."),
+        ("meow_ingest_staleness_min", "gauge", "Smallest policy-version lag of recently ingested transitions."),
+        ("meow_ingest_staleness_mean", "gauge", "Mean policy-version lag of recently ingested transitions."),
+        ("meow_ingest_staleness_p50", "gauge", "Median policy-version lag of recently ingested transitions."),
+        ("meow_ingest_staleness_p99", "gauge", "99th percentile policy-version lag of recently ingested transitions."),
+        ("meow_ingest_staleness_max", "gauge", "Largest policy-version lag of recently ingested transitions."),
         ("meow_replay_size", "gauge", "Transitions held in the replay buffer."),
         ("meow_replay_capacity", "gauge", "Transitions the replay buffer can hold."),
         ("meow_replay_fill_ratio", "gauge", "Replay size divided by capacity."),
@@ -84,6 +86,8 @@ public final class LearnerMetrics: Sendable {
     private let actorsConnected: Gauge
     private let stalenessMin: Gauge
     private let stalenessMean: Gauge
+    private let stalenessP50: Gauge
+    private let stalenessP99: Gauge
     private let stalenessMax: Gauge
     private let replaySize: Gauge
     private let replayCapacity: Gauge
@@ -124,6 +128,8 @@ public final class LearnerMetrics: Sendable {
         actorsConnected = gauge("meow_actors_connected")
         stalenessMin = gauge("meow_ingest_staleness_min")
         stalenessMean = gauge("meow_ingest_staleness_mean")
+        stalenessP50 = gauge("meow_ingest_staleness_p50")
+        stalenessP99 = gauge("meow_ingest_staleness_p99")
         stalenessMax = gauge("meow_ingest_staleness_max")
         replaySize = gauge("meow_replay_size")
         replayCapacity = gauge("meow_replay_capacity")
@@ -175,9 +181,11 @@ public final class LearnerMetrics: Sendable {
     }
 
     /// Policy-version lag of the batches ingested since the last call.
-    public func setStaleness(min: Double, mean: Double, max: Double) {
+    public func setStaleness(min: Double, mean: Double, p50: Double, p99: Double, max: Double) {
         stalenessMin.set(min)
         stalenessMean.set(mean)
+        stalenessP50.set(p50)
+        stalenessP99.set(p99)
         stalenessMax.set(max)
     }
 

@@ -24,11 +24,15 @@ public enum MetricName {
 
     /// Transitions accepted into replay per second of wall time.
     public static let ingestTransitionsPerSecond = "ingest/transitions_per_second"
-    /// Smallest policy-version lag among batches ingested since the last log.
+    /// Smallest policy-version lag among the last accepted transitions (per transition).
     public static let ingestStalenessMin = "ingest/staleness_min"
-    /// Mean policy-version lag of batches ingested since the last log.
+    /// Mean policy-version lag of the last accepted transitions.
     public static let ingestStalenessMean = "ingest/staleness_mean"
-    /// Largest policy-version lag among batches ingested since the last log.
+    /// Median policy-version lag of the last accepted transitions.
+    public static let ingestStalenessP50 = "ingest/staleness_p50"
+    /// 99th percentile of the policy-version lag of the last accepted transitions.
+    public static let ingestStalenessP99 = "ingest/staleness_p99"
+    /// Largest policy-version lag among the last accepted transitions.
     public static let ingestStalenessMax = "ingest/staleness_max"
     /// Batches refused so far because their policy was too old.
     public static let ingestDroppedStale = "ingest/dropped_stale"
@@ -79,7 +83,8 @@ public enum MetricName {
 
     /// The distributed-health names, in the order above.
     public static let health = [
-        ingestTransitionsPerSecond, ingestStalenessMin, ingestStalenessMean, ingestStalenessMax,
+        ingestTransitionsPerSecond, ingestStalenessMin, ingestStalenessMean, ingestStalenessP50,
+        ingestStalenessP99, ingestStalenessMax,
         ingestDroppedStale, rateLimiterBlockedSeconds, lossesSkippedNonFinite, valuesVMean,
         valuesLogSigmaMean, valuesLogSigmaMin, valuesLogSigmaMax, replaySize, actorsConnected,
         weightsVersion,

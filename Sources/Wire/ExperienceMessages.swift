@@ -31,10 +31,15 @@ public struct TransitionBatch: PayloadCodable {
     public var rewards: [Float]
     /// `DoneFlags` raw values.
     public var doneFlags: [UInt8]
+    /// Per row, the acting version minus `policyVersion` (the `acting_versions` extension record);
+    /// nil: every row counts as acted by `policyVersion`.
+    public var actingVersionOffsets: [UInt32]?
 
     public init(actorID: UInt32, runID: UInt64, seq: UInt64, policyVersion: UInt64, observationSize: Int,
                 actionSize: Int, episodeIDs: [UInt64], stepIndices: [UInt32], observations: [Float],
-                nextObservations: [Float], actions: [Float], rewards: [Float], doneFlags: [UInt8]) {
+                nextObservations: [Float], actions: [Float], rewards: [Float], doneFlags: [UInt8],
+                actingVersionOffsets: [UInt32]? = nil) {
+        self.actingVersionOffsets = actingVersionOffsets
         self.actorID = actorID
         self.runID = runID
         self.seq = seq
@@ -72,6 +77,17 @@ public struct TransitionBatch: PayloadCodable {
         try Check.unitInterval(actions, field: "transitions.actions")
         try Check.finite(rewards, field: "transitions.rewards")
         try Check.doneFlags(doneFlags, field: "transitions.done_flags")
+        if let actingVersionOffsets {
+            try Check.shape(actingVersionOffsets.count, rows: count, width: 1,
+                            field: "transitions.extensions.acting_versions")
+        }
+    }
+
+    /// The version that chose row `row`'s action.
+    public func actingVersion(ofRow row: Int) -> UInt64 {
+        guard let actingVersionOffsets else { return policyVersion }
+        let (sum, overflow) = policyVersion.addingReportingOverflow(UInt64(actingVersionOffsets[row]))
+        return overflow ? .max : sum
     }
 
     /// Dimensions are 1...limit.

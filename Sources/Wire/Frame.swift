@@ -88,7 +88,8 @@ public struct Frame: Equatable, Sendable {
     public var flags: UInt32
     /// The sender's minor version.
     public var minor: UInt8
-    /// Extension records after the body.
+    /// Extension records after the body that this codec does not know (kept, and re-encoded
+    /// before the known ones, which travel as the message's own fields: `KnownExtensions.swift`).
     public var extensions: [WireExtension]
 
     public init(_ message: Message, requestID: UInt32 = 0, flags: UInt32 = 0, minor: UInt8 = WireV1.minor,
@@ -108,12 +109,13 @@ public struct Frame: Equatable, Sendable {
         let body = message.body
         try body.validate(limits: limits)
         if flags & WireV1.mustUnderstandFlags != 0 { throw .invalidValue(field: "header.flags", index: 0) }
+        let extensions = self.extensions + Frame.knownRecords(of: message)
         try Check.count(extensions.count, limit: limits.maxExtensions, field: prefix + ".extensions")
         for extensionRecord in extensions where extensionRecord.tag == 0 {
             throw .invalidValue(field: prefix + ".extensions.tag", index: 0)
         }
 
-        var writer = WireWriter(capacity: estimatedSize)
+        var writer = WireWriter(capacity: estimatedSize(tail: extensions.reduce(0) { $0 + 6 + $1.value.count }))
         writer.writeBytes(WireV1.magic)
         writer.writeUInt8(WireV1.major)
         writer.writeUInt8(minor)
@@ -141,8 +143,7 @@ public struct Frame: Equatable, Sendable {
     private var prefix: String { message.type.fieldPrefix }
 
     /// Reserving the exact size for the big messages saves reallocations on the hot path.
-    private var estimatedSize: Int {
-        let tail = extensions.reduce(0) { $0 + 6 + $1.value.count }
+    private func estimatedSize(tail: Int) -> Int {
         switch message {
         case .transitions(let batch): return WireV1.headerSize + batch.bodySize + tail
         case .weights(let chunk): return WireV1.headerSize + 64 + chunk.tensors.count * 64 + chunk.data.count + tail
@@ -191,8 +192,9 @@ public struct Frame: Equatable, Sendable {
         guard let type = MessageType(rawValue: rawType) else { throw .unknownMessageType(rawType) }
 
         var reader = WireReader(bytes, range: WireV1.headerSize ..< frameLength)
-        let message = try Message.read(type, from: &reader, limits: limits)
-        let extensions = try readExtensions(&reader, prefix: type.fieldPrefix, limits: limits)
+        var message = try Message.read(type, from: &reader, limits: limits)
+        var extensions = try readExtensions(&reader, prefix: type.fieldPrefix, limits: limits)
+        try absorbKnownRecords(into: &message, from: &extensions)
         return Frame(message, requestID: try header.getUInt32LE(at: 12), flags: flags, minor: minor,
                      extensions: extensions)
     }

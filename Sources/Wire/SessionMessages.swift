@@ -125,11 +125,15 @@ public struct Welcome: PayloadCodable {
     public var envID: String
     /// Hyperparameter preset name.
     public var preset: String
+    /// Pull weights by lag (the `weights_lag` extension record); nil: by `weightsRefreshSteps` alone.
+    public var weightsLag: WeightsLagRule?
 
     public init(version: ProtocolVersion = WireV1.version, capabilities: Capabilities = [], learnerRunID: UInt64,
                 policyVersion: UInt64, warmupTransitions: UInt32, batchHint: UInt32, maxBatch: UInt32,
                 uploadIntervalMs: UInt32, weightsChunkBytes: UInt32, weightsRefreshSteps: UInt32,
-                heartbeatIntervalMs: UInt32, maxFrameBytes: UInt32, envID: String, preset: String) {
+                heartbeatIntervalMs: UInt32, maxFrameBytes: UInt32, envID: String, preset: String,
+                weightsLag: WeightsLagRule? = nil) {
+        self.weightsLag = weightsLag
         self.version = version
         self.capabilities = capabilities
         self.learnerRunID = learnerRunID

@@ -57,7 +57,7 @@ struct ActorCommand: AsyncParsableCommand {
     @Option(help: "Pull weights every N env steps (default: the learner's).") var weightsEvery: Int?
     @Option(help: "Stop after N env steps (default: until the learner ends the run).") var maxSteps: Int?
     @Option(help: "Time limit of the environment (default: its own).") var maxEpisodeSteps: Int?
-    @Option(help: "Unacknowledged batches kept for resending; a full outbox pauses the environments (default 2).")
+    @Option(help: "Unacknowledged batches kept for resending; a full outbox pauses the environments (default 1).")
     var outboxCapacity: Int?
     @Option(help: "Reply timeout of one request (ms; default 2000).") var requestTimeoutMs: Int?
     @Option(help: "Counters as JSON, rewritten every second.") var statsFile: String?

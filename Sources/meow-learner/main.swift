@@ -42,6 +42,9 @@ struct LearnerCommand: AsyncParsableCommand {
     @Option(help: "Longest an actor holds a partial batch (ms).") var uploadIntervalMs: Int?
     @Option(help: "WEIGHTS chunk size in bytes.") var weightsChunkBytes: Int?
     @Option(help: "Env steps between an actor's weight polls.") var weightsRefreshSteps: Int?
+    @Option(help: "Actors pull weights once this many versions behind (0: off; default 20).") var weightsMaxLag: Int?
+    @Option(help: "Actors pull weights once theirs are this old and newer exist (ms; 0: off; default 500).")
+    var weightsMaxAgeMs: Int?
     @Option(help: "Heartbeat period (ms).") var heartbeatIntervalMs: Int?
     @Option(help: "Forget actors silent this long (ms; default 3 heartbeats).") var peerTimeoutMs: Int?
     @Option(help: "Concurrent REP contexts serving requests.") var serverContexts: Int?
@@ -69,7 +72,8 @@ struct LearnerCommand: AsyncParsableCommand {
             ("samples-per-insert", samplesPerInsert), ("min-replay", minReplay), ("error-buffer", errorBuffer),
             ("ingest-queue-capacity", ingestQueueCapacity), ("batch-hint", batchHint), ("max-batch", maxBatch),
             ("upload-interval-ms", uploadIntervalMs), ("weights-chunk-bytes", weightsChunkBytes),
-            ("weights-refresh-steps", weightsRefreshSteps), ("heartbeat-interval-ms", heartbeatIntervalMs),
+            ("weights-refresh-steps", weightsRefreshSteps), ("weights-max-lag", weightsMaxLag),
+            ("weights-max-age-ms", weightsMaxAgeMs), ("heartbeat-interval-ms", heartbeatIntervalMs),
             ("peer-timeout-ms", peerTimeoutMs), ("server-contexts", serverContexts),
             ("weights-publish-interval-ms", weightsPublishIntervalMs), ("stats-file", statsFile),
             ("stats-interval-ms", statsIntervalMs), ("progress-interval-ms", quiet ? 0 : progressIntervalMs),
@@ -98,6 +102,8 @@ struct LearnerCommand: AsyncParsableCommand {
         set(\.uploadIntervalMs, uploadIntervalMs)
         set(\.weightsChunkBytes, weightsChunkBytes)
         set(\.weightsRefreshSteps, weightsRefreshSteps)
+        set(\.weightsMaxLag, weightsMaxLag)
+        set(\.weightsMaxAgeMs, weightsMaxAgeMs)
         set(\.heartbeatIntervalMs, heartbeatIntervalMs)
         set(\.peerTimeoutMs, peerTimeoutMs)
         set(\.serverContexts, serverContexts)

@@ -34,6 +34,7 @@ import Wire
         _ = add(&adder, step: 1, version: 4, terminated: true)
         let batch = add(&adder, step: 2, version: 6, action: 1.0000001)
         #expect(batch?.policyVersion == 4)
+        #expect(batch?.actingVersionOffsets == [5, 0, 2], "each row keeps its own version")
         #expect(batch?.doneFlags == [DoneFlags.truncated.rawValue, DoneFlags.terminated.rawValue, 0])
         #expect(batch?.actions.last == 1)
     }

@@ -10,11 +10,16 @@ import collections
 import os
 import random
 import signal
+import threading
 import time
+import traceback
 
 import numpy as np
+import pynng
 
 from conftest import stop, wait_for
+from meow_client import wire
+from peer import PENDULUM_ACT, PENDULUM_OBS
 
 PENDULUM_ROW = 3 + 1 + 1 + 3  # observation, action, reward, next observation (float32)
 
@@ -156,3 +161,138 @@ def test_a_run_directory_belongs_to_one_run(cluster):
     assert stop(again) == 0, cluster.log("again")
     assert "deleting the earlier run" in cluster.log("again")
     assert cluster.learner_stats()["env_steps"] == 0, "the new run counts from zero"
+
+
+class Simulator:
+    """A hand-driven simulator whose observations name their step, so replay can be checked by content.
+
+    Step k observes (k mod 1000 / 1000, k div 1000 / 1000, 0.5) and earns reward -(k mod 97) / 97.
+    Every ACTION_REPLY makes the transitions its request completed durable; those rows are kept in
+    `acknowledged`. A lost learner ends the episode: the next learner starts a new one.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.k = 0
+        self.episode = 0
+        self.acknowledged = collections.Counter()
+        self.socket = None
+        self.request_id = 0
+        self.error = None
+
+    @staticmethod
+    def observation(k):
+        return np.array([(k % 1000) / 1000, (k // 1000) / 1000, 0.5], np.float32)
+
+    @staticmethod
+    def reward(k):
+        return np.float32(-(k % 97) / 97)
+
+    def request(self, message):
+        self.request_id += 1
+        self.socket.send(wire.encode(wire.Frame(message, request_id=self.request_id)))
+        return wire.decode(self.socket.recv_msg().bytes).message
+
+    def connect(self):
+        if self.socket is not None:
+            self.socket.close()
+        self.socket = pynng.Req0(dial=self.url, recv_timeout=1500, send_timeout=1500)
+        self.socket.resend_time = 0  # no REQ resend to a learner that never saw the episode
+        while True:
+            try:
+                reply = self.request(wire.Hello(
+                    role=wire.Role.SIMULATOR, min_version=(1, 0), max_version=(1, 0), capabilities=0, actor_id=0,
+                    run_id=random.getrandbits(63), client_name="pytest-simulator", client_version="0",
+                    auth_token=b"", env_id="Pendulum-v1", observation_space=PENDULUM_OBS,
+                    action_space=PENDULUM_ACT))
+                if isinstance(reply, wire.Welcome):
+                    return
+            except pynng.exceptions.NNGException:  # timed out, or the learner reset the connection
+                pass
+            time.sleep(0.1)
+
+    def act(self, event, k, previous_action=None):
+        """One row; returns the action, or None when the learner is gone (the episode is lost)."""
+        message = wire.ActionRequest(
+            deterministic=False, want_values=False, action_dim=1,
+            episode_ids=np.array([self.episode], np.uint64), observations=self.observation(k)[None, :],
+            prev_rewards=np.array([0 if event == wire.ActionEvent.START else self.reward(k - 1)], np.float32),
+            events=np.array([event], np.uint8),
+            prev_done_flags=np.array([2 if event == wire.ActionEvent.END else 0], np.uint8))
+        while True:
+            try:
+                reply = self.request(message)
+            except pynng.exceptions.NNGException:  # timed out, or the learner reset the connection
+                return None
+            if isinstance(reply, wire.Error) and reply.code == wire.ErrorCode.TRY_LATER:
+                time.sleep(max(1, reply.retry_after_ms) / 1000)  # nothing was applied: the same row again
+                continue
+            if not isinstance(reply, wire.ActionReply):
+                return None
+            if previous_action is not None:
+                row = np.concatenate([self.observation(k - 1), previous_action, [self.reward(k - 1)],
+                                      self.observation(k)]).astype("<f4")
+                self.acknowledged[row.tobytes()] += 1
+            return reply.actions[0].astype(np.float32)
+
+    def run(self, stop, episode_steps=50):
+        try:
+            self.episodes(stop, episode_steps)
+        except Exception:  # noqa: BLE001 - the test reports it
+            self.error = traceback.format_exc()
+            raise
+
+    def episodes(self, stop, episode_steps):
+        self.connect()
+        while not stop():
+            self.episode += 1
+            self.k += 1
+            action = self.act(wire.ActionEvent.START, self.k)
+            for step in range(1, episode_steps + 1):
+                if action is None:
+                    break
+                self.k += 1
+                event = wire.ActionEvent.END if step == episode_steps else wire.ActionEvent.STEP
+                action = self.act(event, self.k, previous_action=action)
+            if action is None:
+                self.connect()
+
+
+def test_kill_nine_loses_no_simulator_transition_the_learner_answered(cluster):
+    seed = int(os.environ.get("MEOW_KILL_SEED", random.randrange(1 << 30)))
+    print(f"kill -9 seed {seed} (MEOW_KILL_SEED={seed} repeats the kill points)")
+    rng = random.Random(seed)
+    run_dir = cluster.tmp / "run"
+    args = ("--steps", "1000000", "--checkpoint-every", "2000")
+    learner = cluster.learner(*args)
+    simulator = Simulator(cluster.url)
+    stopping = threading.Event()
+    thread = threading.Thread(target=simulator.run, args=(stopping.is_set,), daemon=True)
+    thread.start()
+    wait_for(lambda: (cluster.learner_stats() or {}).get("env_steps", 0) > 300, 60, "simulator transitions")
+    for kill in range(3):
+        time.sleep(rng.uniform(0.2, 2.0))
+        previous = (cluster.learner_stats() or {}).get("learner_run_id")
+        learner.send_signal(signal.SIGKILL)
+        learner.wait()
+        dump = ("--dump-replay", str(cluster.tmp / "replay.bin")) if kill == 2 else ()
+        learner = cluster.learner(*args, "--resume", str(run_dir), *dump, name=f"learner{kill + 2}")
+        wait_for(lambda: (cluster.learner_stats() or {}).get("learner_run_id") not in (None, previous), 30,
+                 f"learner {kill + 2} to resume")
+    acknowledged_before = sum(simulator.acknowledged.values())
+    wait_for(lambda: simulator.error or sum(simulator.acknowledged.values()) > acknowledged_before + 100, 60,
+             "transitions acknowledged by the last learner")
+    assert simulator.error is None, simulator.error
+    stopping.set()
+    thread.join(timeout=30)
+    learner.send_signal(signal.SIGTERM)
+    assert learner.wait(timeout=40) == 0, cluster.log("learner4")
+
+    replay = rows(cluster.tmp / "replay.bin")
+    lost = [row for row in simulator.acknowledged if replay[row] == 0]
+    duplicated = [row for row, count in replay.items() if count > 1]
+    print(f"{sum(simulator.acknowledged.values())} acknowledged simulator transitions, "
+          f"{sum(replay.values())} in replay, {len(lost)} lost, {len(duplicated)} duplicated")
+    assert sum(simulator.acknowledged.values()) > 300
+    assert not lost, f"{len(lost)} answered simulator transitions are not in replay (seed {seed})"
+    assert not duplicated, f"{len(duplicated)} transitions are in replay more than once (seed {seed})"

@@ -22,7 +22,10 @@ public struct ActorSettings: Sendable, Equatable {
     /// Time limit of the environment; nil: its own.
     public var maxEpisodeSteps: Int?
     /// Unacknowledged batches kept for resending; a full outbox pauses the environments.
-    public var outboxCapacity = 2
+    public var outboxCapacity = ActorSettings.defaultOutboxCapacity
+    /// One batch in flight: an actor behind the rate limiter stops collecting at once, so data is
+    /// fresh on arrival (docs/benchmarks.md, "Policy lag").
+    public static let defaultOutboxCapacity = 1
     /// Reply timeout of one request (ms).
     public var requestTimeoutMs = 2000
     /// Counters as JSON, rewritten every second; nil: none.

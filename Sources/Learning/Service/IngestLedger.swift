@@ -203,7 +203,7 @@ public struct IngestLedger: Sendable {
     /// Welcomes or refuses a peer (PROTOCOL.md 5.1 to 5.3).
     public mutating func hello(_ hello: Hello, now: ContinuousClock.Instant) -> Message {
         if let retry = shutdownRetry {
-            return refuse(.shuttingDown, retry: retry, "the learner is shutting down")
+            return refuse(.shuttingDown, retry: retry, shutdownText)
         }
         guard hello.minVersion <= WireV1.version && WireV1.version <= hello.maxVersion else {
             return refuse(.unsupportedVersion, retry: 0,
@@ -259,6 +259,13 @@ public struct IngestLedger: Sendable {
         return .refused(Refused(code: code, retryAfterMs: retry, text: text))
     }
 
+    /// The sentence that goes with `shutdownRetry`: retry 0 is the one "run is over" signal.
+    private var shutdownText: String {
+        shutdown == .finished
+            ? "the run is over: the learner's step budget is spent; stop collecting"
+            : "the learner is shutting down; say HELLO again after retry_after_ms"
+    }
+
     /// nil while running; otherwise the retry_after_ms that tells a peer whether to come back.
     private var shutdownRetry: UInt32? {
         switch shutdown {
@@ -288,8 +295,8 @@ public struct IngestLedger: Sendable {
     public mutating func admit(_ batch: Wire.TransitionBatch, now: ContinuousClock.Instant) -> IngestAdmission {
         let type = MessageType.transitions.rawValue
         if let retry = shutdownRetry {
-            let text = shutdown == .finished ? "the run is over" : "the learner is shutting down"
-            return .reply(.error(ErrorReply(code: .shuttingDown, failedType: type, retryAfterMs: retry, text: text)))
+            return .reply(.error(ErrorReply(code: .shuttingDown, failedType: type, retryAfterMs: retry,
+                                            text: shutdownText)))
         }
         let key = PeerKey(actorID: batch.actorID, runID: batch.runID)
         guard let peer = peers[key] else {
@@ -371,7 +378,7 @@ public struct IngestLedger: Sendable {
             return ack(batch.seq, .accepted)
         }
         if batch.count > 0 { queue.append(batch) }
-        staleness.record(pending.lag)
+        staleness.record(batch, learnerVersion: policyVersion)
         if let acting = peers[key]?.actingVersion { peers[key]?.actingVersion = max(acting, batch.policyVersion) }
         var tally = tallies[batch.actorID, default: ActorTally()]
         tally.transitions += batch.count
@@ -434,8 +441,7 @@ public struct IngestLedger: Sendable {
     public mutating func simulatorAdmission(_ count: Int, now: ContinuousClock.Instant) -> ErrorReply? {
         let type = MessageType.actionRequest.rawValue
         if let retry = shutdownRetry {
-            let text = shutdown == .finished ? "the run is over" : "the learner is shutting down"
-            return ErrorReply(code: .shuttingDown, failedType: type, retryAfterMs: retry, text: text)
+            return ErrorReply(code: .shuttingDown, failedType: type, retryAfterMs: retry, text: shutdownText)
         }
         guard count > 0 else { return nil }
         if queuedTransitions + count > settings.queueCapacity || !limiter.canInsert(queuedTransitions + count) {
@@ -468,7 +474,7 @@ public struct IngestLedger: Sendable {
             return
         }
         queue.append(batch)
-        staleness.record(policyVersion >= actingVersion ? policyVersion - actingVersion : 0)
+        staleness.record(policyVersion >= actingVersion ? policyVersion - actingVersion : 0, count: batch.count)
     }
 
     /// Reserves and queues at once (no write-ahead log between).
@@ -490,6 +496,11 @@ public struct IngestLedger: Sendable {
         guard peers[key] != nil else {
             return .error(ErrorReply(code: .notWelcome, failedType: MessageType.heartbeat.rawValue,
                                      text: "say HELLO first"))
+        }
+        if shutdown == .finished {
+            // The run is over: an actor waiting on a full outbox learns it here, not at a time-out.
+            return .error(ErrorReply(code: .shuttingDown, failedType: MessageType.heartbeat.rawValue,
+                                     retryAfterMs: 0, text: shutdownText))
         }
         peers[key]?.lastSeen = now
         peers[key]?.actingVersion = beat.policyVersion
@@ -648,15 +659,33 @@ public struct LedgerCounters: Sendable, Equatable, Codable {
     }
 }
 
-/// The policy lag (learner version − acting version) of the last accepted batches.
+/// The policy lag of the last accepted transitions, one value per transition: the learner's
+/// version when the transition is accepted into the replay queue minus the version of the
+/// policy that chose its action (docs/metrics.md, "Staleness").
 public struct StalenessWindow: Sendable, Equatable {
     private var values: [UInt64] = []
     private var next = 0
-    public let capacity = 1024
+    public let capacity: Int
 
-    public init() {}
+    public init(capacity: Int = 16_384) {
+        precondition(capacity >= 1, "the window holds at least one transition")
+        self.capacity = capacity
+    }
 
-    mutating func record(_ lag: UInt64) {
+    /// Records `count` transitions of lag `lag`.
+    mutating func record(_ lag: UInt64, count: Int = 1) {
+        for _ in 0 ..< count { record(one: lag) }
+    }
+
+    /// Records every row of `batch`, accepted while the learner is at `learnerVersion`.
+    mutating func record(_ batch: Wire.TransitionBatch, learnerVersion: UInt64) {
+        for row in 0 ..< batch.count {
+            let acting = batch.actingVersion(ofRow: row)
+            record(one: learnerVersion >= acting ? learnerVersion - acting : 0)
+        }
+    }
+
+    private mutating func record(one lag: UInt64) {
         if values.count < capacity {
             values.append(lag)
         } else {
@@ -665,11 +694,33 @@ public struct StalenessWindow: Sendable, Equatable {
         }
     }
 
-    /// nil before the first batch.
-    public var minimum: UInt64? { values.min() }
-    public var maximum: UInt64? { values.max() }
-    public var mean: Double? {
-        values.isEmpty ? nil : Double(values.reduce(0, +)) / Double(values.count)
+    /// Min, mean, median, 99th percentile and max of the window; nil before the first transition.
+    public var summary: StalenessSummary? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        // Nearest rank: the smallest value with at least q of the window at or below it.
+        func quantile(_ q: Double) -> UInt64 {
+            sorted[max(0, min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
+        }
+        return StalenessSummary(min: sorted[0], mean: Double(sorted.reduce(0, +)) / Double(sorted.count),
+                                p50: quantile(0.5), p99: quantile(0.99), max: sorted[sorted.count - 1])
+    }
+}
+
+/// Per-transition policy lag over the recent window (`StalenessWindow`).
+public struct StalenessSummary: Codable, Sendable, Equatable {
+    public var min: UInt64
+    public var mean: Double
+    public var p50: UInt64
+    public var p99: UInt64
+    public var max: UInt64
+
+    public init(min: UInt64, mean: Double, p50: UInt64, p99: UInt64, max: UInt64) {
+        self.min = min
+        self.mean = mean
+        self.p50 = p50
+        self.p99 = p99
+        self.max = max
     }
 }
 

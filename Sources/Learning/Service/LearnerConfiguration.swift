@@ -62,6 +62,10 @@ public struct LearnerConfiguration: Sendable {
     public var weightsChunkBytes = 1 << 20
     /// Environment steps between an actor's weight polls.
     public var weightsRefreshSteps = 20
+    /// Actors pull as soon as the learner is this many versions ahead of their weights (0: off).
+    public var weightsMaxLag = 20
+    /// Actors pull once their weights are this old and newer ones exist (ms; 0: off).
+    public var weightsMaxAgeMs = 500
     /// Heartbeat period; a peer silent for `peerTimeoutMs` is forgotten.
     public var heartbeatIntervalMs = 1000
     /// nil: three heartbeat intervals (PROTOCOL.md 5.7).
@@ -185,6 +189,9 @@ public struct LearnerConfiguration: Sendable {
         try need(weightsChunkBytes >= 1024 && weightsChunkBytes <= limits.maxChunkBytes, "weights-chunk-bytes",
                  "between 1024 and \(limits.maxChunkBytes), got \(weightsChunkBytes)")
         try need(weightsRefreshSteps >= 1, "weights-refresh-steps", "at least 1, got \(weightsRefreshSteps)")
+        try need((0 ... Int(UInt32.max)).contains(weightsMaxLag), "weights-max-lag", "0 or more, got \(weightsMaxLag)")
+        try need((0 ... Int(UInt32.max)).contains(weightsMaxAgeMs), "weights-max-age-ms",
+                 "0 or more, got \(weightsMaxAgeMs)")
         try need(heartbeatIntervalMs >= 10, "heartbeat-interval-ms", "at least 10, got \(heartbeatIntervalMs)")
         try need(resolvedPeerTimeoutMs > heartbeatIntervalMs, "peer-timeout-ms",
                  "longer than the heartbeat interval (\(heartbeatIntervalMs) ms)")

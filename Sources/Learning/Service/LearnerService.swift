@@ -129,7 +129,9 @@ public final class LearnerService: Sendable {
             weightsRefreshSteps: UInt32(configuration.weightsRefreshSteps),
             heartbeatIntervalMs: UInt32(configuration.heartbeatIntervalMs),
             maxFrameBytes: UInt32(clamping: configuration.limits.maxFrameBytes),
-            envID: spec.envID, preset: spec.name)
+            envID: spec.envID, preset: spec.name,
+            weightsLag: WeightsLagRule(maxLagVersions: UInt32(configuration.weightsMaxLag),
+                                       maxAgeMs: UInt32(configuration.weightsMaxAgeMs)))
         let settings = IngestSettings(
             token: configuration.token, maxActors: configuration.maxActors,
             maxStaleness: configuration.maxStaleness, queueCapacity: configuration.resolvedIngestQueueCapacity,
@@ -319,7 +321,7 @@ public final class LearnerService: Sendable {
             + " actors \(stats.liveActors) replay \(stats.replaySize)"
         if let ret = stats.meanRecentReturn { line += String(format: " return %.1f", ret) }
         if let staleness = stats.staleness {
-            line += String(format: " staleness %d/%.1f/%d", staleness.min, staleness.mean, staleness.max)
+            line += String(format: " staleness p50 %d p99 %d mean %.1f", staleness.p50, staleness.p99, staleness.mean)
         }
         if stats.tryLater > 0 { line += " try-later \(stats.tryLater)" }
         return line

@@ -19,12 +19,6 @@ public struct LearnerStats: Codable, Sendable {
         public var actingVersion: UInt64?
     }
 
-    public struct Staleness: Codable, Sendable {
-        public var min: UInt64
-        public var mean: Double
-        public var max: UInt64
-    }
-
     public var learnerRunID: UInt64
     public var environment: String
     public var state: String
@@ -43,7 +37,8 @@ public struct LearnerStats: Codable, Sendable {
     public var refusals: [String: Int]
     public var insertBlockedSeconds: Double
     public var sampleBlockedSeconds: Double
-    public var staleness: Staleness?
+    /// Per-transition policy lag over the last accepted transitions.
+    public var staleness: StalenessSummary?
     public var lastLoss: Float?
     public var meanRecentReturn: Double?
     public var actors: [String: Actor]
@@ -84,9 +79,7 @@ public struct LearnerStats: Codable, Sendable {
         refusals = Dictionary(uniqueKeysWithValues: ledger.refusals.map { ($0.key.name, $0.value) })
         insertBlockedSeconds = ledger.insertBlocked.seconds
         sampleBlockedSeconds = ledger.limiter.sampleWait.seconds
-        if let low = ledger.staleness.minimum, let mean = ledger.staleness.mean, let high = ledger.staleness.maximum {
-            staleness = Staleness(min: low, mean: mean, max: high)
-        }
+        staleness = ledger.staleness.summary
         self.lastLoss = lastLoss
         meanRecentReturn = ledger.recentReturns.isEmpty
             ? nil : ledger.recentReturns.reduce(0, +) / Double(ledger.recentReturns.count)

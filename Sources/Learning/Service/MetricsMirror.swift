@@ -37,7 +37,8 @@ final class MetricsMirror {
         metrics.setReplay(size: stats.replaySize, capacity: replayCapacity)
         metrics.setPolicyVersion(Int(stats.policyVersion))
         if let staleness = stats.staleness {
-            metrics.setStaleness(min: Double(staleness.min), mean: staleness.mean, max: Double(staleness.max))
+            metrics.setStaleness(min: Double(staleness.min), mean: staleness.mean, p50: Double(staleness.p50),
+                                 p99: Double(staleness.p99), max: Double(staleness.max))
         }
         if let evaluation { metrics.setEvalReturn(evaluation) }
         if let log = stats.writeAheadLog {
@@ -65,7 +66,7 @@ struct HealthScalars {
     /// What the ledger says at one moment, taken under its lock.
     struct Reading {
         var steps: Int
-        var staleness: (min: UInt64, mean: Double, max: UInt64)?
+        var staleness: StalenessSummary?
         var droppedStale: Int
         var sampleBlockedSeconds: Double
         var replaySize: Int
@@ -73,9 +74,7 @@ struct HealthScalars {
 
         init(_ ledger: IngestLedger) {
             steps = ledger.acceptedTransitions
-            if let low = ledger.staleness.minimum, let mean = ledger.staleness.mean, let high = ledger.staleness.maximum {
-                staleness = (low, mean, high)
-            }
+            staleness = ledger.staleness.summary
             droppedStale = ledger.staleDrops
             sampleBlockedSeconds = ledger.limiter.sampleWait.seconds
             replaySize = ledger.replaySize
@@ -103,6 +102,8 @@ struct HealthScalars {
         if let staleness = reading.staleness {
             logger.log(tag: MetricName.ingestStalenessMin, value: Double(staleness.min), step: step)
             logger.log(tag: MetricName.ingestStalenessMean, value: staleness.mean, step: step)
+            logger.log(tag: MetricName.ingestStalenessP50, value: Double(staleness.p50), step: step)
+            logger.log(tag: MetricName.ingestStalenessP99, value: Double(staleness.p99), step: step)
             logger.log(tag: MetricName.ingestStalenessMax, value: Double(staleness.max), step: step)
         }
         logger.log(tag: MetricName.ingestDroppedStale, value: Double(reading.droppedStale), step: step)

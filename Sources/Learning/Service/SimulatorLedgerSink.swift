@@ -59,7 +59,7 @@ extension Wire.TransitionBatch {
     ///
     /// Replay keeps no episode ids or step indices, so they travel as zeros.
     public init(simulatorColumns batch: Replay.TransitionBatch, actorID: UInt32, runID: UInt64, seq: UInt64,
-                policyVersion: UInt64) {
+                policyVersion: UInt64, actingVersionOffsets: [UInt32]? = nil) {
         self.init(
             actorID: actorID, runID: runID, seq: seq, policyVersion: policyVersion,
             observationSize: batch.observationDimension, actionSize: batch.actionDimension,
@@ -67,6 +67,7 @@ extension Wire.TransitionBatch {
             stepIndices: [UInt32](repeating: 0, count: batch.count),
             observations: batch.observations, nextObservations: batch.nextObservations,
             actions: batch.actions.map { min(max($0, -1), 1) }, rewards: batch.rewards,
-            doneFlags: batch.terminations.map { $0 != 0 ? DoneFlags.terminated.rawValue : 0 })
+            doneFlags: batch.terminations.map { $0 != 0 ? DoneFlags.terminated.rawValue : 0 },
+            actingVersionOffsets: actingVersionOffsets)
     }
 }

@@ -108,9 +108,26 @@ import Wire
         _ = ledger.transitions(batch(seq: 0, version: 10), now: now)
         _ = ledger.transitions(batch(seq: 1, version: 4), now: now)
         _ = ledger.transitions(batch(seq: 2, version: 7), now: now)
-        #expect(ledger.staleness.minimum == 0)
-        #expect(ledger.staleness.maximum == 6)
-        #expect(ledger.staleness.mean == 3)
+        let summary = try #require(ledger.staleness.summary)
+        #expect(summary.min == 0)
+        #expect(summary.max == 6)
+        #expect(summary.mean == 3)
+        #expect(summary.p50 == 3)
+        #expect(summary.p99 == 6)
+    }
+
+    @Test func stalenessIsCountedPerTransitionFromTheActingVersionsRecord() throws {
+        let ledger = LedgerBox(try makeLedger())
+        _ = ledger.hello(hello(), now: now)
+        ledger.policyVersion = 100
+        // Rows acted by versions 90, 91, 95 and 100: lags 10, 9, 5, 0; the batch's own stamp (90) would say 10.
+        var mixed = batch(seq: 0, count: 4, version: 90)
+        mixed.actingVersionOffsets = [0, 1, 5, 10]
+        _ = ledger.transitions(mixed, now: now)
+        let summary = try #require(ledger.staleness.summary)
+        #expect(summary.min == 0 && summary.max == 10)
+        #expect(summary.mean == 6)
+        #expect(summary.p50 == 5)
     }
 
     @Test func maxStalenessDropsAndCountsOldBatches() throws {

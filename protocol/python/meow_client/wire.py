@@ -1121,9 +1121,12 @@ def decode_evaluate(extensions, limits: Optional[Limits] = None) -> Optional[Lis
     """The seeds of an ACTION_REPLY's ``EVALUATE`` record, or None when it has none."""
     limits = limits or Limits()
     name = "action_reply.extensions.evaluate"
-    value = next((bytes(v) for tag, v in extensions if tag == EVALUATE_TAG), None)
-    if value is None:
+    values = [bytes(v) for tag, v in extensions if tag == EVALUATE_TAG]
+    if not values:
         return None
+    if len(values) > 1:
+        raise _malformed(name, "the record appears twice")
+    value = values[0]
     if len(value) < 4:
         raise _malformed(name, "shorter than its count")
     (count,) = struct.unpack_from("<I", value)
@@ -1157,9 +1160,12 @@ def decode_evaluation_starts(extensions, limits: Optional[Limits] = None) -> Opt
     """``(episode_ids, seeds)`` of an ACTION_REQUEST's ``EVALUATION_STARTS`` record, or None."""
     limits = limits or Limits()
     name = "action_request.extensions.evaluation_starts"
-    value = next((bytes(v) for tag, v in extensions if tag == EVALUATION_STARTS_TAG), None)
-    if value is None:
+    values = [bytes(v) for tag, v in extensions if tag == EVALUATION_STARTS_TAG]
+    if not values:
         return None
+    if len(values) > 1:
+        raise _malformed(name, "the record appears twice")
+    value = values[0]
     if len(value) < 4:
         raise _malformed(name, "shorter than its count")
     (count,) = struct.unpack_from("<I", value)

@@ -42,3 +42,10 @@ def test_an_episode_named_twice_is_malformed():
     assert caught.value.code == wire.ErrorCode.MALFORMED
     with pytest.raises(wire.WireError):
         wire.encode_evaluation_starts([1], [0, 1])
+
+
+def test_a_record_twice_is_malformed():
+    record = wire.encode_evaluate([0])
+    with pytest.raises(wire.WireError) as caught:
+        wire.decode_evaluate([record, record])
+    assert caught.value.code == wire.ErrorCode.MALFORMED
