@@ -17,6 +17,12 @@ import Wire
 /// ```
 /// `run()` returns after a stop request (SIGINT/SIGTERM: `requestStop()`) or when the
 /// run's step budget is spent, with the policy saved and the stats file written.
+///
+/// Lifecycle: a run whose spaces are not known yet (`--env external`, a preset without MuJoCo)
+/// listens **waiting for the first peer** (stats `state` `waiting-for-first-peer`): networks,
+/// replay and policy are sized by the spaces its HELLO brings, and are built then. A run that
+/// knows its spaces (built in, or recorded by a resumed run) builds them, and publishes the
+/// policy it continues, before it listens. Then it trains until finished or stopped.
 public final class LearnerService: Sendable {
     public let configuration: LearnerConfiguration
     public let spec: EnvironmentSpec
