@@ -19,8 +19,10 @@ public protocol SimulatorSink: Sendable {
     /// `transitions`; otherwise it answers `.wait` (backpressure: the server retries until the
     /// request's budget runs out) or `.refuse` without running `prepare`, so nothing changes.
     ///
-    /// `evaluating`: the request carries rows of evaluation episodes. Training waits for them, so
-    /// the rate limiter must not hold the request (its few training rows go in beyond it).
+    /// `evaluating`: the request comes from a simulator that owes the open evaluation round
+    /// episodes (or carries their rows). Training waits for them, so the rate limiter must not
+    /// hold the request: its training rows, at most what its running episodes have left before
+    /// their next reset, go in beyond it.
     func admit(upTo count: Int, store: Bool, evaluating: Bool, peer: PeerKey, actingVersion: UInt64,
                prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission
 }
@@ -469,14 +471,18 @@ public final class SimulatorServer: @unchecked Sendable {
         // Evaluation episodes (PROTOCOL.md 5.15): those this request starts, and those running.
         var evaluation = Set<UInt64>()
         var starts: [(episode: UInt64, seed: UInt64)] = []
+        // The session owes the open round episodes: training waits for it, so the rate limiter must
+        // not hold its requests either (its running episodes must reach their next reset).
+        var owesRound = false
         if let evaluator, job.entry.evaluationGranted {
             if let record = job.starts {
                 for (row, id) in request.episodeIDs.enumerated() where request.events[row] == .start {
                     if let index = record.episodeIDs.firstIndex(of: id) { starts.append((id, record.seeds[index])) }
                 }
             }
-            evaluation = evaluator.withSchedule { schedule in
-                Set(request.episodeIDs.filter { schedule.isEvaluating(session: session, episode: $0) })
+            (evaluation, owesRound) = evaluator.withSchedule { schedule in
+                let running = Set(request.episodeIDs.filter { schedule.isEvaluating(session: session, episode: $0) })
+                return (running, !schedule.assignment(for: session).isEmpty || schedule.isRunningRound(session: session))
             }
             evaluation.formUnion(starts.map(\.episode))
         }
@@ -489,7 +495,8 @@ public final class SimulatorServer: @unchecked Sendable {
         let requestID = job.requestID
         let unstored = evaluation
         do {
-            let outcome = try sink.admit(upTo: bound, store: store, evaluating: !evaluation.isEmpty, peer: job.entry.peer,
+            let outcome = try sink.admit(upTo: bound, store: store, evaluating: owesRound || !evaluation.isEmpty,
+                                         peer: job.entry.peer,
                                          actingVersion: heldVersion ?? 0) {
                 () throws(SimulatorError) -> PreparedRequest in
                 // Optional chaining mutates in place (a local copy would copy every episode).

@@ -121,6 +121,11 @@ public struct EvaluationSchedule: Sendable, Equatable {
         return round?.running[key] != nil || strays.contains(key)
     }
 
+    /// Whether `session` runs an episode for a seed of the open round.
+    public func isRunningRound(session: UInt64) -> Bool {
+        round?.running.keys.contains { $0.session == session } ?? false
+    }
+
     /// Whether `episode` of `session` runs for a seed of the open round (its result counts).
     public func isRecorded(session: UInt64, episode: UInt64) -> Bool {
         round?.running[EpisodeKey(session: session, episode: episode)] != nil
