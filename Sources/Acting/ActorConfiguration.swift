@@ -76,6 +76,19 @@ public struct ActorConfiguration: Sendable {
         if connect.lowercased().hasPrefix("tls+") {
             try need(tls != nil, "tls-ca", "a CA file and server name for the tls+tcp:// learner")
         }
+        if let reason = Self.uncheckedNameReason(url: connect, tls: tls) {
+            throw .invalidSetting(field: "tls-server-name", expected: reason)
+        }
+    }
+
+    /// Why dialling `url` with `tls` would leave the server's name unchecked; nil when it would not.
+    ///
+    /// nng 1.5.2 (mbedTLS 2.28) checks no name when the URL's host is an IP literal and no server
+    /// name is set, and cannot match an IP address in a certificate: such a dial must name the server.
+    static func uncheckedNameReason(url: String, tls: TLSConfiguration?) -> String? {
+        guard EndpointURL.isTLSToIPLiteral(url), tls?.serverName == nil else { return nil }
+        return "a DNS name the learner's certificate carries, because \(url) dials an IP address over TLS and nng "
+            + "cannot check a certificate against an IP address (without a name it would go unchecked)"
     }
 }
 

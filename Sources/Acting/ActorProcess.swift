@@ -236,6 +236,9 @@ public final class ActorProcess: Sendable {
         var newLearnerAt: ContinuousClock.Instant?
 
         while !stopping() && steps < (configuration.maxSteps ?? .max) {
+            // A new batch starts only once the outbox has room: rows are never collected while the
+            // learner holds the previous batch back, so they are fresh when they arrive.
+            if adder.pendingCount == 0 && !outbox.waitForRoom(giveUp: stopping) { break }
             let current = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
             if current != generation {
                 // A new learner run: its versions do not compare with the held one; act randomly

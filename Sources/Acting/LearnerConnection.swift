@@ -30,10 +30,14 @@ public final class LearnerConnection: Sendable {
         var learnerRunIDs: [UInt64] = []
         /// Requests that found no learner: the first is logged, later ones counted and summarised.
         var failures = RepeatLimiter(every: .max, interval: .seconds(10))
+        /// The dialer's failure counters at the last report, so a report names what failed since.
+        var dialFailures = ConnectionFailures()
     }
 
     public let url: String
+    private let tls: TLSConfiguration?
     private let socket: RequestSocket
+    private let dialer: Dialer
     let uploads: RequestContext
     let control: RequestContext
     let weights: RequestContext
@@ -47,10 +51,15 @@ public final class LearnerConnection: Sendable {
 
     /// - Parameter onNewLearner: called when a learner run other than the last one welcomes this
     ///   peer (a restarted or resumed learner): weights held from the earlier run must go.
+    /// - Throws: `.invalidSetting` for a TLS dial to an IP literal without a server name, whose
+    ///   certificate name nng would leave unchecked.
     public init(url: String, tls: TLSConfiguration?, hello: Hello, limits: WireLimits, requestTimeout: Duration,
                 backoffMinimum: Duration, backoffMaximum: Duration,
                 log: @escaping @Sendable (String) -> Void,
                 onNewLearner: @escaping @Sendable (Welcome) -> Void = { _ in }) throws(ActorError) {
+        if let reason = ActorConfiguration.uncheckedNameReason(url: url, tls: tls) {
+            throw .invalidSetting(field: "tls-server-name", expected: reason)
+        }
         let options = SocketOptions(
             maxMessageSize: limits.maxFrameBytes + 4, receiveTimeout: requestTimeout, sendTimeout: requestTimeout,
             reconnectMinimum: backoffMinimum, reconnectMaximum: backoffMaximum, resendInterval: nil)
@@ -59,11 +68,12 @@ public final class LearnerConnection: Sendable {
             uploads = try socket.makeContext()
             control = try socket.makeContext()
             weights = try socket.makeContext()
-            try socket.dial(url, tls: tls)
+            dialer = try socket.dial(url, tls: tls)
         } catch {
             throw .connect(url: url, reason: "\(error)")
         }
         self.url = url
+        self.tls = tls
         self.hello = hello
         self.limits = limits
         self.backoff = (backoffMinimum, backoffMaximum)
@@ -130,10 +140,29 @@ public final class LearnerConnection: Sendable {
     }
 
     /// Logs a request that found no learner: the first at once, then one line per 10 s with a count.
+    ///
+    /// The line says why when nng counted failed connection attempts since the last report (a
+    /// certificate rejected in the TLS handshake, a plain dial to a TLS port, a refused
+    /// connection): nng itself reports them to nobody.
     public func noteFailure(_ error: any Error) {
         guard let count = session.withLock({ $0.failures.record("connect", now: .now) }) else { return }
-        log("\(name): cannot reach the learner at \(url): \(error)"
+        var because = ""
+        if let now = dialer.failures {
+            let recent = session.withLock { state in
+                defer { state.dialFailures = now }
+                return now.since(state.dialFailures)
+            }
+            if let reason = recent.reason {
+                because = "; \(reason)" + (tls == nil ? "" : hint)
+            }
+        }
+        log("\(name): cannot reach the learner at \(url): \(error)\(because)"
             + (count > 1 ? " (\(count) failed requests since the last report)" : ""))
+    }
+
+    /// What to check when a TLS dial fails.
+    private var hint: String {
+        "; check --tls-ca (\(tls?.caFile ?? "none given")) and --tls-server-name (\(tls?.serverName ?? "none given"))"
     }
 
     /// How this peer names itself in log lines.

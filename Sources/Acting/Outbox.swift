@@ -31,18 +31,33 @@ public final class Outbox: @unchecked Sendable {
     @discardableResult
     public func append(_ batch: Wire.TransitionBatch, giveUp: () -> Bool = { false }) -> Bool {
         condition.lock()
-        while batches.count >= capacity {
-            if giveUp() {
-                condition.unlock()
-                return false
-            }
-            _ = condition.wait(until: Date().addingTimeInterval(0.05))
+        guard waitWhileFull(giveUp: giveUp) else {
+            condition.unlock()
+            return false
         }
         precondition(batches.last.map { $0.seq < batch.seq } ?? true, "batches enter the outbox in seq order")
         batches.append(batch)
         transitions += batch.count
         condition.unlock()
         doorbell.yield()
+        return true
+    }
+
+    /// Waits until a batch would fit, without adding one: an actor calls it before it starts
+    /// collecting the next batch, so no rows are collected while the learner holds it back
+    /// (they would be stale on arrival). Returns false when `giveUp` becomes true first.
+    public func waitForRoom(giveUp: () -> Bool = { false }) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return waitWhileFull(giveUp: giveUp)
+    }
+
+    /// With the lock held: waits while full, checking `giveUp` every 50 ms.
+    private func waitWhileFull(giveUp: () -> Bool) -> Bool {
+        while batches.count >= capacity {
+            if giveUp() { return false }
+            _ = condition.wait(until: Date().addingTimeInterval(0.05))
+        }
         return true
     }
 

@@ -6,7 +6,9 @@ public struct RunOptions: ParsableArguments {
     public init() {}
 
     @Option(help: "Experiment name, part of the default run directory name.") var expName: String?
-    @Option(help: "Run directory (default runs/<env>__<exp-name>__<seed>__<time>).") var runDir: String?
+    @Option(help: ArgumentHelp("Run directory (default: runs/<env>__<exp-name>__<seed>__<time>; meow-learner: "
+        + "runs/<env>-learner; meow train --actors: runs/<env>-distributed)."))
+    var runDir: String?
     @Option(help: "Checkpoint every this many environment steps (0: only at the end, on stop and for a new best).")
     var checkpointEvery: Int?
     @Option(help: "Periodic checkpoints kept (the best is always kept).") var keepCheckpoints: Int?

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import NN
 import Replay
 import Telemetry
 
@@ -187,7 +188,7 @@ public struct CheckpointStore: Sendable {
         do {
             manifestBytes = Array(try RunDirectory.encodeJSON(manifest))
         } catch {
-            throw .cannotWrite(path: temporary.appendingPathComponent(Self.manifestName).path, reason: "\(error)")
+            throw .cannotWrite(path: temporary.appendingPathComponent(Self.manifestName).path, reason: fileErrorReason(error))
         }
         _ = try Self.writeDurably(manifestBytes, named: Self.manifestName, in: temporary)
         try Self.syncDirectory(temporary)
@@ -380,7 +381,7 @@ public struct CheckpointStore: Sendable {
         case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context):
             return "wrong type at '" + context.codingPath.map(\.stringValue).joined(separator: ".") + "'"
         default:
-            return "\(error)"
+            return fileErrorReason(error)
         }
     }
 }

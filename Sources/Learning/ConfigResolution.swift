@@ -173,11 +173,20 @@ public struct ResolvedConfiguration: Sendable, Equatable {
     public var settings: RunSettings = RunSettings()
     /// A MuJoCo model file (absolute path) replacing the environment's built-in model; nil for the built-in one.
     public var modelPath: String?
+    /// For a saved policy: the weights file to load, and the dimensions it records.
+    public var policyFile: String?
+    public var policyDimensions: PolicyDimensions?
 
     /// The effective configuration as a config file (what `meow config` prints and config.json holds).
     public var rendered: String {
         ConfigFile.render(environment: environmentName, model: modelPath, config: config, settings: settings)
     }
+}
+
+/// The observation and action dimensions a saved policy was built for.
+public struct PolicyDimensions: Sendable, Equatable {
+    public var observation: Int
+    public var action: Int
 }
 
 /// Turns `--env` plus overrides into a checked `MEowConfig`.
@@ -261,51 +270,55 @@ public enum ConfigResolver {
 
     /// The configuration a saved policy was trained with, for `meow evaluate`.
     ///
-    /// The network shape must match the saved weights, so the run's config.json (next to
-    /// the policy) wins over the preset when it exists; overrides still apply on top.
-    ///
-    /// The environment is `environmentName` when given, else config.json's `env`; the model
-    /// file likewise is `modelPath`, else config.json's `model`, else the built-in one.
+    /// The policy says where it acts (`SavedPolicy`): the environment is `environmentName` when
+    /// given, else the policy's own; the model file likewise `modelPath`, else the policy's
+    /// (for its own environment). The network shape must match the saved weights, so the run's
+    /// config (manifest or config.json) and the weights' metadata win over the preset;
+    /// overrides still apply on top. `policyFile` is the weights to load.
     public static func resolve(
         policyPath: String, environmentName: String?, overrides: ConfigOverrides = ConfigOverrides(),
         modelPath: String? = nil
     ) throws -> ResolvedConfiguration {
-        let configURL = URL(fileURLWithPath: policyPath).deletingLastPathComponent()
-            .appendingPathComponent(RunFiles.config)
-        guard FileManager.default.fileExists(atPath: configURL.path) else {
-            guard let environmentName else {
-                throw ConfigurationError.invalid(
-                    "No config.json next to \(policyPath) says which environment the policy was trained on; "
-                        + "pass --env.")
-            }
-            var resolved = try resolve(environmentName: environmentName, overrides: overrides)
-            resolved.modelPath = try checkedModel(modelPath, environment: resolved.environmentName)
-            return resolved
+        let saved = try SavedPolicy.open(policyPath)
+        guard let requested = environmentName ?? saved.environment else {
+            throw ConfigurationError.invalid(
+                "\(policyPath) does not say which environment it was trained on (no 'environment' in its metadata, "
+                    + "no config.json beside it); pass --env.")
         }
-        var saved = MEowConfig()
-        var name: String
-        var model = modelPath
-        do {
-            let data = try Data(contentsOf: configURL)
-            if let contents = try? ConfigFile.parse(data, path: configURL.path) {
-                try ConfigFile.apply(contents.meow, keys: ConfigKeys.meow, section: "meow", path: configURL.path, to: &saved)
-                name = try canonicalName(environmentName ?? contents.environment ?? "pendulum")
-                if model == nil && environmentName.map({ (try? canonicalName($0)) == name }) ?? true {
-                    model = contents.model
-                }
-            } else {
-                // A run written before config files existed: config.json is MEowConfig's own encoding.
-                saved = try JSONDecoder().decode(MEowConfig.self, from: data)
-                name = try canonicalName(environmentName ?? "pendulum")
-            }
-        } catch let error as ConfigurationError {
-            throw error
-        } catch {
-            throw LearningError.invalidConfigFile(path: configURL.path, reason: "\(error)")
-        }
-        var resolved = try validated(name: name, config: overrides.applied(to: saved))
+        let name = try canonicalName(requested)
+        let sameEnvironment = saved.environment.map { (try? canonicalName($0)) == name } ?? true
+        let model = modelPath ?? (sameEnvironment ? saved.model : nil)
+        let config = saved.networkConfig(preset: MEowConfig.preset(name) ?? MEowConfig())
+        var resolved = try validated(name: name, config: overrides.applied(to: config))
         resolved.modelPath = try checkedModel(model, environment: name)
+        resolved.policyFile = saved.weightsFile
+        resolved.policyDimensions = saved.observationDimension.flatMap { o in saved.actionDimension.map { (o, $0) } }
+            .map { PolicyDimensions(observation: $0.0, action: $0.1) }
         return resolved
+    }
+
+    /// What `--help` says a hyperparameter defaults to: "(default: 0.99)" when every preset
+    /// agrees, else each value with the presets that use it, "(default: the --env preset's;
+    /// 0.25: hopper, halfcheetah; 0.1: walker2d; ...)". `field` is the `MEowConfig` property
+    /// name; the values are read from the presets themselves, so help and presets never drift.
+    public static func presetDefault(field: String) -> String {
+        var groups: [(value: String, presets: [String])] = []
+        for name in MEowConfig.presetNames {
+            guard let preset = MEowConfig.preset(name),
+                  let child = Mirror(reflecting: preset).children.first(where: { $0.label == field }) else { continue }
+            let value = switch child.value {
+            case let flag as Bool: flag ? "on" : "off"
+            default: "\(child.value)"
+            }
+            if let index = groups.firstIndex(where: { $0.value == value }) {
+                groups[index].presets.append(name)
+            } else {
+                groups.append((value, [name]))
+            }
+        }
+        guard groups.count > 1 else { return groups.first.map { "(default: \($0.value))" } ?? "" }
+        return "(default: the --env preset's; "
+            + groups.map { "\($0.value): \($0.presets.joined(separator: ", "))" }.joined(separator: "; ") + ")"
     }
 
     /// The command-line flag for a `MEowConfigError` field (`total-steps` is `--steps`).

@@ -14,13 +14,15 @@ public enum LearningError: Error, Equatable, CustomStringConvertible {
     case actionsNotUnitBox(String)
     /// Replay could not be allocated or filled.
     case replay(ReplayError)
+    /// A saved policy cannot be read or does not fit; `reason` says what is wrong with it.
+    case unusablePolicy(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .runDirectoryInUse(path):
             "run directory \(path) already holds a run (metrics.csv); choose another --run-dir or pass --overwrite"
         case let .cannotWrite(path, reason):
-            "cannot write \(path): \(reason)"
+            "cannot write \(path) (\(reason)); check the path and its permissions, or choose another --run-dir"
         case let .fileNotFound(path):
             "\(path) does not exist; check the path"
         case let .invalidConfigFile(path, reason):
@@ -29,6 +31,8 @@ public enum LearningError: Error, Equatable, CustomStringConvertible {
             "the trainer needs an environment with [-1, 1] actions (wrap it in RescaleAction), got \(space)"
         case let .replay(error):
             error.description
+        case let .unusablePolicy(path, reason):
+            "policy \(path) cannot be used: \(reason)"
         }
     }
 }

@@ -2,6 +2,7 @@ import Environments
 import Foundation
 import Logging
 import MEow
+import NN
 import Replay
 import Telemetry
 import Tensor
@@ -221,6 +222,7 @@ public final class LocalTrainer {
         // A buffer larger than the run would never be filled: cap it to save memory.
         let capacity = min(config.bufferSize, config.totalSteps)
         agent = try makeAgent(config, observationDimension, actionDimension)
+        agent.recordEnvironment(environmentName, model: modelPath)
         if let resume {
             let spaces = resume.manifest.spaces
             guard spaces.observationDimension == observationDimension, spaces.actionDimension == actionDimension else {
@@ -359,6 +361,7 @@ public final class LocalTrainer {
         }
         var lastLoss: Float?
         var interrupted = false
+        var remaining = RemainingTime(updatesAfterStep: state.learningResumesAfterStep)
 
         for t in firstStep..<config.totalSteps {
             // 1. Act: uniform random actions until learning starts, then the stochastic policy (docs/algorithm.md §5.1, §7.12).
@@ -439,12 +442,14 @@ public final class LocalTrainer {
             }
 
             let now = clock.now
+            remaining.observe(step: step, at: now)
             if progress.isDue(now) {
                 progress.report(
                     ProgressSnapshot(
                         step: step, totalSteps: config.totalSteps, stepsPerSecond: stepsPerSecond(step, at: now),
                         lastEpisodicReturn: state.lastEpisodicReturn,
-                        lastEvaluationReturn: state.evaluations.last?.meanReturn, lastLoss: lastLoss),
+                        lastEvaluationReturn: state.evaluations.last?.meanReturn, lastLoss: lastLoss,
+                        secondsLeft: remaining.secondsLeft(step: step, totalSteps: config.totalSteps, at: now)),
                     now: now)
             }
             let budgetReached = options.stopAfterSteps.map { step >= $0 } ?? false
@@ -468,7 +473,7 @@ public final class LocalTrainer {
         do {
             try agent.savePolicy(to: policyPath)
         } catch {
-            throw LearningError.cannotWrite(path: policyPath, reason: "\(error)")
+            throw LearningError.cannotWrite(path: policyPath, reason: fileErrorReason(error))
         }
         let end = clock.now
         return TrainingSummary(

@@ -4,6 +4,10 @@ import Tensor
 
 
 extension MEowAgent: TrainableAgent {
+    public func recordEnvironment(_ name: String, model: String?) {
+        provenance = PolicyMetadata.provenance(environment: name, model: model)
+    }
+
     public func update(batch: TransitionBatch) -> UpdateStatistics {
         update(
             observations: batch.observations, actions: batch.actions, rewards: batch.rewards,
@@ -65,5 +69,19 @@ public enum DefaultAgent {
         config: MEowConfig, observationDimension: Int, actionDimension: Int
     ) throws -> any TrainableAgent {
         try MEowAgent(config: config, observationDimension: observationDimension, actionDimension: actionDimension)
+    }
+}
+
+/// The policy-file metadata keys that say where a policy acts, beside MEow's own.
+public enum PolicyMetadata {
+    /// The environment's canonical name ("hopper").
+    public static let environment = "environment"
+    /// The MuJoCo model file (absolute path) the policy was trained in, when not the built-in one.
+    public static let model = "model"
+
+    static func provenance(environment name: String, model: String?) -> [String: String] {
+        var values = [environment: name]
+        if let model { values[self.model] = model }
+        return values
     }
 }

@@ -18,6 +18,8 @@ struct ProgressSnapshot {
     var lastEpisodicReturn: Double?
     var lastEvaluationReturn: Double?
     var lastLoss: Float?
+    /// Seconds left, from `RemainingTime`; nil shows no ETA.
+    var secondsLeft: Double?
 
     /// E.g. `step 12000/20000 (60%) | 812 SPS | return -145.2 | eval -150.3 | loss 1.234 | ETA 0:09`.
     var line: String {
@@ -26,9 +28,7 @@ struct ProgressSnapshot {
         parts.append("return " + (lastEpisodicReturn.map { Self.format($0, decimals: 1) } ?? "-"))
         parts.append("eval " + (lastEvaluationReturn.map { Self.format($0, decimals: 1) } ?? "-"))
         parts.append("loss " + (lastLoss.map { Self.format(Double($0), decimals: 3) } ?? "-"))
-        if stepsPerSecond > 0 {
-            parts.append("ETA " + Self.duration(Double(totalSteps - step) / stepsPerSecond))
-        }
+        if let secondsLeft { parts.append("ETA " + Self.duration(secondsLeft)) }
         return parts.joined(separator: " | ")
     }
 
@@ -43,6 +43,37 @@ struct ProgressSnapshot {
         let (h, m, s) = (total / 3600, total / 60 % 60, total % 60)
         let mmss = String(format: "%d:%02d", m, s)
         return h > 0 ? "\(h):" + String(format: "%02d:%02d", m, s) : mmss
+    }
+}
+
+/// The time a run has left, from the pace of the steps that update.
+///
+/// The random warm-up steps (`learning-starts`, docs/algorithm.md §5.1) only act and store;
+/// once updates begin every step also runs its gradient steps and takes many times longer.
+/// A rate averaged over both would promise an end far too early, so the estimate counts
+/// only steps taken since the updates began, and gives none before. A plain value with the
+/// clock passed in.
+struct RemainingTime {
+    /// Steps after this index update (the warm-up's end, later after a resume that refills replay).
+    let updatesAfterStep: Int
+    private var origin: (step: Int, at: ContinuousClock.Instant)?
+
+    init(updatesAfterStep: Int) {
+        self.updatesAfterStep = updatesAfterStep
+    }
+
+    /// Notes that `step` steps are done at `now`; the first one past the warm-up starts the clock.
+    mutating func observe(step: Int, at now: ContinuousClock.Instant) {
+        if origin == nil && step > updatesAfterStep { origin = (step, now) }
+    }
+
+    /// Seconds until `totalSteps` at the updating pace; nil until that pace has been measured.
+    func secondsLeft(step: Int, totalSteps: Int, at now: ContinuousClock.Instant) -> Double? {
+        guard let origin, step > origin.step else { return nil }
+        let elapsed = now - origin.at
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        guard seconds > 0 else { return nil }
+        return Double(max(0, totalSteps - step)) * seconds / Double(step - origin.step)
     }
 }
 

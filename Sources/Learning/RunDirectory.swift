@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import NN
 
 /// The files a training run writes, by name.
 public enum RunFiles {
@@ -44,14 +45,14 @@ public enum RunDirectory {
                 do {
                     try fileManager.removeItem(at: directory.appendingPathComponent(name))
                 } catch {
-                    throw .cannotWrite(path: directory.appendingPathComponent(name).path, reason: error.localizedDescription)
+                    throw .cannotWrite(path: directory.appendingPathComponent(name).path, reason: fileErrorReason(error))
                 }
             }
         }
         do {
             try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw .cannotWrite(path: directory.path, reason: error.localizedDescription)
+            throw .cannotWrite(path: directory.path, reason: fileErrorReason(error))
         }
     }
 
@@ -73,7 +74,7 @@ public enum RunDirectory {
         do {
             try Data(text.utf8).write(to: url, options: .atomic)
         } catch {
-            throw .cannotWrite(path: url.path, reason: error.localizedDescription)
+            throw .cannotWrite(path: url.path, reason: fileErrorReason(error))
         }
     }
 
@@ -82,7 +83,7 @@ public enum RunDirectory {
         do {
             try encodeJSON(value).write(to: url, options: .atomic)
         } catch {
-            throw .cannotWrite(path: url.path, reason: error.localizedDescription)
+            throw .cannotWrite(path: url.path, reason: fileErrorReason(error))
         }
     }
 

@@ -25,6 +25,8 @@ public protocol TrainableAgent: AnyObject {
     /// One update (docs/algorithm.md §4.8) on a replay batch.
     func update(batch: TransitionBatch) -> UpdateStatistics
 
+    /// Records the environment (and MuJoCo model file) the policy acts in, for the policy file's metadata.
+    func recordEnvironment(_ name: String, model: String?)
     /// Saves the online policy as safetensors.
     func savePolicy(to path: String) throws
     /// Replaces the online policy with one saved by `savePolicy`.
@@ -42,6 +44,9 @@ public protocol TrainableAgent: AnyObject {
 public typealias UpdateStatistics = UpdateMetrics
 
 extension TrainableAgent {
+    /// Nothing to record: an agent without policy metadata.
+    public func recordEnvironment(_ name: String, model: String?) {}
+
     /// Counters only: an agent without its own `checkpoint()` has no state a resume could restore.
     public func checkpoint() -> AgentCheckpoint {
         AgentCheckpoint(

@@ -49,6 +49,9 @@ public struct UpdateMetrics: Sendable, Equatable {
 /// `reward_shift_heads`.
 public final class MEowAgent {
     public let config: MEowConfig
+    /// Extra policy-file metadata: "environment" (the canonical name) and "model" (a MuJoCo
+    /// model file), set by whoever trains the agent; never changes the policy itself.
+    public var provenance: [String: String] = [:]
     public let observationDimension: Int
     public let actionDimension: Int
     /// Successful (not skipped) updates so far; the learner's policy version.

@@ -39,6 +39,25 @@ public enum MEowError: Error, Equatable, Sendable {
     case fileAccess(path: String, reason: String)
 }
 
+extension MEowError: CustomStringConvertible {
+    /// What does not fit, in words; the caller names the file.
+    public var description: String {
+        switch self {
+        case let .missingTensor(name): "the weights lack tensor '\(name)'"
+        case let .unexpectedTensor(name): "the weights have a tensor '\(name)' this policy does not (another architecture?)"
+        case let .duplicateTensor(name): "tensor '\(name)' appears twice"
+        case let .shapeMismatch(name, expected, found):
+            "tensor '\(name)' has shape \(found), this policy needs \(expected) (another architecture?)"
+        case let .valueCountMismatch(name, shape, count):
+            "tensor '\(name)' holds \(count) values, its shape \(shape) says \(shape.reduce(1, *))"
+        case let .metadataMismatch(key, expected, found):
+            "its metadata field '\(key)' is \(found.isEmpty ? "missing" : "'\(found)'"), this policy needs '\(expected)'"
+        case let .safetensors(error): error.description
+        case let .fileAccess(path, reason): "\(path) cannot be read or written: \(reason)"
+        }
+    }
+}
+
 extension MEowAgent {
     /// Identifies the file kind in the safetensors metadata.
     public static let policyFormat = "meow-policy"
@@ -82,7 +101,8 @@ extension MEowAgent {
 
     // MARK: - Files
 
-    /// What the policy file records besides the tensors: enough to rebuild and check the flow.
+    /// What the policy file records besides the tensors: enough to rebuild and check the flow,
+    /// and (through `provenance`) the environment it acts in, so `meow evaluate` needs no flags.
     public var policyMetadata: [String: String] {
         [
             "format": MEowAgent.policyFormat,
@@ -93,8 +113,10 @@ extension MEowAgent {
             "log_sigma_min": String(config.logSigmaMin),
             "log_sigma_max": String(config.logSigmaMax),
             "coupling_layers": String(config.couplingLayers),
+            "flow_hidden": String(config.flowHidden),
+            "shift_hidden": String(config.shiftHidden),
             "reward_shift_heads": String(flow.rewardShifts.count),
-        ]
+        ].merging(provenance) { own, _ in own }
     }
 
     /// Saves the online policy as safetensors (float32, Python's `safetensors` opens it).
@@ -108,7 +130,7 @@ extension MEowAgent {
             try Safetensors.save(online, to: URL(fileURLWithPath: path),
                                  metadata: extra.merging(policyMetadata) { _, own in own })
         } catch {
-            throw MEowError.fileAccess(path: path, reason: "\(error)")
+            throw MEowError.fileAccess(path: path, reason: fileErrorReason(error))
         }
     }
 
@@ -122,7 +144,7 @@ extension MEowAgent {
         do {
             bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw MEowError.fileAccess(path: path, reason: "\(error)")
+            throw MEowError.fileAccess(path: path, reason: fileErrorReason(error))
         }
         let found = try MEowAgent.metadata(ofSafetensors: bytes)
         let expected = policyMetadata
@@ -140,7 +162,7 @@ extension MEowAgent {
     }
 
     /// The `__metadata__` map of a safetensors file (empty when it has none).
-    static func metadata(ofSafetensors bytes: [UInt8]) throws -> [String: String] {
+    public static func metadata(ofSafetensors bytes: [UInt8]) throws -> [String: String] {
         guard bytes.count >= 8 else { throw MEowError.safetensors(.truncated(needed: 8, available: bytes.count)) }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }

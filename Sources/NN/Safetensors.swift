@@ -20,6 +20,30 @@ public enum SafetensorsError: Error, Equatable, Sendable {
     case invalidOffsets(name: String, begin: Int, end: Int)
 }
 
+extension SafetensorsError: CustomStringConvertible {
+    /// What is wrong with the file, in words; the caller names the file.
+    public var description: String {
+        switch self {
+        case let .truncated(needed, available):
+            "it is truncated: its header promises \(needed) bytes but it holds \(available)"
+        case let .headerTooLarge(length, maximum):
+            "its header claims \(length) bytes, more than the \(maximum) accepted (not a safetensors file?)"
+        case let .invalidHeader(reason):
+            "its header is not valid safetensors: \(reason)"
+        case let .missingTensor(name):
+            "it has no tensor '\(name)'"
+        case let .unexpectedTensor(name):
+            "it has a tensor '\(name)' that this network does not have"
+        case let .dtypeMismatch(name, expected, found):
+            "tensor '\(name)' is \(found), expected \(expected)"
+        case let .shapeMismatch(name, expected, found):
+            "tensor '\(name)' has shape \(found), this network needs \(expected)"
+        case let .invalidOffsets(name, begin, end):
+            "tensor '\(name)' has data offsets \(begin)..<\(end) that do not fit the file"
+        }
+    }
+}
+
 /// Reads and writes a `ParameterStore` in the safetensors format.
 ///
 /// Layout: an 8-byte little-endian header length N, N bytes of JSON (padded

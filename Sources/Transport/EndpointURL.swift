@@ -19,20 +19,46 @@ public enum EndpointURL {
         guard let schemeEnd = url.firstRange(of: "://") else { return false }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         if scheme == "ipc" || scheme == "inproc" || scheme == "abstract" { return true }
+        guard let host = host(of: url) else { return false }
+        return isLoopbackHost(host)
+    }
+
+    /// The host of a TCP-based URL ("localhost", "10.0.0.5", "::1" without brackets); nil for
+    /// other schemes and unparsable URLs.
+    public static func host(of url: String) -> String? {
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
         let tcpSchemes: Set<String> = ["tcp", "tcp4", "tcp6", "tls+tcp", "tls+tcp4", "tls+tcp6", "ws", "wss", "ws4", "ws6", "wss4", "wss6"]
-        guard tcpSchemes.contains(scheme) else { return false }
+        guard tcpSchemes.contains(scheme) else { return nil }
         var authority = url[schemeEnd.upperBound...]
         if let slash = authority.firstIndex(of: "/") { authority = authority[..<slash] }
-        let host: Substring
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return false }
-            host = authority[authority.index(after: authority.startIndex)..<close]
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            return String(authority[authority.index(after: authority.startIndex)..<close])
         } else if let colon = authority.lastIndex(of: ":") {
-            host = authority[..<colon]
-        } else {
-            host = authority
+            return String(authority[..<colon])
         }
-        return isLoopbackHost(String(host))
+        return String(authority)
+    }
+
+    /// Whether `url` is a TLS URL (`tls+tcp://`, `wss://`) whose host is an IP address literal.
+    ///
+    /// nng 1.5.2 with mbedTLS 2.28 does not check a certificate's name when the dialled host
+    /// is an IP literal and no server name is set, and cannot match an IP address in a
+    /// certificate at all: a dialer of such a URL must name the server (a DNS name its
+    /// certificate carries), or the name goes unchecked.
+    public static func isTLSToIPLiteral(_ url: String) -> Bool {
+        guard let schemeEnd = url.firstRange(of: "://") else { return false }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        guard scheme.hasPrefix("tls+") || scheme.hasPrefix("wss"), let host = host(of: url) else { return false }
+        return isIPLiteral(host)
+    }
+
+    /// Whether `host` is an IPv4 or IPv6 address literal rather than a name.
+    static func isIPLiteral(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     /// Whether a host name or address literal is a loopback address.

@@ -25,6 +25,8 @@ public final class Socket: Sendable {
     public let options: SocketOptions
     let handle: nng_socket
     private let isClosed = Atomic<Bool>(false)
+    /// What `onPipeEvent` registered with nng; nng holds only a raw pointer to it.
+    let pipeEventHandler = Mutex<PipeEventHandler?>(nil)
 
     init(_ kind: Kind, options: SocketOptions) throws(NNGError) {
         guard options.maxMessageSize > 0 else { throw .invalidArgument }

@@ -7,7 +7,7 @@ import Tensor
 
 /// Options shared by the commands that load a saved policy.
 struct PolicyOptions: ParsableArguments {
-    @Option(help: "A policy.safetensors written by `meow train` (its config.json is read when present).")
+    @Option(help: "A policy.safetensors, a checkpoint directory or a run directory; the environment, model file and network come from it.")
     var policy: String
 
     func validate() throws {
@@ -18,7 +18,7 @@ struct PolicyOptions: ParsableArguments {
 
     /// The run's config (or the preset), the environment it trained on, and an agent holding the saved weights.
     ///
-    /// `name` and `modelPath` default to the run's config.json.
+    /// `name` and `modelPath` default to what the policy records (`SavedPolicy`).
     func loadAgent(environment name: String?, modelPath: String? = nil, overrides: ConfigOverrides = ConfigOverrides())
         throws -> (ResolvedConfiguration, any Environment, any TrainableAgent)
     {
@@ -26,10 +26,22 @@ struct PolicyOptions: ParsableArguments {
             policyPath: policy, environmentName: name, overrides: overrides, modelPath: modelPath)
         let environment = try EnvironmentRegistry.makeUnitActionEnvironment(
             name: resolved.environmentName, modelPath: resolved.modelPath)
+        let file = resolved.policyFile ?? policy
+        let spaces = (observation: environment.observationSpace.count, action: environment.actionSpace.count)
+        if let saved = resolved.policyDimensions, saved.observation != spaces.observation || saved.action != spaces.action {
+            throw LearningError.unusablePolicy(
+                path: file,
+                reason: "it was trained with \(saved.observation) observation and \(saved.action) action dimensions "
+                    + "(observation_dimension, action_dimension in its metadata), but \(resolved.environmentName) has "
+                    + "\(spaces.observation) and \(spaces.action); drop --env or pass the environment it was trained on")
+        }
         let agent = try DefaultAgent.make(
-            config: resolved.config, observationDimension: environment.observationSpace.count,
-            actionDimension: environment.actionSpace.count)
-        try agent.loadPolicy(from: policy)
+            config: resolved.config, observationDimension: spaces.observation, actionDimension: spaces.action)
+        do {
+            try agent.loadPolicy(from: file)
+        } catch {
+            throw LearningError.unusablePolicy(path: file, reason: "\(error)")
+        }
         return (resolved, environment, agent)
     }
 }
@@ -40,9 +52,9 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate", abstract: "Print the mean return of a saved policy over seeded episodes.")
 
     @OptionGroup var source: PolicyOptions
-    @Option(help: "Environment the policy was trained on (default: the run's config.json next to the policy).")
+    @Option(help: "Environment to evaluate in (default: the one the policy was trained on, from its metadata).")
     var env: String?
-    @Option(help: "MuJoCo model file (MJCF) to evaluate in instead of the task's built-in model (default: the run's).")
+    @Option(help: "MuJoCo model file (MJCF) to evaluate in instead of the task's built-in model (default: the policy's).")
     var model: String?
     @Option(help: "Episodes, reset with seeds 0 ..< N.") var episodes = 10
     @Flag(help: "Sample actions instead of taking the deterministic z₀ = 0 action.") var stochastic = false

@@ -22,4 +22,22 @@ import Testing
     func nonLoopbackURLs(url: String) {
         #expect(!EndpointURL.isLoopback(url))
     }
+
+    // MARK: - TLS to an IP literal
+
+    @Test(arguments: [
+        "tls+tcp://127.0.0.1:7700", "tls+tcp://10.0.0.1:443", "tls+tcp://[::1]:7700", "TLS+TCP://192.0.2.7:1",
+        "tls+tcp4://127.0.0.1:1", "wss://127.0.0.1:443/meow",
+    ])
+    func tlsDialsToIPLiteralsAreRecognised(url: String) {
+        #expect(EndpointURL.isTLSToIPLiteral(url))
+    }
+
+    @Test(arguments: [
+        "tls+tcp://localhost:7700", "tls+tcp://learner.example.org:443", "tcp://127.0.0.1:7700", "ws://127.0.0.1:80",
+        "ipc:///tmp/meow.sock", "tls+tcp://[::1:7700",
+    ])
+    func otherURLsAreNotTLSToAnIPLiteral(url: String) {
+        #expect(!EndpointURL.isTLSToIPLiteral(url))
+    }
 }

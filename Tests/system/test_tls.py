@@ -71,13 +71,15 @@ def test_actor_trains_over_tls_and_untrusted_peers_get_nothing_in(cluster, certs
         cluster.actor(1, "--connect", url, "--tls-ca", str(other_ca / "ca.crt"), "--tls-server-name", "localhost"),
         cluster.actor(2, "--connect", url, "--tls-ca", str(certs / "ca.crt"), "--tls-server-name", "learner.example.org"),
     ]
+    plain_actor = cluster.actor(3, "--connect", f"tcp://localhost:{cluster.port}")
+    untrusted.append(plain_actor)
     answer = plain_tcp_hello(cluster.port)
     assert isinstance(answer, pynng.NNGException), f"a plain-TCP HELLO got {answer!r}"
 
     # Proving a negative needs a window: once both have started dialling, give them 3 s (their
     # backoff starts at 100 ms, so several handshakes each) while the trusted actor keeps training.
-    for index in (1, 2):
-        wait_for(lambda: "learner tls+tcp://localhost" in cluster.log(f"actor{index}"), 30, f"actor {index} to start")
+    for index in (1, 2, 3):
+        wait_for(lambda: "cannot reach the learner" in cluster.log(f"actor{index}"), 30, f"actor {index} to fail")
     before = transitions(cluster.learner_stats(), 0)
     time.sleep(3)
     wait_for(lambda: transitions(cluster.learner_stats(), 0) >= before + 256, 30, "more transitions over TLS")
@@ -90,6 +92,42 @@ def test_actor_trains_over_tls_and_untrusted_peers_get_nothing_in(cluster, certs
         assert (cluster.actor_stats(index) or {}).get("hellos", 0) == 0
     assert learner.poll() is None, cluster.log("learner")
 
+    # Each failing side says why, once and then rate-limited: the certificate checks, and the plain dial.
+    for index in (1, 2):
+        log = cluster.log(f"actor{index}")
+        assert "the TLS handshake failed: the certificate was rejected" in log, log
+        assert "--tls-ca" in log and "--tls-server-name" in log, log
+        lines = [line for line in log.splitlines() if "cannot reach the learner" in line]
+        assert all("failed requests since the last report" in line for line in lines[1:]), log
+    assert "the connection closed during the handshake" in cluster.log("actor3"), cluster.log("actor3")
+    # The learner sees only that handshakes failed, and who did connect.
+    learner_log = cluster.log("learner")
+    assert "failed the TLS handshake" in learner_log, learner_log
+    assert "TLS peer connected from 127.0.0.1:" in learner_log, learner_log
+
     assert stop(trusted) == 0, cluster.log("actor0")
     assert (cluster.actor_stats(0) or {}).get("batches_acked", 0) > 0
+    assert stop(learner) == 0, cluster.log("learner")
+
+
+# MARK: - An IP literal needs a server name
+
+
+@pytest.mark.parametrize("mode", ["actor", "gateway"])
+def test_dialling_an_ip_literal_over_tls_needs_a_server_name(cluster, certs, bin_dir, mode):
+    url = f"tls+tcp://127.0.0.1:{cluster.port}"
+    gateway = ["--gateway-listen", f"tcp://127.0.0.1:{cluster.port + 1}"] if mode == "gateway" else []
+    refused = subprocess.run([str(bin_dir / "meow-actor"), "--connect", url, "--tls-ca", str(certs / "ca.crt"),
+                              *gateway], capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 64, refused.stderr
+    assert "--tls-server-name" in refused.stderr and "IP address" in refused.stderr, refused.stderr
+
+    if mode == "gateway":
+        return
+    # With the name the certificate carries, the same IP literal is checked and works.
+    learner = cluster.learner("--listen", url, "--tls-cert", str(certs / "server.crt"),
+                              "--tls-key", str(certs / "server.key"), "--steps", "1000000")
+    actor = cluster.actor(0, "--connect", url, "--tls-ca", str(certs / "ca.crt"), "--tls-server-name", "localhost")
+    wait_for(lambda: transitions(cluster.learner_stats(), 0) >= 64, 45, "transitions over TLS to an IP literal")
+    assert stop(actor) == 0, cluster.log("actor0")
     assert stop(learner) == 0, cluster.log("learner")

@@ -2,6 +2,7 @@ import Foundation
 import Replay
 import Telemetry
 import MEow
+import NN
 import Tensor
 
 /// The distributed learner's own part of a checkpoint manifest (`manifest.learner`).
@@ -147,7 +148,7 @@ struct Checkpointing {
         do {
             try metrics.flush()
         } catch {
-            throw .io(path: metricsPath, reason: "\(error)")
+            throw .io(path: metricsPath, reason: fileErrorReason(error))
         }
         let metricsSize = (try? FileManager.default.attributesOfItem(atPath: metricsPath))?[.size] as? NSNumber
         let agentCheckpoint = agent.checkpoint()

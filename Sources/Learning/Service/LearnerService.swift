@@ -1,5 +1,6 @@
 import Foundation
 import MEow
+import NN
 import Replay
 import Synchronization
 import Telemetry
@@ -97,7 +98,7 @@ public final class LearnerService: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: directory, reason: "cannot create the run directory: \(error)")
+            throw .io(path: directory, reason: "cannot create the run directory (\(fileErrorReason(error))); choose another --run-dir or fix its permissions")
         }
         lock = try RunDirectoryLock(runDirectory: directory)
         if !continuing { try LearnerRunFiles.claim(directory, overwrite: overwrite, log: log) }
@@ -105,7 +106,7 @@ public final class LearnerService: Sendable {
         do {
             try RunDirectory.write(configuration.rendered, to: URL(fileURLWithPath: configPath))
         } catch {
-            throw .io(path: configPath, reason: "\(error)")
+            throw .io(path: configPath, reason: fileErrorReason(error))
         }
 
         // The log of an earlier session: replay gets its transitions back, the ledger its marks.
@@ -228,9 +229,18 @@ public final class LearnerService: Sendable {
         let options = SocketOptions(maxMessageSize: configuration.limits.maxFrameBytes + 4,
                                     receiveTimeout: nil, sendTimeout: .seconds(2))
         let socket: ReplySocket
+        let listener: Listener
+        // A TLS listener logs its peers' connections: the only sign of a handshake that worked.
+        let connections = RateLimitedReporter(log: log)
         do {
             socket = try ReplySocket(options: options)
-            let listener = try socket.listen(configuration.listen, tls: configuration.tls)
+            if configuration.tls != nil {
+                try socket.socket.onPipeEvent { event in
+                    connections.report("learner: \(event.kind == .connected ? "TLS peer connected" : "TLS peer left")"
+                        + (event.remoteAddress.map { " from \($0)" } ?? "") + " (pipe \(event.pipe))")
+                }
+            }
+            listener = try socket.listen(configuration.listen, tls: configuration.tls)
             boundPort.withLock { $0 = listener.port }
         } catch {
             requestStop()
@@ -272,6 +282,9 @@ public final class LearnerService: Sendable {
         }
 
         var lastStats = ContinuousClock.now
+        // Failed handshakes never become pipes; nng only counts them (docs/deployment.md).
+        let handshakeFailures = RateLimitedReporter(log: log)
+        var listenerFailures = configuration.tls == nil ? nil : listener.failures
         var lastProgress = ContinuousClock.now
         var previous = (steps: firstSteps, updates: firstUpdates, at: ContinuousClock.now)
         let timeout = Duration.milliseconds(configuration.resolvedPeerTimeoutMs)
@@ -286,6 +299,16 @@ public final class LearnerService: Sendable {
                 try? current.write(to: configuration.resolvedStatsFile)
                 mirror?.update(current, chunksServed: publisher.chunksServed,
                                evaluation: training.lastEvaluation.withLock { $0?.meanReturn })
+                if let earlier = listenerFailures, let failures = listener.failures {
+                    listenerFailures = failures
+                    let recent = failures.since(earlier)
+                    if recent.total > 0 {
+                        handshakeFailures.report(
+                            "learner: \(recent.total) connection(s) failed the TLS handshake on \(configuration.listen) "
+                                + "(\(failures.total) in all); nng 1.5.2 gives no peer address or reason, the dialling "
+                                + "side logs why (wrong CA, wrong --tls-server-name, or a plain tcp:// dial)")
+                    }
+                }
             }
             if configuration.progressIntervalMs > 0 && now - lastProgress >= .milliseconds(configuration.progressIntervalMs) {
                 lastProgress = now

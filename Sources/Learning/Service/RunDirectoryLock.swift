@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import NN
 import Synchronization
 
 /// An exclusive `flock` on a run directory's `learner.lock`, held for the learner's lifetime.
@@ -111,7 +112,7 @@ public enum LearnerRunFiles {
             do {
                 try manager.removeItem(atPath: directory + "/" + name)
             } catch {
-                throw .io(path: directory + "/" + name, reason: "cannot delete it: \(error)")
+                throw .io(path: directory + "/" + name, reason: "cannot delete it: \(fileErrorReason(error))")
             }
         }
     }

@@ -2,6 +2,7 @@ import Environments
 import Foundation
 import Telemetry
 import MEow
+import NN
 import Replay
 import Synchronization
 import Tensor
@@ -133,6 +134,7 @@ final class TrainingLoop: @unchecked Sendable {
         let agent: any DistributedAgent
         do {
             agent = try makeAgent(spaces)
+            agent.recordEnvironment(spec.name, model: configuration.modelPath)
         } catch {
             throw .agent("\(error)")
         }
@@ -254,7 +256,7 @@ final class TrainingLoop: @unchecked Sendable {
             }
             metrics = try Self.openMetrics(in: configuration.runDirectory)
         } catch {
-            outcome.error = .io(path: configuration.runDirectory, reason: "\(error)")
+            outcome.error = .io(path: configuration.runDirectory, reason: fileErrorReason(error))
             core.withLedgerAndSignal { $0.beginShutdown(.stopping) }
             return outcome
         }
@@ -447,10 +449,10 @@ final class TrainingLoop: @unchecked Sendable {
         if let dumpReplay { Self.dump(replay, to: dumpReplay, log: log) }
         let path = configuration.runDirectory + "/" + RunFiles.policy
         do {
-            try agent.savePolicy(to: path, extraMetadata: ["spaces": spaces.record.json, "env": spec.name])
+            try agent.savePolicy(to: path, extraMetadata: ["spaces": spaces.record.json])
             outcome.policyPath = path
         } catch {
-            outcome.error = .io(path: path, reason: "could not save the policy: \(error)")
+            outcome.error = .io(path: path, reason: "could not save the policy: \(fileErrorReason(error))")
         }
         return outcome
     }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Foundation
+import NN
 import Synchronization
 import Telemetry
 import Wire
@@ -410,7 +411,7 @@ public final class WriteAheadLog: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .open(path: directory, reason: "\(error)")
+            throw .open(path: directory, reason: fileErrorReason(error))
         }
         var segments = recovered.segments
         let index = (segments.last?.index ?? 0) + 1

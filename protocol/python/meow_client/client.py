@@ -41,6 +41,7 @@ zero-length episode) sends no row at all, only its EPISODE_STATS row.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import secrets
 import threading
 import time
@@ -219,6 +220,11 @@ class Client:
         # nng allocates a claimed message length before reading it (PROTOCOL.md section 1.1): always cap it.
         self._sock.recv_max_size = self._limits.max_frame_bytes + 4
         if self.url.startswith("tls+"):
+            if tls_server_name is None and _dials_ip_literal(self.url):
+                raise ValueError(
+                    f"{self.url} dials an IP address over TLS: pass tls_server_name, the DNS name the learner's "
+                    "certificate carries (nng cannot check a certificate against an IP address, so without a "
+                    "name it would go unchecked)")
             kw = {"server_name": tls_server_name}
             if tls_ca:
                 kw.update(ca_files=[tls_ca], auth_mode=pynng.TLSConfig.AUTH_MODE_REQUIRED)
@@ -607,6 +613,20 @@ class Client:
             self.close(reason, exc_type.__name__)
         except Exception:
             pass
+
+
+def _dials_ip_literal(url: str) -> bool:
+    """Whether the host of ``url`` (``tls+tcp://10.0.0.5:7700``, ``tls+tcp://[::1]:7700``) is an IP address."""
+    authority = url.split("://", 1)[-1].split("/", 1)[0]
+    if authority.startswith("["):
+        host = authority[1:authority.find("]")] if "]" in authority else authority
+    else:
+        host = authority.rsplit(":", 1)[0]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _flag_names(flags: int) -> str:

@@ -94,6 +94,24 @@ def test_tls_connection_verifies_the_learner_certificate(tmp_path):
             connect(learner, tls_ca=str(cert), tls_server_name="not-localhost", timeout=0.5)
 
 
+def test_tls_to_an_ip_literal_needs_a_server_name(tmp_path):
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-subj", "/CN=localhost", "-days", "1", "-keyout", str(key), "-out", str(cert),
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    port = free_tcp_url().rsplit(":", 1)[1]
+    with FakeLearner(f"tls+tcp://127.0.0.1:{port}", tls=(cert.read_text(), key.read_text())) as learner:
+        # Without a name nng would check none: refused before anything is sent, saying why.
+        with pytest.raises(ValueError, match="IP address over TLS: pass tls_server_name"):
+            connect(learner, tls_ca=str(cert))
+        with connect(learner, tls_ca=str(cert), tls_server_name="localhost") as client:
+            client.end_episode(client.start_episode(np.zeros(3)))
+        assert len(learner.stats_rows) == 1
+
+
 def test_tls_options_need_a_tls_url():
     with FakeLearner() as learner, pytest.raises(ValueError, match="tls"):
         connect(learner, tls_ca="/nonexistent.pem")
