@@ -610,12 +610,15 @@ public final class SimulatorServer: @unchecked Sendable {
         }
         let version = heldVersion ?? 0
         var duplicates = 0
+        var replies: [(ActionReply, Job)] = []
         for (index, (job, prepared)) in ready.enumerated() {
             guard let reply = episodes?.complete(prepared, actions: actions[index], values: values[index],
                                                  policyVersion: version) else { continue }
             if prepared.isDuplicate { duplicates += 1 }
-            deliver(reply, to: job)
+            replies.append((reply, job))
         }
+        // The counters include these requests before anyone hears back about them.
+        defer { for (reply, job) in replies { deliver(reply, to: job) } }
         let totals = episodes?.counters ?? SimulatorCounters()
         let running = episodes?.episodeCount ?? 0
         counters.withLock { stats in
