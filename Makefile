@@ -20,7 +20,7 @@ RUN_DIR    ?= runs/demo
 STEPS      ?= 20000
 SEED       ?= 1
 
-.PHONY: all deps deps-system build demo test test-swift test-python bench clean
+.PHONY: all deps deps-system build demo test test-swift test-python lint-python bench clean
 
 all: build
 
@@ -57,13 +57,17 @@ test-swift:
 # (re)built here so a suite never runs stale ones (MEOW_BIN_DIR overrides).
 MEOW_LEARNER_BIN ?= $(CURDIR)/.build/debug/meow-learner
 MEOW_BIN_DIR ?= $(CURDIR)/.build/release
-test-python:
+test-python: lint-python
 	@[ -x "$(MEOW_LEARNER_BIN)" ] || $(SWIFT) build --build-tests
 	$(SWIFT) build -c release --product meow-learner
 	$(SWIFT) build -c release --product meow-actor
 	$(SWIFT) build -c release --product meow
 	$(SWIFT) build -c release --product meow-bench
 	@MEOW_LEARNER_BIN="$(MEOW_LEARNER_BIN)" MEOW_BIN_DIR="$(MEOW_BIN_DIR)" scripts/run-pytest.sh
+
+# The Python client is typed (py.typed): mypy --strict and ruff, configured in its pyproject.toml.
+lint-python: deps
+	cd protocol/python && $(CURDIR)/$(VENV)/bin/mypy && $(CURDIR)/$(VENV)/bin/ruff check meow_client
 
 bench: build
 	$(BIN)/meow-bench core

@@ -35,7 +35,6 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,9 +42,9 @@ from pathlib import Path
 import numpy as np
 import pynng
 
+from meow_client import wire
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "protocol" / "python"))
-from meow_client import wire  # noqa: E402
 
 
 def free_port():
@@ -58,10 +57,11 @@ def box(n, bound=10.0):
     return wire.Space((n,), np.full(n, -bound, np.float32), np.full(n, bound, np.float32))
 
 
-def hello(actor_id, run_id, obs, act):
+def hello(actor_id, run_id, obs, act, act_bound=1.0):
+    """The task's real spaces (unbounded observations): the learner compares bounds too."""
     return wire.Hello(role=wire.Role.ACTOR, min_version=(1, 0), max_version=(1, 0), capabilities=0,
                       actor_id=actor_id, run_id=run_id, client_name="bench", client_version="0", auth_token=b"",
-                      env_id="", observation_space=box(obs), action_space=box(act, 1.0))
+                      env_id="", observation_space=box(obs, wire.FLT_MAX), action_space=box(act, act_bound))
 
 
 def request(sock, message, request_id=1):
@@ -149,11 +149,11 @@ def ingest(bin_dir, peers, seconds, samples_per_insert, learner_cpus=None, peer_
 
 # MARK: - 2. Weights
 
-def weights_latency(bin_dir, env, obs, act, pulls):
+def weights_latency(bin_dir, env, obs, act, act_bound, pulls):
     with tempfile.TemporaryDirectory() as run_dir:
         learner, url = start_learner(bin_dir, env, run_dir, "--buffer-size", "10000")
         sock = pynng.Req0(dial=url, recv_timeout=10000, send_timeout=10000)
-        while not isinstance(request(sock, hello(1, 7, obs, act)), wire.Welcome):
+        while not isinstance(request(sock, hello(1, 7, obs, act, act_bound)), wire.Welcome):
             time.sleep(0.2)
         times = []
         size = 0
@@ -255,8 +255,8 @@ def main():
     reference = single_process_update_rate(bin_dir)
     print(f"   reference, same run: single-process Hopper update (meow-bench meow): {reference:6.1f} updates/s")
     print("2. weights pull latency (whole policy, one peer)")
-    for env, obs, act in (("hopper", 11, 3), ("humanoid", 376, 17)):
-        size, p50, p99 = weights_latency(bin_dir, env, obs, act, 50 if args.quick else 200)
+    for env, obs, act, act_bound in (("hopper", 11, 3, 1.0), ("humanoid", 376, 17, 0.4)):
+        size, p50, p99 = weights_latency(bin_dir, env, obs, act, act_bound, 50 if args.quick else 200)
         print(f"   {env:9s} {size / 1024:7.0f} KiB: p50 {p50:6.2f} ms, p99 {p99:6.2f} ms")
     print("3. end-to-end env steps/s, Pendulum, learning starts 1000, one update per step")
     steps = 4000 if args.quick else 8000

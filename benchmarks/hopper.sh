@@ -26,7 +26,6 @@ CHECKPOINTS="${CHECKPOINTS:-50000 100000 200000}"
 BASE_PORT="${BASE_PORT:-7760}"
 EXTRA_LEARNER_ARGS="${EXTRA_LEARNER_ARGS:-}"
 mkdir -p "$OUT"
-export PYTHONPATH="$ROOT/protocol/python${PYTHONPATH:+:$PYTHONPATH}"
 [ -f "$OUT/results.tsv" ] || printf 'env\tseed\tenv_steps\teval_mean\teval_std\twall_seconds\n' > "$OUT/results.tsv"
 
 run_seed() {

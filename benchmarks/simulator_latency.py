@@ -33,11 +33,10 @@ from pathlib import Path
 import numpy as np
 import pynng
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "protocol" / "python"))
+from meow_client import wire
+from simbench_support import free_url, report  # beside this script, so on sys.path when it runs
 
-from meow_client import wire  # noqa: E402
-from simbench_support import free_url, report  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 OBS, ACT = 11, 3
 ECHO = """

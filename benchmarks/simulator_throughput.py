@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -36,10 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from simbench_support import free_url, report  # beside this script, so on sys.path when it runs
 
-from simbench_support import free_url, report  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 
@@ -59,10 +57,9 @@ def raw_rate(env_id: str, steps: int) -> float:
 
 
 def bridge(env_id: str, url: str, steps: int, seed: int, report: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "protocol" / "python"))
     subprocess.run([sys.executable, "-m", "meow_client.gym", "--env", env_id, "--connect", url, "--steps", str(steps),
                     "--seed", str(seed), "--quiet", "--timeout", "60", "--report-json", str(report)],
-                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return json.loads(report.read_text())
 
 

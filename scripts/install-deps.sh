@@ -14,6 +14,9 @@ cd "$(dirname "$0")/.."
 # libmujoco-dev: MuJoCo 2.2.2, which the built-in hopper, walker2d, halfcheetah, ant and humanoid step.
 APT_PACKAGES=(libnng-dev libopenblas-dev libmujoco-dev python3-venv openssl make systemd shellcheck)
 PY_REQUIREMENTS=requirements-dev.txt
+# The client is installed from requirements-dev.txt in editable mode; its dependencies and extras
+# live in its pyproject, so a change to either file reinstalls.
+PY_STAMPED=("$PY_REQUIREMENTS" protocol/python/pyproject.toml)
 
 say() { printf '[deps] %s\n' "$*"; }
 
@@ -47,10 +50,10 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 stamp=.venv/.meow-requirements
-if [ ! -f "$stamp" ] || ! cmp -s "$PY_REQUIREMENTS" "$stamp"; then
-    say "installing Python test packages from $PY_REQUIREMENTS"
+if [ ! -f "$stamp" ] || ! cat "${PY_STAMPED[@]}" | cmp -s - "$stamp"; then
+    say "installing Python test packages from $PY_REQUIREMENTS (meow_client editable, with its extras)"
     .venv/bin/python -m pip install -q --disable-pip-version-check -r "$PY_REQUIREMENTS"
-    cp "$PY_REQUIREMENTS" "$stamp"
+    cat "${PY_STAMPED[@]}" > "$stamp"
 else
     say "Python test packages present (.venv)"
 fi

@@ -79,9 +79,13 @@ public final class SimulatorGateway: Sendable {
     public func run() async throws(ActorError) -> ActorStats {
         let started = ContinuousClock.now
         let socket: ReplySocket
+        let (closedPipes, closedPipe) = AsyncStream<UInt32>.makeStream()
         do {
             socket = try ReplySocket(options: SocketOptions(maxMessageSize: configuration.limits.maxFrameBytes + 4,
                                                             receiveTimeout: nil, sendTimeout: .seconds(2)))
+            try socket.socket.onPipeEvent { event in
+                if event.kind == .disconnected { closedPipe.yield(event.pipe) }
+            }
             let listener = try socket.listen(listen, tls: nil)
             boundPort.withLock { $0 = listener.port }
         } catch {
@@ -106,6 +110,14 @@ public final class SimulatorGateway: Sendable {
             try? await socket.serve(contexts: 8, pipeHandler: { [self] bytes, pipe in
                 await route(bytes, pipe: pipe, server: server)
             })
+        }
+        // A simulator whose connection closes keeps its episodes until eviction or its next HELLO.
+        let detaching = Task {
+            for await pipe in closedPipes { server.detach(pipe: pipe) }
+        }
+        defer {
+            closedPipe.finish()
+            detaching.cancel()
         }
 
         // The learner is dialed when the first simulator says HELLO (its spaces are the run's).
@@ -179,6 +191,12 @@ public final class SimulatorGateway: Sendable {
         } catch {
             return Self.encode(.error(ErrorReply(error, failedType: FrameHeader.type(of: bytes))),
                                requestID: FrameHeader.requestID(of: bytes), limits)
+        }
+        // The same session rules as the learner's (PROTOCOL.md 3.1): a request is served only on the
+        // connection a simulator's HELLO was welcomed on, and only with that HELLO's ids.
+        let session = server.entry(onPipe: pipe).map { PeerSession(role: .simulator, key: $0.peer) }
+        if let refusal = PeerSessions.check(frame.message, session: session) {
+            return Self.encode(.error(refusal), requestID: frame.requestID, limits)
         }
         let reply: Message
         switch frame.message {

@@ -197,6 +197,7 @@ enum ConfigKeys {
     /// give the rest (run directory, checkpoints, metrics endpoint).
     static let learner: [ConfigKey<LearnerConfiguration>] = [
         .string("listen", \.listen), .int("max-actors", \.maxActors), .optionalInt("max-staleness", \.maxStaleness),
+        .optionalDouble("max-abs-observation", \.maxAbsObservation), .optionalDouble("max-abs-reward", \.maxAbsReward),
         .optionalDouble("samples-per-insert", \.samplesPerInsert), .optionalInt("min-replay", \.minReplay),
         .optionalDouble("error-buffer", \.errorBuffer), .optionalInt("ingest-queue-capacity", \.ingestQueueCapacity),
         .int("batch-hint", \.batchHint), .int("max-batch", \.maxBatch), .int("upload-interval-ms", \.uploadIntervalMs),

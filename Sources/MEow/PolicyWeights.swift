@@ -163,6 +163,15 @@ extension MEowAgent {
 
     /// The `__metadata__` map of a safetensors file (empty when it has none).
     public static func metadata(ofSafetensors bytes: [UInt8]) throws -> [String: String] {
+        guard let metadata = try header(ofSafetensors: bytes)["__metadata__"] else { return [:] }
+        guard let map = metadata as? [String: String] else {
+            throw MEowError.safetensors(.invalidHeader(reason: "__metadata__ is not a map of strings"))
+        }
+        return map
+    }
+
+    /// The JSON header of a safetensors file, its length checked before anything is read.
+    static func header(ofSafetensors bytes: [UInt8]) throws -> [String: Any] {
         guard bytes.count >= 8 else { throw MEowError.safetensors(.truncated(needed: 8, available: bytes.count)) }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
@@ -174,10 +183,6 @@ extension MEowAgent {
         guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<end])) as? [String: Any] else {
             throw MEowError.safetensors(.invalidHeader(reason: "not a JSON object"))
         }
-        guard let metadata = header["__metadata__"] else { return [:] }
-        guard let map = metadata as? [String: String] else {
-            throw MEowError.safetensors(.invalidHeader(reason: "__metadata__ is not a map of strings"))
-        }
-        return map
+        return header
     }
 }

@@ -123,6 +123,7 @@ public struct TransitionBatch: PayloadCodable {
         if observationSize < 1 { throw .invalidValue(field: "transitions.obs_dim", index: 0) }
         let actionSize = try reader.readCount("transitions.action_dim", limit: limits.maxActionElements)
         if actionSize < 1 { throw .invalidValue(field: "transitions.action_dim", index: 0) }
+        try reader.need(rows: count, rowBytes: 17 + 8 * observationSize + 4 * actionSize)
         let observationElements = try reader.elements(count, observationSize)
         let actionElements = try reader.elements(count, actionSize)
 
@@ -248,6 +249,7 @@ public struct EpisodeStats: PayloadCodable {
         let actorID = try reader.readUInt32LE()
         let count = try reader.readCount("episode_stats.count", limit: limits.maxEpisodesPerMessage)
         let runID = try reader.readUInt64LE()
+        try reader.need(rows: count, rowBytes: 36)
         let episodeIDs = try reader.readUInt64ColumnLE(count: count)
         let seeds = try reader.readUInt64ColumnLE(count: count)
         let returns = try reader.readFloat64ColumnLE(count: count)

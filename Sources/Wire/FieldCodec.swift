@@ -77,6 +77,14 @@ extension WireReader {
         return value
     }
 
+    /// `.truncated` unless `rows` rows of `rowBytes` bytes each remain, without moving.
+    ///
+    /// A message whose columns are sized by its counts checks them as a whole right after its
+    /// last count (PROTOCOL.md 2.1 step 9), so a short frame is TRUNCATED whatever its columns hold.
+    func need(rows: Int, rowBytes: Int) throws(WireError) {
+        try check(try byteCount(rows, size: rowBytes), at: readerIndex)
+    }
+
     /// `rows * width`, refusing overflow as a length no frame could hold.
     func elements(_ rows: Int, _ width: Int) throws(WireError) -> Int {
         try byteCount(rows, size: width)

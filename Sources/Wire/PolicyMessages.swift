@@ -139,9 +139,19 @@ public struct WeightsChunk: PayloadCodable {
         let chunkOffset = try reader.readUInt64LE()
         let chunkIndex = try reader.readUInt32LE()
         let chunkCount = try reader.readUInt32LE()
+        // Cross-field rules right after their last field (PROTOCOL.md 2.1, 5.12).
+        if chunkCount == 0 && (chunkIndex != 0 || totalBytes != 0 || chunkOffset != 0) {
+            throw .malformed(field: "weights.chunk_count", reason: "an unchanged reply carries nothing")
+        }
+        if chunkCount != 0 && chunkIndex >= chunkCount {
+            throw .malformed(field: "weights.chunk_index", reason: "chunk \(chunkIndex) of \(chunkCount)")
+        }
         let tensorCount = try reader.readCount("weights.tensor_count", limit: limits.maxTensorCount)
         if chunkIndex != 0 && tensorCount != 0 {
             throw .malformed(field: "weights.tensor_count", reason: "only chunk 0 carries the table")
+        }
+        if chunkCount == 0 && tensorCount != 0 {
+            throw .malformed(field: "weights.chunk_count", reason: "an unchanged reply carries nothing")
         }
         var tensors: [TensorEntry] = []
         for index in 0 ..< tensorCount {
@@ -158,11 +168,16 @@ public struct WeightsChunk: PayloadCodable {
             tensors.append(tensor)
         }
         let dataLength = try reader.readCount("weights.data_length", limit: limits.maxChunkBytes)
+        if chunkCount == 0 && dataLength != 0 {
+            throw .malformed(field: "weights.chunk_count", reason: "an unchanged reply carries nothing")
+        }
+        let (end, overflow) = chunkOffset.addingReportingOverflow(UInt64(dataLength))
+        if overflow || end > totalBytes {
+            throw .malformed(field: "weights.chunk_offset", reason: "chunk data run past the blob")
+        }
         let data = try reader.readBytes(count: dataLength)
-        let chunk = WeightsChunk(version: version, totalBytes: totalBytes, chunkOffset: chunkOffset,
-                                 chunkIndex: chunkIndex, chunkCount: chunkCount, tensors: tensors, data: data)
-        try chunk.checkPlacement()
-        return chunk
+        return WeightsChunk(version: version, totalBytes: totalBytes, chunkOffset: chunkOffset,
+                            chunkIndex: chunkIndex, chunkCount: chunkCount, tensors: tensors, data: data)
     }
 }
 
@@ -249,6 +264,7 @@ public struct ActionRequest: PayloadCodable {
         if observationSize < 1 { throw .invalidValue(field: "action_request.obs_dim", index: 0) }
         let actionSize = try reader.readCount("action_request.action_dim", limit: limits.maxActionElements)
         if actionSize < 1 { throw .invalidValue(field: "action_request.action_dim", index: 0) }
+        try reader.need(rows: count, rowBytes: 14 + 4 * observationSize)
         let observationElements = try reader.elements(count, observationSize)
         let episodeIDs = try reader.readUInt64ColumnLE(count: count)
         let observations = try reader.readFiniteColumn(count: observationElements, "action_request.observations")
@@ -327,6 +343,7 @@ public struct ActionReply: PayloadCodable {
         if actionSize < 1 { throw .invalidValue(field: "action_reply.action_dim", index: 0) }
         let flags = try reader.readUInt32LE()
         if flags & ~hasValuesFlag != 0 { throw .invalidValue(field: "action_reply.flags", index: 0) }
+        try reader.need(rows: count, rowBytes: 4 * actionSize + (flags & hasValuesFlag != 0 ? 4 : 0))
         let actions = try reader.readFloat32ColumnLE(count: try reader.elements(count, actionSize))
         try Check.unitInterval(actions, field: "action_reply.actions")
         let values = flags & hasValuesFlag != 0 ? try reader.readFiniteColumn(count: count, "action_reply.values") : nil

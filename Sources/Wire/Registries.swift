@@ -69,6 +69,19 @@ public enum MessageType: UInt16, Sendable, CaseIterable {
         case .actionReply: "action_reply"
         }
     }
+
+    /// The roles that may send this type to a learner: PROTOCOL.md 3's "Sent by" column, which
+    /// is normative. Empty for replies, which only a learner sends.
+    public var senders: Set<Role> {
+        switch self {
+        case .hello, .goodbye, .heartbeat: Set(Role.allCases)
+        case .transitions: [.actor]
+        case .episodeStats: [.actor, .simulator]
+        case .weightsRequest: [.actor, .observer]
+        case .actionRequest: [.simulator]
+        case .welcome, .refused, .ack, .error, .heartbeatReply, .transitionsAck, .weights, .actionReply: []
+        }
+    }
 }
 
 /// What a peer is (HELLO `role`).
@@ -76,6 +89,15 @@ public enum Role: UInt8, Sendable, CaseIterable {
     case actor = 1
     case simulator = 2
     case observer = 3
+
+    /// The spec's name of the role, for error texts.
+    public var name: String {
+        switch self {
+        case .actor: "actor"
+        case .simulator: "simulator"
+        case .observer: "observer"
+        }
+    }
 }
 
 /// Element types of spaces and tensors (PROTOCOL.md 4.3).

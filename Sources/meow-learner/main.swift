@@ -33,6 +33,9 @@ struct LearnerCommand: AsyncParsableCommand {
 
     @Option(help: "Most live actors.") var maxActors: Int?
     @Option(help: "Drop batches whose policy lags the learner by more than this many versions.") var maxStaleness: Int?
+    @Option(help: "Refuse observations with an element beyond ± this (default: any finite value).")
+    var maxAbsObservation: Double?
+    @Option(help: "Refuse rewards beyond ± this (default: any finite value).") var maxAbsReward: Double?
     @Option(help: "Sampled transitions per inserted one (default: batch size × updates per step).") var samplesPerInsert: Double?
     @Option(help: "Transitions in replay before the first update (default: max(learning starts, batch size)).") var minReplay: Int?
     @Option(help: "Rate limiter error buffer in sampled items (default: room for one max batch).") var errorBuffer: Double?
@@ -69,6 +72,7 @@ struct LearnerCommand: AsyncParsableCommand {
     private var learnerFlags: Set<String> {
         let given: [(String, Any?)] = [
             ("listen", listen), ("max-actors", maxActors), ("max-staleness", maxStaleness),
+            ("max-abs-observation", maxAbsObservation), ("max-abs-reward", maxAbsReward),
             ("samples-per-insert", samplesPerInsert), ("min-replay", minReplay), ("error-buffer", errorBuffer),
             ("ingest-queue-capacity", ingestQueueCapacity), ("batch-hint", batchHint), ("max-batch", maxBatch),
             ("upload-interval-ms", uploadIntervalMs), ("weights-chunk-bytes", weightsChunkBytes),
@@ -92,6 +96,8 @@ struct LearnerCommand: AsyncParsableCommand {
         set(\.listen, listen)
         set(\.maxActors, maxActors)
         set(\.maxStaleness, maxStaleness)
+        set(\.maxAbsObservation, maxAbsObservation)
+        set(\.maxAbsReward, maxAbsReward)
         set(\.samplesPerInsert, samplesPerInsert)
         set(\.minReplay, minReplay)
         set(\.errorBuffer, errorBuffer)

@@ -10,8 +10,8 @@ struct MeowCommand: ParsableCommand {
         commandName: "meow",
         abstract: "MEow (maximum-entropy RL with an energy-based normalizing flow), single process.",
         version: MEowVersion.current,
-        subcommands: [TrainCommand.self, EvaluateCommand.self, MultiGoalCheckCommand.self, ConfigCommand.self,
-                      ModelCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, ActCommand.self, MultiGoalCheckCommand.self,
+                      ConfigCommand.self, ModelCommand.self])
 }
 
 /// Prints one line to stderr, where logs go; stdout carries results.

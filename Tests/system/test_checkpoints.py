@@ -25,9 +25,12 @@ def test_sigterm_checkpoints_and_resume_continues_the_run(cluster):
             "--checkpoint-replay")
     learner = cluster.learner(*args)
     actors = [cluster.actor(i) for i in range(2)]
+    metrics_file = run_dir / "metrics.csv"
+    # Until the first evaluation (at 1,000 env steps) has been written, there is no best checkpoint to expect.
     wait_for(lambda: (cluster.learner_stats() or {}).get("policy_version", 0) > 50
-             and all(actor_transitions(cluster.learner_stats(), i) >= 128 for i in range(2)), 60,
-             "training with both actors")
+             and all(actor_transitions(cluster.learner_stats(), i) >= 128 for i in range(2))
+             and metrics_file.exists() and "Test/return" in metrics_file.read_text(), 90,
+             "training with both actors, and a first evaluation")
     assert stop(learner) == 0, cluster.log("learner")
     before = cluster.learner_stats()
     checkpoint, manifest = latest_manifest(run_dir)

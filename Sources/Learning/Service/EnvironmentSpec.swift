@@ -109,6 +109,29 @@ public struct EnvironmentSpec: Sendable, Equatable {
                                allowedObservationSizes: preset.2, presetActionSize: preset.3)
     }
 
+    /// Whether a peer's HELLO `env_id` names the environment this learner trains on (PROTOCOL.md 5.1).
+    ///
+    /// Empty names nothing and matches. Otherwise the learner's preset name (`hopper`) or its env id
+    /// with or without the version suffix (`Hopper-v4`, `Hopper-v5`, `hopper`) matches, case aside:
+    /// versions of one task differ in dynamics details, and their spaces are compared on their own.
+    /// `learnerEnvID` is the id WELCOME names now; an empty one (a learner that takes its
+    /// environment from its first peer) matches every peer.
+    public func envIDMatches(_ peer: String, learnerEnvID: String) -> Bool {
+        guard !peer.isEmpty, !learnerEnvID.isEmpty else { return true }
+        let family = Self.family(peer)
+        return family == name.lowercased() || family == Self.family(learnerEnvID) || family == Self.family(envID)
+    }
+
+    /// An env id without its `-vN` suffix, lowercased.
+    static func family(_ id: String) -> String {
+        var id = id.lowercased()
+        if let dash = id.lastIndex(of: "-"), id[id.index(after: dash)...].first == "v",
+           id[id.index(dash, offsetBy: 2)...].allSatisfy(\.isNumber), id.index(dash, offsetBy: 2) < id.endIndex {
+            id = String(id[..<dash])
+        }
+        return id
+    }
+
     /// Whether the spaces of a HELLO fit a preset; nil when they do, else the reason.
     func presetMismatch(observation: Space, action: Space) -> String? {
         if acceptsAnyShape { return nil }
@@ -163,11 +186,19 @@ public struct AgreedSpaces: Sendable, Equatable {
     /// Shapes must match exactly; bounds may differ (observation bounds are often
     /// unbounded, and actions travel normalised to [-1, 1] whatever the real range).
     func mismatch(observation other: Space, action otherAction: Space) -> String? {
-        if other.shape != observation.shape {
-            return "observation space has shape \(other.shape), the learner trains on \(observation.shape)"
+        Self.difference("hello.observation_space", other, observation)
+            ?? Self.difference("hello.action_space", otherAction, action)
+    }
+
+    /// Shape first, then each bound element by element (PROTOCOL.md 5.1): the first that differs.
+    private static func difference(_ field: String, _ peer: Space, _ learner: Space) -> String? {
+        if peer.shape != learner.shape {
+            return "\(field) has shape \(peer.shape), the learner trains on \(learner.shape)"
         }
-        if otherAction.shape != action.shape {
-            return "action space has shape \(otherAction.shape), the learner trains on \(action.shape)"
+        for (name, theirs, ours) in [("low", peer.low, learner.low), ("high", peer.high, learner.high)] {
+            if let index = theirs.indices.first(where: { $0 < ours.count && theirs[$0] != ours[$0] }) {
+                return "\(field).\(name)[\(index)] is \(theirs[index]), the learner's is \(ours[index])"
+            }
         }
         return nil
     }

@@ -42,8 +42,44 @@ public struct ActorTally: Sendable, Equatable, Codable {
     public var lastReturn: Double?
     /// Policy version of the last accepted batch.
     public var lastBatchVersion: UInt64 = 0
-    /// Run ids this actor id has used (a new one per process start).
-    public var runIDs: Set<UInt64> = []
+    /// Runs (process starts) this actor id has said HELLO with. A count, not the ids: a run id
+    /// names a run in dedupe, so it is not written where others read.
+    public var runs = 0
+
+    public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case transitions, batches, duplicates, tryLater, staleDropped, episodes, lastReturn, lastBatchVersion, runs
+        /// Checkpoints written before `runs` kept the ids themselves.
+        case runIDs
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        transitions = try c.decode(Int.self, forKey: .transitions)
+        batches = try c.decode(Int.self, forKey: .batches)
+        duplicates = try c.decode(Int.self, forKey: .duplicates)
+        tryLater = try c.decode(Int.self, forKey: .tryLater)
+        staleDropped = try c.decode(Int.self, forKey: .staleDropped)
+        episodes = try c.decode(Int.self, forKey: .episodes)
+        lastReturn = try c.decodeIfPresent(Double.self, forKey: .lastReturn)
+        lastBatchVersion = try c.decode(UInt64.self, forKey: .lastBatchVersion)
+        runs = try c.decodeIfPresent(Int.self, forKey: .runs)
+            ?? c.decodeIfPresent([UInt64].self, forKey: .runIDs)?.count ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(transitions, forKey: .transitions)
+        try c.encode(batches, forKey: .batches)
+        try c.encode(duplicates, forKey: .duplicates)
+        try c.encode(tryLater, forKey: .tryLater)
+        try c.encode(staleDropped, forKey: .staleDropped)
+        try c.encode(episodes, forKey: .episodes)
+        try c.encodeIfPresent(lastReturn, forKey: .lastReturn)
+        try c.encode(lastBatchVersion, forKey: .lastBatchVersion)
+        try c.encode(runs, forKey: .runs)
+    }
 }
 
 /// The ledger's fixed settings, derived from `LearnerConfiguration`.
@@ -60,9 +96,16 @@ public struct IngestSettings: Sendable {
     public var batchSize: Int
     /// The WELCOME fields that do not change during a run.
     public var welcome: Welcome
+    /// How long a run's dedupe marks outlive its last session (PROTOCOL.md 5.8, "Resend horizon").
+    public var resendHorizon: Duration
+    /// Optional bounds on observation and reward magnitudes.
+    public var magnitudes: MagnitudeLimits
 
     public init(token: [UInt8]?, maxActors: Int, maxStaleness: Int?, queueCapacity: Int, maxBatch: Int,
-                totalSteps: Int?, batchSize: Int, welcome: Welcome) {
+                totalSteps: Int?, batchSize: Int, welcome: Welcome, resendHorizon: Duration = .seconds(600),
+                magnitudes: MagnitudeLimits = MagnitudeLimits()) {
+        self.resendHorizon = resendHorizon
+        self.magnitudes = magnitudes
         self.token = token
         self.maxActors = maxActors
         self.maxStaleness = maxStaleness
@@ -82,6 +125,14 @@ public enum ShutdownMode: Sendable, Equatable {
     case stopping
     /// The run reached its step budget; peers should stop (REFUSED/ERROR with retry 0).
     case finished
+}
+
+/// When a run was last heard from, for pruning its dedupe marks.
+struct RunActivity: Sendable {
+    var last: ContinuousClock.Instant
+    /// It said GOODBYE, or a newer run of its actor id said HELLO: nothing more can come from it.
+    var ended: Bool
+    var order: Int
 }
 
 /// What a TRANSITIONS request did to the ledger.
@@ -142,7 +193,15 @@ public struct IngestLedger: Sendable {
     public private(set) var limiter: RateLimiter
     public private(set) var peers: [PeerKey: PeerRecord] = [:]
     public private(set) var tallies: [UInt32: ActorTally] = [:]
+    /// Who said HELLO on which connection; every request but HELLO is checked against it.
+    public private(set) var sessions = PeerSessions()
     private var windows: [PeerKey: SequenceWindow] = [:]
+    /// When each run in `windows` was last heard from, or said GOODBYE (`ended`), for pruning.
+    private var runActivity: [PeerKey: RunActivity] = [:]
+    /// Orders runs heard from at the same instant (the write-ahead log's, read back at start).
+    private var activityCounter = 0
+    /// Runs whose dedupe marks were dropped (after GOODBYE or the resend horizon).
+    public private(set) var prunedRuns = 0
     /// Batches admitted and waiting for the write-ahead log; a copy that arrives meanwhile waits too.
     private var inFlight: Set<PeerSeq> = []
 
@@ -195,6 +254,9 @@ public struct IngestLedger: Sendable {
         self.envID = spec.envID
     }
 
+    /// Runs whose dedupe marks the ledger holds now.
+    public var trackedRuns: Int { windows.count }
+
     /// Live peers with the actor role.
     public var liveActors: Int { peers.values.filter { $0.role == .actor }.count }
 
@@ -229,19 +291,26 @@ public struct IngestLedger: Sendable {
                 return refuse(.full, retry: 1000, "the learner serves its maximum of \(settings.maxActors) actors")
             }
             // A new run of the same actor id replaces the old process, which is gone or a stray copy.
+            // Its runs can send nothing more, so their dedupe marks go at once.
             for old in peers.keys where old.actorID == hello.actorID && old != key && peers[old]?.role == .actor {
                 peers[old] = nil
+                sessions.end(key: old)
+            }
+            for old in runActivity.keys where old.actorID == hello.actorID && old != key {
+                runActivity[old]?.ended = true
             }
             if spaces == nil {
                 spaces = AgreedSpaces(observation: hello.observationSpace, action: hello.actionSpace)
                 if !hello.envID.isEmpty { envID = hello.envID }
             }
-            tallies[hello.actorID, default: ActorTally()].runIDs.insert(hello.runID)
+            if windows[key] == nil { tallies[hello.actorID, default: ActorTally()].runs += 1 }
+            if windows[key] == nil { windows[key] = SequenceWindow() }
+            noteActivity(key, now: now)
         }
         let previous = peers[key]
         peers[key] = PeerRecord(key: key, role: hello.role, lastSeen: now,
                                 actingVersion: previous?.actingVersion ?? 0)
-        if windows[key] == nil { windows[key] = SequenceWindow() }
+        pruneRuns(now: now)
         var welcome = settings.welcome
         welcome.learnerRunID = learnerRunID
         welcome.policyVersion = policyVersion
@@ -249,7 +318,76 @@ public struct IngestLedger: Sendable {
         return .welcome(welcome)
     }
 
+    // MARK: - Sessions (PROTOCOL.md 3.1)
+
+    /// Opens the session of a HELLO this ledger welcomed on `pipe`; a HELLO on a pipe that had a
+    /// session replaces it.
+    public mutating func openSession(_ hello: Hello, pipe: UInt32, now: ContinuousClock.Instant) {
+        let key = PeerKey(actorID: hello.actorID, runID: hello.runID)
+        if let replaced = sessions.open(PeerSession(role: hello.role, key: key), onPipe: pipe), replaced.key != key {
+            release(replaced, goodbye: false, now: now)
+        }
+    }
+
+    /// Ends the session on `pipe`: a GOODBYE (`goodbye`), or the connection closed.
+    ///
+    /// The peer's slot is free at once. After GOODBYE the run's dedupe marks go too (the peer
+    /// sends GOODBYE only once every batch is acknowledged); after a closed connection they stay
+    /// for the resend horizon, because REQ resends on the next connection.
+    @discardableResult
+    public mutating func endSession(pipe: UInt32, goodbye: Bool, now: ContinuousClock.Instant) -> PeerSession? {
+        guard let session = sessions.end(pipe: pipe) else { return nil }
+        release(session, goodbye: goodbye, now: now)
+        return session
+    }
+
+    /// Forgets an ended session's peer unless another connection still claims its ids.
+    private mutating func release(_ session: PeerSession, goodbye: Bool, now: ContinuousClock.Instant) {
+        guard !sessions.isLive(session.key) else { return }
+        peers[session.key] = nil
+        if runActivity[session.key] != nil { noteActivity(session.key, now: now, ended: goodbye) }
+        pruneRuns(now: now)
+    }
+
+    /// Drops the dedupe marks of runs without a session that said GOODBYE or have been silent for
+    /// the resend horizon. A run with a live session or a batch on its way to disk is kept.
+    mutating func pruneRuns(now: ContinuousClock.Instant) {
+        let horizon = settings.resendHorizon
+        let busy = Set(inFlight.map(\.key))
+        let expired = runActivity.filter { key, activity in
+            (activity.ended || now - activity.last > horizon) && peers[key] == nil
+                && !sessions.isLive(key) && !busy.contains(key)
+        }.map(\.key)
+        for key in expired {
+            windows[key] = nil
+            runActivity[key] = nil
+        }
+        prunedRuns += expired.count
+        // Runs without a session are also capped in number, oldest first, so HELLOs with ever new
+        // ids from peers that then go away cannot grow the ledger within the horizon either.
+        let dormant = runActivity.filter { key, _ in peers[key] == nil && !sessions.isLive(key) && !busy.contains(key) }
+        let excess = dormant.count - maxDormantRuns
+        guard excess > 0 else { return }
+        for (key, _) in dormant.sorted(by: { ($0.value.last, $0.value.order) < ($1.value.last, $1.value.order) })
+            .prefix(excess) {
+            windows[key] = nil
+            runActivity[key] = nil
+        }
+        prunedRuns += excess
+    }
+
+    private mutating func noteActivity(_ key: PeerKey, now: ContinuousClock.Instant, ended: Bool = false) {
+        activityCounter += 1
+        runActivity[key] = RunActivity(last: now, ended: ended, order: activityCounter)
+    }
+
+    /// Most runs without a session whose marks are kept (PROTOCOL.md 5.8, "Resend horizon").
+    var maxDormantRuns: Int { max(64, 4 * settings.maxActors) }
+
     private func spaceMismatch(_ hello: Hello) -> String? {
+        if !spec.envIDMatches(hello.envID, learnerEnvID: envID) {
+            return "hello.env_id is \(hello.envID); this learner trains on \(envID) (preset \(spec.name))"
+        }
         if let spaces { return spaces.mismatch(observation: hello.observationSpace, action: hello.actionSpace) }
         return spec.presetMismatch(observation: hello.observationSpace, action: hello.actionSpace)
     }
@@ -307,11 +445,15 @@ public struct IngestLedger: Sendable {
                                             text: "only actors send TRANSITIONS")))
         }
         peers[key]?.lastSeen = now
+        noteActivity(key, now: now)
         if let spaces, batch.observationSize != spaces.observationSize || batch.actionSize != spaces.actionSize {
             spaceMismatches += 1
             let text = "transitions.obs_dim is \(batch.observationSize) and action_dim \(batch.actionSize); "
                 + "the agreed spaces have \(spaces.observationSize) and \(spaces.actionSize) elements"
             return .reply(.error(ErrorReply(code: .spaceMismatch, failedType: type, text: text)))
+        }
+        if let violation = settings.magnitudes.violation(in: batch) {
+            return .reply(.error(violation))
         }
         if batch.count > settings.maxBatch {
             let text = "transitions.count is \(batch.count); this learner takes at most \(settings.maxBatch)"
@@ -372,6 +514,7 @@ public struct IngestLedger: Sendable {
                                         + "stored, send it again"))
         }
         windows[key, default: SequenceWindow()].insert(batch.seq)
+        if runActivity[key] == nil { noteActivity(key, now: now) }
         if pending.outcome == .droppedStale {
             staleDrops += 1
             tallies[batch.actorID, default: ActorTally()].staleDropped += 1
@@ -423,8 +566,9 @@ public struct IngestLedger: Sendable {
 
     /// Marks a batch as seen without storing it: used to read back the write-ahead log of an
     /// earlier learner session, so batches it acknowledged stay duplicates after a restart.
-    public mutating func recordSeen(_ key: PeerKey, seq: UInt64) {
+    public mutating func recordSeen(_ key: PeerKey, seq: UInt64, now: ContinuousClock.Instant = .now) {
         windows[key, default: SequenceWindow()].insert(seq)
+        noteActivity(key, now: now)
     }
 
     /// Whether `seq` of `key` has been accepted (or read back from the write-ahead log).
@@ -541,7 +685,11 @@ public struct IngestLedger: Sendable {
     /// Forgets peers silent for longer than `timeout`; returns them.
     public mutating func forgetSilentPeers(now: ContinuousClock.Instant, timeout: Duration) -> [PeerKey] {
         let silent = peers.values.filter { now - $0.lastSeen > timeout }.map(\.key)
-        for key in silent { peers[key] = nil }
+        for key in silent {
+            peers[key] = nil
+            sessions.end(key: key)
+        }
+        pruneRuns(now: now)
         return silent.sorted()
     }
 

@@ -49,6 +49,10 @@ public struct LearnerConfiguration: Sendable {
     public var maxStaleness: Int?
     /// Transitions waiting between the network handlers and the training thread; nil: 8 × max batch.
     public var ingestQueueCapacity: Int?
+    /// Largest |x| taken in an observation (TRANSITIONS and ACTION_REQUEST); nil: any finite value.
+    public var maxAbsObservation: Double?
+    /// Largest |r| taken in a reward (TRANSITIONS and ACTION_REQUEST); nil: any finite value.
+    public var maxAbsReward: Double?
 
     // MARK: What WELCOME tells actors
 
@@ -182,6 +186,13 @@ public struct LearnerConfiguration: Sendable {
         }
         try need(maxActors >= 1, "max-actors", "at least 1, got \(maxActors)")
         if let maxStaleness { try need(maxStaleness >= 0, "max-staleness", "0 or more, got \(maxStaleness)") }
+        if let maxAbsObservation {
+            try need(maxAbsObservation > 0 && maxAbsObservation.isFinite, "max-abs-observation",
+                     "a positive number, got \(maxAbsObservation)")
+        }
+        if let maxAbsReward {
+            try need(maxAbsReward > 0 && maxAbsReward.isFinite, "max-abs-reward", "a positive number, got \(maxAbsReward)")
+        }
         try need(batchHint >= 1 && batchHint <= maxBatch, "batch-hint", "between 1 and max-batch (\(maxBatch))")
         try need(maxBatch >= 1 && maxBatch <= limits.maxTransitionsPerBatch, "max-batch",
                  "between 1 and \(limits.maxTransitionsPerBatch), got \(maxBatch)")

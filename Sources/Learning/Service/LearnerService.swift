@@ -143,7 +143,10 @@ public final class LearnerService: Sendable {
             token: configuration.token, maxActors: configuration.maxActors,
             maxStaleness: configuration.maxStaleness, queueCapacity: configuration.resolvedIngestQueueCapacity,
             maxBatch: configuration.maxBatch, totalSteps: configuration.agent.totalSteps,
-            batchSize: configuration.agent.batchSize, welcome: welcome)
+            batchSize: configuration.agent.batchSize, welcome: welcome,
+            resendHorizon: max(.seconds(600), .milliseconds(10 * configuration.resolvedPeerTimeoutMs)),
+            magnitudes: MagnitudeLimits(observation: configuration.maxAbsObservation.map { Float($0) },
+                                        reward: configuration.maxAbsReward.map { Float($0) }))
         var ledger = IngestLedger(settings: settings, spec: spec, limiter: configuration.makeRateLimiter(),
                                   learnerRunID: system.next())
         var marks = 0
@@ -232,13 +235,16 @@ public final class LearnerService: Sendable {
         let listener: Listener
         // A TLS listener logs its peers' connections: the only sign of a handshake that worked.
         let connections = RateLimitedReporter(log: log)
+        // A connection that goes away ends its session (PROTOCOL.md 3.1); nng's thread only yields.
+        let (closedPipes, closedPipe) = AsyncStream<UInt32>.makeStream()
+        let logsPeers = configuration.tls != nil
         do {
             socket = try ReplySocket(options: options)
-            if configuration.tls != nil {
-                try socket.socket.onPipeEvent { event in
-                    connections.report("learner: \(event.kind == .connected ? "TLS peer connected" : "TLS peer left")"
-                        + (event.remoteAddress.map { " from \($0)" } ?? "") + " (pipe \(event.pipe))")
-                }
+            try socket.socket.onPipeEvent { event in
+                if event.kind == .disconnected { closedPipe.yield(event.pipe) }
+                guard logsPeers else { return }
+                connections.report("learner: \(event.kind == .connected ? "TLS peer connected" : "TLS peer left")"
+                    + (event.remoteAddress.map { " from \($0)" } ?? "") + " (pipe \(event.pipe))")
             }
             listener = try socket.listen(configuration.listen, tls: configuration.tls)
             boundPort.withLock { $0 = listener.port }
@@ -279,6 +285,10 @@ public final class LearnerService: Sendable {
         let server = Task {
             try? await socket.serve(contexts: configuration.serverContexts,
                                     pipeHandler: { await router.handle($0, pipe: $1) })
+        }
+        // A connection that closes ends its session; the stream ends when the socket closes.
+        let sessionCloser = Task {
+            for await pipe in closedPipes { router.pipeClosed(pipe) }
         }
 
         var lastStats = ContinuousClock.now
@@ -328,6 +338,8 @@ public final class LearnerService: Sendable {
         socket.close()
         server.cancel()
         _ = await server.value
+        closedPipe.finish()
+        sessionCloser.cancel()
         writeAheadLog.close()
         let final = stats()
         try? final.write(to: configuration.resolvedStatsFile)

@@ -12,8 +12,9 @@ public struct LearnerStats: Codable, Sendable {
         public var episodes: Int
         public var lastReturn: Double?
         public var lastBatchVersion: UInt64
-        /// Run ids this actor id has used (one per process start).
-        public var runs: [UInt64]
+        /// Runs (process starts) this actor id has said HELLO with. Not the run ids: they name a
+        /// run in dedupe and stay between the learner and the peer.
+        public var runs: Int
         public var live: Bool
         /// The version the actor last reported acting with.
         public var actingVersion: UInt64?
@@ -30,6 +31,12 @@ public struct LearnerStats: Codable, Sendable {
     public var replayBytes: Int
     public var queuedTransitions: Int
     public var liveActors: Int
+    /// Connections with a welcomed session now.
+    public var sessions: Int
+    /// Runs whose dedupe marks the learner holds, and runs whose marks it dropped since it started
+    /// (after GOODBYE, a newer run of the same actor id, or the resend horizon).
+    public var trackedRuns: Int
+    public var prunedRuns: Int
     public var duplicates: Int
     public var tryLater: Int
     public var staleDropped: Int
@@ -70,6 +77,9 @@ public struct LearnerStats: Codable, Sendable {
         self.replayBytes = replayBytes
         queuedTransitions = ledger.queuedTransitions
         liveActors = ledger.liveActors
+        sessions = ledger.sessions.count
+        trackedRuns = ledger.trackedRuns
+        prunedRuns = ledger.prunedRuns
         duplicates = ledger.duplicateReplies
         tryLater = ledger.tryLaterReplies
         staleDropped = ledger.staleDrops
@@ -90,7 +100,7 @@ public struct LearnerStats: Codable, Sendable {
                 transitions: tally.transitions, batches: tally.batches, duplicates: tally.duplicates,
                 tryLater: tally.tryLater, staleDropped: tally.staleDropped, episodes: tally.episodes,
                 lastReturn: tally.lastReturn, lastBatchVersion: tally.lastBatchVersion,
-                runs: tally.runIDs.sorted(), live: peer != nil, actingVersion: peer?.actingVersion)
+                runs: tally.runs, live: peer != nil, actingVersion: peer?.actingVersion)
         }
         self.actors = actors
         elapsedSeconds = elapsed.seconds

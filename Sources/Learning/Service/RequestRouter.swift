@@ -10,9 +10,11 @@ import Wire
 ///
 /// TRANSITIONS and ACTION_REQUEST wait. A batch is acknowledged only once the write-ahead log
 /// has it on disk (the log's group commit resumes the handler); the simulator server answers
-/// ACTION_REQUEST from its own thread, after one batched inference call and the log. Simulators
-/// are known by the nng pipe their HELLO came on, because ACTION_REQUEST names no peer
-/// (SimulatorSessions).
+/// ACTION_REQUEST from its own thread, after one batched inference call and the log.
+///
+/// A session is the nng pipe a HELLO was welcomed on (PeerSessions): every other request is
+/// checked against its pipe's session before anything else looks at it, so the auth token
+/// HELLO checked protects the whole connection.
 struct RequestRouter: Sendable {
     let core: LearnerCore
     let publisher: WeightsPublisher
@@ -22,7 +24,7 @@ struct RequestRouter: Sendable {
     let limits: WireLimits
     let simulators: SimulatorServer
 
-    func handle(_ bytes: [UInt8], pipe: UInt32 = 0) async -> [UInt8] {
+    func handle(_ bytes: [UInt8], pipe: UInt32) async -> [UInt8] {
         let frame: Frame
         do {
             frame = try Frame.decode(bytes, limits: limits)
@@ -30,10 +32,16 @@ struct RequestRouter: Sendable {
             return encode(.error(ErrorReply(error, failedType: FrameHeader.type(of: bytes))),
                           requestID: FrameHeader.requestID(of: bytes))
         }
+        if let refusal = core.withLedger({ $0.sessions.check(frame.message, onPipe: pipe) }) {
+            return encode(.error(refusal), requestID: frame.requestID)
+        }
         if case .transitions(let batch) = frame.message {
             return encode(await ingest(batch), requestID: frame.requestID)
         }
         if case .actionRequest(let request) = frame.message {
+            if let violation = core.withLedger({ $0.settings.magnitudes.violation(in: request) }) {
+                return encode(.error(violation), requestID: frame.requestID)
+            }
             let served = await simulators.serve(request, requestID: frame.requestID, pipe: pipe,
                                                 extensions: frame.extensions)
             return encode(served.message, requestID: frame.requestID, extensions: served.extensions)
@@ -41,20 +49,18 @@ struct RequestRouter: Sendable {
         return encode(reply(to: frame.message, pipe: pipe), requestID: frame.requestID)
     }
 
-    func reply(to message: Message, pipe: UInt32 = 0) -> Message {
+    /// The reply to a request whose session `handle` has checked already.
+    func reply(to message: Message, pipe: UInt32) -> Message {
         let now = ContinuousClock.now
         switch message {
         case .hello(let hello):
-            let reply = core.withLedger { $0.hello(hello, now: now) }
-            guard hello.role == .simulator, case .welcome(var welcome) = reply else { return reply }
-            guard let entry = simulators.welcome(hello, pipe: pipe, now: now) else {
-                let limit = simulators.settings.limits.maxSessions
-                return .refused(Refused(code: .full, retryAfterMs: 1000,
-                                        text: "the learner serves its maximum of \(limit) simulators"))
+            let reply = welcome(hello, pipe: pipe, now: now)
+            core.withLedger { ledger in
+                // A refused HELLO leaves the connection without a session (PROTOCOL.md 5.3).
+                if case .welcome = reply { ledger.openSession(hello, pipe: pipe, now: now) }
+                else { ledger.endSession(pipe: pipe, goodbye: false, now: now) }
             }
-            if entry.valuesGranted { welcome.capabilities.insert(.valueEstimates) }
-            if entry.evaluationGranted { welcome.capabilities.insert(.evaluation) }
-            return .welcome(welcome)
+            return reply
         case .transitions:
             return .error(ErrorReply(code: .internal, failedType: message.type.rawValue,
                                      text: "TRANSITIONS is acknowledged after the write-ahead log"))
@@ -71,8 +77,9 @@ struct RequestRouter: Sendable {
         case .weightsRequest(let request):
             return publisher.reply(to: request)
         case .goodbye:
-            // GOODBYE names no peer: a simulator is known by its pipe and its episodes go now;
-            // an actor is forgotten when its heartbeats stop.
+            // The session ends now: its slot is free, a simulator's episodes go, and the run's
+            // dedupe marks go with it.
+            core.withLedger { _ = $0.endSession(pipe: pipe, goodbye: true, now: now) }
             simulators.goodbye(pipe: pipe)
             return .ack(Ack(ackedType: .goodbye))
         case .actionRequest:
@@ -82,6 +89,25 @@ struct RequestRouter: Sendable {
             return .error(ErrorReply(code: .unexpectedMessage, failedType: message.type.rawValue,
                                      text: "\(message.type.fieldPrefix) is a reply, not a request"))
         }
+    }
+
+    private func welcome(_ hello: Hello, pipe: UInt32, now: ContinuousClock.Instant) -> Message {
+        let reply = core.withLedger { $0.hello(hello, now: now) }
+        guard hello.role == .simulator, case .welcome(var welcome) = reply else { return reply }
+        guard let entry = simulators.welcome(hello, pipe: pipe, now: now) else {
+            let limit = simulators.settings.limits.maxSessions
+            return .refused(Refused(code: .full, retryAfterMs: 1000,
+                                    text: "the learner serves its maximum of \(limit) simulators"))
+        }
+        if entry.valuesGranted { welcome.capabilities.insert(.valueEstimates) }
+        if entry.evaluationGranted { welcome.capabilities.insert(.evaluation) }
+        return .welcome(welcome)
+    }
+
+    /// Ends the session of a connection that closed; the run's dedupe marks stay for its resends.
+    func pipeClosed(_ pipe: UInt32) {
+        core.withLedger { _ = $0.endSession(pipe: pipe, goodbye: false, now: .now) }
+        simulators.detach(pipe: pipe)
     }
 
     /// Admits a batch, waits for the log to hold it, then commits it and answers.

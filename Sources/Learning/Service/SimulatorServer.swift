@@ -280,6 +280,12 @@ public final class SimulatorServer: @unchecked Sendable {
         sessions.withLock { $0.entry(onPipe: pipe) }
     }
 
+    /// Forgets that `pipe` belongs to a session (its connection closed). The session itself stays
+    /// until it is evicted, so a simulator that reconnects and says HELLO again keeps its episodes.
+    public func detach(pipe: UInt32) {
+        sessions.withLock { $0.detach(pipe: pipe) }
+    }
+
     /// Ends the session on `pipe` (GOODBYE); its running episodes are forgotten. False if none.
     @discardableResult
     public func goodbye(pipe: UInt32) -> Bool {

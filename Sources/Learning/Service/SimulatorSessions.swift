@@ -84,6 +84,11 @@ public struct SimulatorSessions: Sendable {
         return session
     }
 
+    /// Unbinds `pipe` (its connection closed) and leaves the session to eviction or a new HELLO.
+    public mutating func detach(pipe: UInt32) {
+        byPipe[pipe] = nil
+    }
+
     /// Forgets sessions silent for longer than `timeout`; returns them.
     public mutating func evict(olderThan timeout: Duration, now: ContinuousClock.Instant) -> [UInt64] {
         let silent = entries.values.filter { $0.lastSeen.duration(to: now) > timeout }.map(\.session).sorted()

@@ -266,10 +266,14 @@ public struct SimulatorEpisodes: Sendable {
         ] where actual != expected {
             throw .shapeMismatch(field: field, expected: expected, actual: actual)
         }
-        var seen = Set<UInt64>(minimumCapacity: n)
+        // One row per episode id, except END then START: a vector environment's slot that reset
+        // ends its episode and starts the next one under the same id (PROTOCOL.md 5.13).
+        var seen = [UInt64: ActionEvent](minimumCapacity: n)
         for row in 0..<n {
-            guard seen.insert(request.episodeIDs[row]).inserted else {
-                throw .duplicateEpisode(episodeID: request.episodeIDs[row], row: row)
+            let id = request.episodeIDs[row], event = request.events[row]
+            if let first = seen.updateValue(event, forKey: id) {
+                // A third row for the id finds START here and is refused.
+                guard first == .end && event == .start else { throw .duplicateEpisode(episodeID: id, row: row) }
             }
             if request.events[row] == .step && request.previousDoneFlags[row] != 0 {
                 throw .doneFlagsOnStep(row: row)
@@ -297,11 +301,17 @@ public struct SimulatorEpisodes: Sendable {
         }
     }
 
-    /// Acting rows naming episodes not in `known`.
+    /// Acting rows naming episodes not in `known`, or ended by an earlier row of the request.
     private func newEpisodes(_ request: ActionRequest, known: [UInt64: EpisodeState]) -> Int {
         var count = 0
-        for row in 0..<request.count where request.events[row] != .end && known[request.episodeIDs[row]] == nil {
-            count += 1
+        var ended = Set<UInt64>()
+        for row in 0..<request.count {
+            let id = request.episodeIDs[row]
+            if request.events[row] == .end {
+                ended.insert(id)
+            } else if known[id] == nil || ended.contains(id) {
+                count += 1
+            }
         }
         return count
     }

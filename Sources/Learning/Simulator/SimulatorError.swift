@@ -7,8 +7,8 @@ import Wire
 public enum SimulatorError: Error, Equatable, Sendable {
     /// `obs_dim` or `action_dim` differs from the spaces agreed in HELLO (`SPACE_MISMATCH`).
     case spaceMismatch(field: String, expected: Int, actual: Int)
-    /// The request names one episode in two rows (`MALFORMED`): the rows disagree about what
-    /// happened to it. `row` is the second row naming it.
+    /// The request names one episode in two rows other than END then START (`MALFORMED`): the
+    /// rows disagree about what happened to it. `row` is the row that repeats it.
     case duplicateEpisode(episodeID: UInt64, row: Int)
     /// A column's length disagrees with `count` and the dimensions (`MALFORMED`). The decoder
     /// rules this out; a request built in-process could still carry it.
@@ -49,7 +49,8 @@ extension SimulatorError: CustomStringConvertible {
         case let .spaceMismatch(field, expected, actual):
             "\(field) is \(actual) but the agreed space has \(expected) elements"
         case let .duplicateEpisode(episodeID, row):
-            "action_request.episode_ids[\(row)] names episode \(episodeID) a second time; send one row per episode"
+            "action_request.episode_ids[\(row)] names episode \(episodeID) again; send one row per episode "
+                + "(END then START where a slot resets)"
         case let .shapeMismatch(field, expected, actual):
             "\(field) holds \(actual) elements, expected \(expected)"
         case let .doneFlagsOnStep(row):

@@ -19,7 +19,7 @@ import Wire
         state.nextEvaluationStep = 3000
         var tally = ActorTally()
         (tally.transitions, tally.batches, tally.duplicates, tally.episodes) = (2048, 64, 2, 10)
-        (tally.lastReturn, tally.lastBatchVersion, tally.runIDs) = (-150.5, 1200, [7, 99])
+        (tally.lastReturn, tally.lastBatchVersion, tally.runs) = (-150.5, 1200, 2)
         state.ledger = LedgerCounters(envSteps: 2500, actors: ["0": tally, "3": ActorTally()], duplicates: 2,
                                       tryLater: 5, staleDropped: 1)
         return state

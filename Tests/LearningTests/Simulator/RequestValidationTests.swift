@@ -33,10 +33,27 @@ struct RequestValidationTests {
     // MARK: - Rows
 
     @Test func episodeNamedTwiceIsMalformed() throws {
-        try expectRefused([.end(1, [5, 5], reward: 1, flags: .terminated), .step(2, [3, 3], reward: 1),
-                           .start(1, [0, 0])],
+        try expectRefused([.step(1, [5, 5], reward: 1), .step(2, [3, 3], reward: 1), .start(1, [0, 0])],
+                          as: .duplicateEpisode(episodeID: 1, row: 2), code: .malformed)
+        try expectRefused([.start(1, [0, 0]), .end(1, [5, 5], reward: 1, flags: .terminated)],
+                          as: .duplicateEpisode(episodeID: 1, row: 1), code: .malformed)
+        // END then START is the one repeat allowed, and only once.
+        try expectRefused([.end(1, [5, 5], reward: 1, flags: .terminated), .start(1, [0, 0]),
+                           .step(1, [3, 3], reward: 1)],
                           as: .duplicateEpisode(episodeID: 1, row: 2), code: .malformed)
         #expect(SimulatorError.duplicateEpisode(episodeID: 1, row: 2).field == "action_request.episode_ids")
+    }
+
+    @Test func aSlotThatResetsEndsAndStartsTheSameIDInOneRequest() throws {
+        // The pattern of the golden vector action_request.bin: END 5, START 5, STEP 6.
+        var h = try running()
+        let reply = try h.exchange([.end(1, [5, 5], reward: 1, flags: .terminated), .start(1, [0, 0]),
+                                    .step(2, [3, 3], reward: 2)], at: 1)
+        #expect(reply.prepared.transitions.rows.count == 2)
+        #expect(h.episodes.runningEpisodes(in: 1) == [1, 2])
+        // The new episode 1 goes on from its reset observation.
+        let next = try h.exchange([.step(1, [7, 7], reward: 1)], at: 2)
+        #expect(next.prepared.transitions.rows.map(\.observation) == [[0, 0]])
     }
 
     @Test func stepWithDoneFlagsIsInvalid() throws {

@@ -46,17 +46,27 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from types import TracebackType
+from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Type, TypeVar, Union, overload
 
 import numpy as np
+import numpy.typing as npt
 import pynng
 
 from . import wire
+from ._version import __version__
 from .errors import (EpisodeStateError, LearnerRejected, LearnerUnreachable, MeowError, NotWelcome,
                      ProtocolViolation, VersionMismatch, rejection)
 
-CLIENT_VERSION = "0.2.0"  # also meow_client.__version__
+CLIENT_VERSION = __version__  # what HELLO says; pyproject.toml and Sources/MEow/MEowVersion.swift agree
 _TRY_LATER_ATTEMPTS = 100
+
+#: A Gymnasium ``Box``, a ``wire.Space``, or anything else with ``shape``, ``low`` and ``high``.
+SpaceLike = Any
+
+_Reply = TypeVar("_Reply", bound=wire.Message)
+# One ACTION_REQUEST row: episode id, observation, previous reward, event, previous done flags.
+_Row = Tuple[int, np.ndarray, float, int, int]
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,7 +74,7 @@ _TRY_LATER_ATTEMPTS = 100
 # --------------------------------------------------------------------------------------------
 
 
-def as_space(space, what: str) -> wire.Space:
+def as_space(space: SpaceLike, what: str) -> wire.Space:
     """A ``wire.Space`` from a Gymnasium ``Box`` (or anything with ``shape``, ``low``, ``high``).
 
     Infinite bounds become ``±FLT_MAX`` (PROTOCOL.md section 4.1) and float64 bounds are rounded
@@ -90,7 +100,7 @@ def _elements(space: wire.Space) -> int:
     return int(np.prod(space.shape)) if space.shape else 1
 
 
-def rescale_action(action, space) -> np.ndarray:
+def rescale_action(action: npt.ArrayLike, space: SpaceLike) -> np.ndarray:
     """Map a normalised action in [-1, 1] onto the bounds of ``space`` (a Box or ``wire.Space``).
 
     Raises ``ValueError`` for an unbounded dimension: a normalised action has no image there.
@@ -169,7 +179,8 @@ class Client:
     the random ``run_id`` so that ids of two clients differ in practice.
     """
 
-    def __init__(self, url: str, token: Optional[bytes | str], observation_space, action_space, *,
+    def __init__(self, url: str, token: Optional[bytes | str], observation_space: SpaceLike,
+                 action_space: SpaceLike, *,
                  name: str, env_id: str, timeout: float, tls_ca: Optional[str],
                  tls_server_name: Optional[str], limits: Optional[wire.Limits], evaluation: bool = False):
         if timeout <= 0:
@@ -225,7 +236,7 @@ class Client:
                     f"{self.url} dials an IP address over TLS: pass tls_server_name, the DNS name the learner's "
                     "certificate carries (nng cannot check a certificate against an IP address, so without a "
                     "name it would go unchecked)")
-            kw = {"server_name": tls_server_name}
+            kw: Dict[str, Any] = {"server_name": tls_server_name}
             if tls_ca:
                 kw.update(ca_files=[tls_ca], auth_mode=pynng.TLSConfig.AUTH_MODE_REQUIRED)
             self._sock.tls_config = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, **kw)
@@ -260,7 +271,7 @@ class Client:
         else:
             self._send_limits = self._limits
 
-    def _round_trip(self, message, extensions=()) -> object:
+    def _round_trip(self, message: wire.Message, extensions: Sequence[Tuple[int, bytes]] = ()) -> wire.Message:
         """Send one request, return the decoded reply message (ERROR raised, TRY_LATER retried).
 
         The reply's extension records are kept in ``_reply_extensions``.
@@ -311,7 +322,8 @@ class Client:
                                     f"expected {self._request_id}")
         return frame
 
-    def _call(self, message, expected: type, extensions=()):
+    def _call(self, message: wire.Message, expected: Type[_Reply],
+              extensions: Sequence[Tuple[int, bytes]] = ()) -> _Reply:
         """A round trip that says HELLO again once if the learner forgot this peer (NOT_WELCOME)."""
         try:
             reply = self._round_trip(message, extensions)
@@ -324,8 +336,9 @@ class Client:
 
     # MARK: episodes
 
-    def _observation(self, obs, what: str) -> np.ndarray:
-        a = np.asarray(obs, dtype=np.float32).reshape(-1)
+    def _observation(self, obs: npt.ArrayLike, what: str) -> np.ndarray:
+        # A copy: the caller may reuse its array (a vector env's buffer) before the row is sent.
+        a = np.array(obs, dtype=np.float32).reshape(-1)
         if a.size != self.obs_dim:
             raise ValueError(f"{what} has {a.size} elements; the observation space "
                              f"{self.observation_space.shape} has {self.obs_dim}")
@@ -351,7 +364,7 @@ class Client:
         with self._lock:
             return self._evaluation_seeds.pop(0) if self._evaluation_seeds else None
 
-    def start_episode(self, observation, seed: Optional[int] = None, evaluation: bool = False) -> int:
+    def start_episode(self, observation: npt.ArrayLike, seed: Optional[int] = None, evaluation: bool = False) -> int:
         """Begin an episode at its reset observation; returns its id. No round trip.
 
         ``evaluation``: the episode is the evaluation episode of ``seed`` (from
@@ -372,17 +385,34 @@ class Client:
                 self._evaluation_starts[eid] = int(seed)
             return eid
 
-    def get_action(self, episode_id: int, observation=None, deterministic: bool = False) -> np.ndarray:
+    def get_action(self, episode_id: int, observation: Optional[npt.ArrayLike] = None,
+                   deterministic: bool = False) -> np.ndarray:
         """The normalised action in [-1, 1] (shaped like the action space) for one episode.
 
         ``observation`` defaults to the newest one the client holds (the reset observation, or
         ``next_obs`` of the last ``log_step``); when given it is what the learner sees.
         """
-        return self.get_actions([episode_id], None if observation is None else [observation],
-                                deterministic)[0]
+        actions = self.get_actions([episode_id], None if observation is None else [observation], deterministic)
+        action: np.ndarray = actions[0]
+        return action
 
-    def get_actions(self, episode_ids: Sequence[int], observations=None, deterministic: bool = False,
-                    *, with_values: bool = False):
+    @overload
+    def get_actions(self, episode_ids: Sequence[int], observations: Optional[Sequence[npt.ArrayLike]] = None,
+                    deterministic: bool = False, *, with_values: Literal[False] = False) -> np.ndarray: ...
+
+    @overload
+    def get_actions(self, episode_ids: Sequence[int], observations: Optional[Sequence[npt.ArrayLike]] = None,
+                    deterministic: bool = False, *,
+                    with_values: Literal[True]) -> Tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def get_actions(self, episode_ids: Sequence[int], observations: Optional[Sequence[npt.ArrayLike]] = None,
+                    deterministic: bool = False, *,
+                    with_values: bool) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]: ...
+
+    def get_actions(self, episode_ids: Sequence[int], observations: Optional[Sequence[npt.ArrayLike]] = None,
+                    deterministic: bool = False, *,
+                    with_values: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
         """Actions for several episodes in one ACTION_REQUEST; ``(n, *action_shape)`` float32.
 
         With ``with_values`` returns ``(actions, values)``, the learner's V(s) per episode (the
@@ -395,9 +425,10 @@ class Client:
                 raise EpisodeStateError("get_actions got the same episode twice in one call")
             if observations is not None and len(observations) != len(ids):
                 raise ValueError(f"{len(observations)} observations for {len(ids)} episodes")
-            if with_values and not (self.welcome.capabilities & wire.CAP_VALUE_ESTIMATES):
+            granted = 0 if self.welcome is None else self.welcome.capabilities
+            if with_values and not (granted & wire.CAP_VALUE_ESTIMATES):
                 raise MeowError("the learner did not grant VALUE_ESTIMATES; it sends no V(s)")
-            rows = []
+            rows: List[_Row] = []
             for i, eid in enumerate(ids):
                 ep = self._episode(eid)
                 if ep.phase is _Phase.ACTING:
@@ -421,11 +452,13 @@ class Client:
             head = len(reply.actions) - len(rows)
             actions = reply.actions[head:].reshape((len(rows),) + tuple(self.action_space.shape))
             if with_values:
-                values = None if reply.values is None else reply.values[head:]
-                return actions, values
+                if reply.values is None:  # _send_rows refuses such a reply; this tells the type checker
+                    raise ProtocolViolation("ACTION_REPLY has no values although WANT_VALUES was asked for")
+                return actions, reply.values[head:]
             return actions
 
-    def log_step(self, episode_id: int, reward: float, terminated: bool, truncated: bool, next_obs) -> None:
+    def log_step(self, episode_id: int, reward: float, terminated: bool, truncated: bool,
+                 next_obs: npt.ArrayLike) -> None:
         """Record the outcome of the episode's outstanding action. No round trip.
 
         ``next_obs`` is the observation the step returned: on termination or truncation the real
@@ -433,7 +466,8 @@ class Client:
         """
         self.log_steps([episode_id], [reward], [terminated], [truncated], [next_obs])
 
-    def log_steps(self, episode_ids: Sequence[int], rewards, terminated, truncated, next_observations) -> None:
+    def log_steps(self, episode_ids: Sequence[int], rewards: Sequence[float], terminated: Sequence[bool],
+                  truncated: Sequence[bool], next_observations: Sequence[npt.ArrayLike]) -> None:
         """``log_step`` for several episodes at once (vector environments)."""
         with self._lock:
             self._check_open()
@@ -470,7 +504,10 @@ class Client:
             del self._episodes[ep.id]
             terminated = bool(ep.flags & wire.TERMINATED) if ep.phase is _Phase.LOGGED else False
             truncated = ep.phase is _Phase.LOGGED and not terminated
-            if ep.phase is _Phase.LOGGED:
+            if ep.phase is _Phase.LOGGED and ep.evaluation and not ep.flags:
+                # An evaluation episode cut short: flags 0 give its seed back (PROTOCOL.md 5.15).
+                self._end_rows.append((ep.id, ep.obs, 0.0, 0))
+            elif ep.phase is _Phase.LOGGED:
                 self._end_rows.append((ep.id, ep.obs, ep.reward, ep.flags or wire.TRUNCATED))
             elif ep.phase is _Phase.ACTING:
                 # The outstanding action was never carried out: flags 0 tell the learner to drop it.
@@ -500,9 +537,9 @@ class Client:
 
     # MARK: frames
 
-    def _send_rows(self, rows, deterministic: bool, with_values: bool) -> wire.ActionReply:
+    def _send_rows(self, rows: List[_Row], deterministic: bool, with_values: bool) -> wire.ActionReply:
         """One ACTION_REQUEST: the queued END rows first, then ``rows``; then queued stats."""
-        ends = [(eid, obs, r, wire.ActionEvent.END, flags) for eid, obs, r, flags in self._end_rows]
+        ends: List[_Row] = [(eid, obs, r, wire.ActionEvent.END, flags) for eid, obs, r, flags in self._end_rows]
         all_rows = ends + rows
         n = len(all_rows)
         if n > self._limits.max_action_rows:
@@ -524,7 +561,8 @@ class Client:
             del self._evaluation_starts[eid]
         self._take_evaluation_seeds()
         if reply.actions.shape != (n, self.action_dim):
-            raise ProtocolViolation(f"ACTION_REPLY holds {reply.actions.shape} actions, expected {(n, self.action_dim)}")
+            raise ProtocolViolation(f"ACTION_REPLY holds {reply.actions.shape} actions, "
+                                    f"expected {(n, self.action_dim)}")
         if with_values and reply.values is None:
             raise ProtocolViolation("ACTION_REPLY has no values although WANT_VALUES was asked for")
         self._end_rows.clear()
@@ -603,7 +641,8 @@ class Client:
     def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
         if exc_type is None:
             self.close()
             return
@@ -634,7 +673,7 @@ def _flag_names(flags: int) -> str:
     return " and ".join(names) or "not done"
 
 
-def connect(url: str, token: Optional[bytes | str] = None, *, observation_space, action_space,
+def connect(url: str, token: Optional[bytes | str] = None, *, observation_space: SpaceLike, action_space: SpaceLike,
             name: str = "meow_client", env_id: str = "", timeout: float = 5.0, tls_ca: Optional[str] = None,
             tls_server_name: Optional[str] = None, limits: Optional[wire.Limits] = None,
             evaluation: bool = False) -> Client:

@@ -8,7 +8,7 @@ still catches them all.
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Type
 
 from .wire import ErrorCode, MessageType
 
@@ -82,7 +82,7 @@ class VersionMismatch(LearnerRejected):
 
     advice = "Use a meow_client release that speaks the learner's protocol version."
 
-    def __init__(self, code: int, text: str, **kw):
+    def __init__(self, code: int, text: str, **kw: Any):
         versions = kw.get("learner_versions")
         if versions is not None:
             (a, b), (c, d) = versions
@@ -108,7 +108,7 @@ class LearnerShuttingDown(LearnerRejected):
     advice = "Reconnect once the learner runs again."
 
 
-_BY_CODE = {
+_BY_CODE: Dict[int, Type[LearnerRejected]] = {
     ErrorCode.SPACE_MISMATCH: SpaceMismatch,
     ErrorCode.AUTH_FAILED: AuthFailed,
     ErrorCode.UNSUPPORTED_VERSION: VersionMismatch,
@@ -118,7 +118,7 @@ _BY_CODE = {
 }
 
 
-def rejection(code: int, text: str, **kw) -> LearnerRejected:
+def rejection(code: int, text: str, **kw: Any) -> LearnerRejected:
     """The most specific :class:`LearnerRejected` subclass for ``code``."""
     return _BY_CODE.get(code, LearnerRejected)(code, text, **kw)
 

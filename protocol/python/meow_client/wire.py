@@ -13,9 +13,10 @@ import enum
 import struct
 import zlib
 from dataclasses import dataclass, field, fields
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 import numpy as np
+import numpy.typing as npt
 
 MAGIC = b"MEOW"
 MAJOR = 1
@@ -160,7 +161,7 @@ class Limits:
 # --------------------------------------------------------------------------------------------
 
 
-def _f32(values) -> np.ndarray:
+def _f32(values: npt.ArrayLike) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.float32)
 
 
@@ -173,7 +174,7 @@ class Space:
     high: np.ndarray
 
     @classmethod
-    def box(cls, shape, low: float, high: float) -> "Space":
+    def box(cls, shape: Sequence[int], low: float, high: float) -> "Space":
         n = int(np.prod(shape, dtype=np.int64)) if len(shape) else 1
         return cls(tuple(shape), np.full(n, low, np.float32), np.full(n, high, np.float32))
 
@@ -467,6 +468,12 @@ class _Reader:
     def remaining(self) -> int:
         return self.end - self.pos
 
+    def need(self, n: int) -> None:
+        """TRUNCATED unless `n` more bytes remain: a message's columns are sized from its counts
+        and checked as a whole right after the last count (PROTOCOL.md 2.1), before any is read."""
+        if n > self.end - self.pos:
+            raise WireError(ErrorCode.TRUNCATED, f"needed {n} bytes, {self.end - self.pos} available")
+
     def take(self, n: int) -> memoryview:
         if n > self.end - self.pos:
             raise WireError(ErrorCode.TRUNCATED, f"needed {n} bytes, {self.end - self.pos} available")
@@ -474,26 +481,30 @@ class _Reader:
         self.pos += n
         return view
 
-    def scalar(self, fmt: str):
+    def scalar(self, fmt: str) -> Any:
         s = struct.Struct("<" + fmt)
         return s.unpack(self.take(s.size))[0]
 
+    def unsigned(self, fmt: str) -> int:
+        return int(self.scalar(fmt))
+
     def u8(self) -> int:
-        return self.scalar("B")
+        return self.unsigned("B")
 
     def u16(self) -> int:
-        return self.scalar("H")
+        return self.unsigned("H")
 
     def u32(self) -> int:
-        return self.scalar("I")
+        return self.unsigned("I")
 
     def u64(self) -> int:
-        return self.scalar("Q")
+        return self.unsigned("Q")
 
     def column(self, dtype: str, count: int) -> np.ndarray:
         dt = np.dtype(dtype)
         raw = self.take(count * dt.itemsize)
-        return np.frombuffer(raw, dtype=dt, count=count).copy()
+        values: np.ndarray = np.frombuffer(raw, dtype=dt, count=count).copy()
+        return values
 
     def count(self, name: str, limit: int) -> int:
         n = self.u32()
@@ -523,7 +534,7 @@ class _Reader:
         _finite(a, name)
         return a
 
-    def enum(self, kind, raw: int, name: str) -> int:
+    def enum(self, kind: Type[enum.IntEnum], raw: int, name: str) -> int:
         try:
             return int(kind(raw))
         except ValueError:
@@ -565,9 +576,9 @@ def _read_hello(r: _Reader, limits: Limits) -> Hello:
 def _read_welcome(r: _Reader, limits: Limits) -> Welcome:
     version = (r.u8(), r.u8())
     caps, run, policy = r.u32(), r.u64(), r.u64()
-    hints = [r.u32() for _ in range(8)]
-    return Welcome(version, caps, run, policy, *hints,
-                   r.string("welcome.env_id", limits), r.string("welcome.preset", limits))
+    warmup, batch_hint, max_batch, upload_ms, chunk, refresh, heartbeat_ms, max_frame = (r.u32() for _ in range(8))
+    return Welcome(version, caps, run, policy, warmup, batch_hint, max_batch, upload_ms, chunk, refresh,
+                   heartbeat_ms, max_frame, r.string("welcome.env_id", limits), r.string("welcome.preset", limits))
 
 
 def _read_refused(r: _Reader, limits: Limits) -> Refused:
@@ -605,6 +616,7 @@ def _read_transitions(r: _Reader, limits: Limits) -> Transitions:
     run, seq, policy = r.u64(), r.u64(), r.u64()
     d_o = r.dim("transitions.obs_dim", limits.max_observation_elements)
     d_a = r.dim("transitions.action_dim", limits.max_action_elements)
+    r.need(n * (17 + 8 * d_o + 4 * d_a))
     episode_ids = r.column("<u8", n)
     steps = r.column("<u4", n)
     obs = r.finite("transitions.observations", n * d_o).reshape(n, d_o)
@@ -626,6 +638,7 @@ def _read_episode_stats(r: _Reader, limits: Limits) -> EpisodeStats:
     actor = r.u32()
     n = r.count("episode_stats.count", limits.max_episodes_per_message)
     run = r.u64()
+    r.need(36 * n)
     ids = r.column("<u8", n)
     seeds = r.column("<u8", n)
     returns = r.column("<f8", n)
@@ -648,9 +661,16 @@ def _read_weights(r: _Reader, limits: Limits) -> Weights:
     version, total = r.u64(), r.u64()
     _limit(total, limits.max_weights_bytes, "weights.total_bytes")
     offset, index, count = r.u64(), r.u32(), r.u32()
+    # Cross-field rules right after their last field (PROTOCOL.md 2.1, 5.12).
+    if count == 0 and (index or total or offset):
+        raise _malformed("weights.chunk_count", "an unchanged reply carries nothing")
+    if count != 0 and index >= count:
+        raise _malformed("weights.chunk_index", f"chunk {index} of {count}")
     n_tensors = r.count("weights.tensor_count", limits.max_tensor_count)
     if index != 0 and n_tensors != 0:
         raise _malformed("weights.tensor_count", "only chunk 0 carries the table")
+    if count == 0 and n_tensors != 0:
+        raise _malformed("weights.chunk_count", "an unchanged reply carries nothing")
     tensors = []
     for i in range(n_tensors):
         name = r.string("weights.tensors.name", limits)
@@ -664,9 +684,11 @@ def _read_weights(r: _Reader, limits: Limits) -> Weights:
         _tensor_inside(t, total, i)
         tensors.append(t)
     length = r.count("weights.data_length", limits.max_chunk_bytes)
-    w = Weights(version, total, offset, index, count, tensors, bytes(r.take(length)))
-    _placement(w)
-    return w
+    if count == 0 and length != 0:
+        raise _malformed("weights.chunk_count", "an unchanged reply carries nothing")
+    if offset + length > total:
+        raise _malformed("weights.chunk_offset", "chunk data run past the blob")
+    return Weights(version, total, offset, index, count, tensors, bytes(r.take(length)))
 
 
 def _read_action_request(r: _Reader, limits: Limits) -> ActionRequest:
@@ -676,6 +698,7 @@ def _read_action_request(r: _Reader, limits: Limits) -> ActionRequest:
     n = r.count("action_request.count", limits.max_action_rows)
     d_o = r.dim("action_request.obs_dim", limits.max_observation_elements)
     d_a = r.dim("action_request.action_dim", limits.max_action_elements)
+    r.need(n * (14 + 4 * d_o))
     ids = r.column("<u8", n)
     obs = r.finite("action_request.observations", n * d_o).reshape(n, d_o)
     rewards = r.finite("action_request.prev_rewards", n)
@@ -696,13 +719,14 @@ def _read_action_reply(r: _Reader, limits: Limits) -> ActionReply:
     flags = r.u32()
     if flags & ~ACTION_HAS_VALUES:
         raise _invalid("action_reply.flags")
+    r.need(4 * n * (d_a + (1 if flags & ACTION_HAS_VALUES else 0)))
     actions = r.column("<f4", n * d_a).reshape(n, d_a)
     _unit(actions, "action_reply.actions")
     values = r.finite("action_reply.values", n) if flags & ACTION_HAS_VALUES else None
     return ActionReply(policy, actions, values)
 
 
-_READERS = {
+_READERS: Dict[MessageType, Callable[[_Reader, Limits], Message]] = {
     MessageType.HELLO: _read_hello, MessageType.WELCOME: _read_welcome,
     MessageType.REFUSED: _read_refused, MessageType.GOODBYE: _read_goodbye,
     MessageType.ACK: _read_ack, MessageType.ERROR: _read_error,
@@ -716,7 +740,7 @@ _READERS = {
 _PREFIX = {t: t.name.lower() for t in MessageType}
 
 
-def _checksum(frame) -> int:
+def _checksum(frame: Union[bytes, bytearray, memoryview]) -> int:
     return zlib.crc32(frame[HEADER_SIZE:], zlib.crc32(frame[:20]))
 
 
@@ -778,7 +802,7 @@ class _Writer:
         self.out = bytearray()
         self.limits = limits
 
-    def pack(self, fmt: str, *values) -> None:
+    def pack(self, fmt: str, *values: Any) -> None:
         self.out += struct.pack("<" + fmt, *values)
 
     def column(self, a: np.ndarray, dtype: str) -> None:
@@ -811,7 +835,7 @@ class _Writer:
         self.column(high, "<f4")
 
 
-def _rows(a, name: str, n: int, cols: Optional[int] = None) -> np.ndarray:
+def _rows(a: npt.ArrayLike, name: str, n: int, cols: Optional[int] = None) -> np.ndarray:
     """``a`` as an array of shape (n,) or (n, cols); anything else is MALFORMED."""
     a = np.asarray(a)
     expected = (n,) if cols is None else (n, cols)
@@ -820,11 +844,11 @@ def _rows(a, name: str, n: int, cols: Optional[int] = None) -> np.ndarray:
     return a
 
 
-def _matrix(a, name: str) -> np.ndarray:
-    a = _f32(a)
-    if a.ndim != 2:
-        raise _malformed(name, f"must be 2-D (rows, width), has shape {a.shape}")
-    return a
+def _matrix(a: npt.ArrayLike, name: str) -> np.ndarray:
+    m = _f32(a)
+    if m.ndim != 2:
+        raise _malformed(name, f"must be 2-D (rows, width), has shape {m.shape}")
+    return m
 
 
 def _dim(value: int, limit: int, name: str) -> None:
@@ -1001,7 +1025,7 @@ def _write_action_reply(w: _Writer, m: ActionReply) -> None:
         w.column(values, "<f4")
 
 
-_WRITERS = {
+_WRITERS: Dict[type, Callable[[_Writer, Any], None]] = {
     Hello: _write_hello, Welcome: _write_welcome, Refused: _write_refused, Goodbye: _write_goodbye,
     Ack: _write_ack, Error: _write_error, Heartbeat: _write_heartbeat, HeartbeatReply: _write_heartbeat_reply,
     Transitions: _write_transitions, TransitionsAck: _write_transitions_ack, EpisodeStats: _write_episode_stats,
@@ -1037,7 +1061,7 @@ def encode(frame: Frame, limits: Optional[Limits] = None) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return [_plain(v) for v in value.reshape(-1)] if value.ndim else _plain(value.item())
     if isinstance(value, (np.floating, float)):
@@ -1057,7 +1081,7 @@ def _plain(value):
     return value
 
 
-def describe(frame: Frame) -> Dict:
+def describe(frame: Frame) -> Dict[str, Any]:
     """A JSON-ready description of a frame: header fields plus the message's fields.
 
     2-D arrays are flattened row-major and their width given as ``obs_dim``/``action_dim``;

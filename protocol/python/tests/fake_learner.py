@@ -30,13 +30,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 import pynng
 
-if __name__ == "__main__":  # run as a script: import the package from this checkout
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from meow_client import wire  # noqa: E402
+from meow_client import wire
 
 
 def free_tcp_url() -> str:

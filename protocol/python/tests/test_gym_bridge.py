@@ -1,12 +1,9 @@
 """python -m meow_client.gym against the fake learner, with Gymnasium's Pendulum-v1."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +13,7 @@ gymnasium = pytest.importorskip("gymnasium", reason="gymnasium is in requirement
 from meow_client import gym as bridge  # noqa: E402
 from meow_client import wire  # noqa: E402
 from fake_learner import FakeLearner  # noqa: E402
-
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+import countdown_env  # noqa: E402
 
 
 def replay(seed, actions, scale):
@@ -83,6 +79,55 @@ def test_timing_report_accounts_for_the_wall_time():
     assert len(learner.transitions) == 50
 
 
+# MARK: autoreset
+
+
+@pytest.mark.parametrize("vector", ["sync", "async"])
+def test_autoreset_ends_and_starts_episodes_in_one_request_without_losing_a_step(vector):
+    with FakeLearner() as learner:
+        report = bridge.run(bridge.parse_args(["--env", countdown_env.ENV_ID, "--connect", learner.url,
+                                               "--episodes", "12", "--num-envs", "3", "--vector", vector,
+                                               "--seed", "5", "--quiet"]))
+    assert learner.violations == [] and learner.decode_errors == [] and learner.dropped_actions == []
+    assert report.episodes == 12 and learner.running() == 0
+    assert sorted(r["seed"] for r in learner.stats_rows) == list(range(5, 17))
+    # Every step the bridge took is one transition, none more: nothing lost at an autoreset and
+    # no reset step passed off as a transition.
+    assert len(learner.transitions) == report.steps == sum(r["length"] for r in learner.stats_rows)
+    endings = set()
+    for row in learner.stats_rows:
+        mine = [t for t in learner.transitions if t.episode_id == row["episode_id"]]
+        steps = [int(t.next_observation[0]) for t in mine]
+        budget = int(mine[0].observation[1])
+        # Each episode's budget comes from its own seed: the copy was reset with it.
+        assert budget == countdown_env.budget_for_seed(row["seed"])
+        # The first row is a reset (0 steps taken), each transition advances by one, and only the
+        # last ends: terminated when the budget is reached, truncated by the time limit (both at 5).
+        assert [int(t.observation[0]) for t in mine] == list(range(len(mine)))
+        assert steps == list(range(1, len(mine) + 1))
+        assert len(mine) == min(budget, countdown_env.MAX_STEPS)
+        flags = ((wire.TERMINATED if steps[-1] == budget else 0)
+                 | (wire.TRUNCATED if len(mine) == countdown_env.MAX_STEPS else 0))
+        assert [t.done_flags for t in mine] == [0] * (len(mine) - 1) + [flags]
+        endings.add(flags)
+        for t in mine:  # the action reached the environment rescaled, and its reward came back
+            env_action = countdown_env.ACTION_BOUND * float(t.action[0])
+            assert t.next_observation[2] == pytest.approx(env_action, abs=1e-5)
+            assert t.reward == pytest.approx(env_action, abs=1e-5)
+    assert {wire.TERMINATED, wire.TRUNCATED} <= endings
+    # A finished episode's END and its successor's START ride in the same request.
+    requests = learner.messages(wire.ActionRequest)
+    assert any({wire.ActionEvent.END, wire.ActionEvent.START} <= set(r.events.tolist()) for r in requests)
+
+
+def test_a_step_budget_smaller_than_the_copies_ends_the_surplus_first():
+    with FakeLearner() as learner:
+        report = bridge.run(bridge.parse_args(["--env", "Pendulum-v1", "--connect", learner.url,
+                                               "--steps", "5", "--num-envs", "3", "--quiet"]))
+    assert report.steps == 5 and len(learner.transitions) == 5 and learner.violations == []
+    assert learner.running() == 0 and learner.dropped_actions == []
+
+
 # MARK: errors
 
 
@@ -108,12 +153,11 @@ def test_bad_budget_is_a_usage_error():
 
 def test_ctrl_c_says_goodbye_and_writes_the_report(tmp_path):
     report_path = tmp_path / "report.json"
-    env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     with FakeLearner() as learner:
         proc = subprocess.Popen([sys.executable, "-m", "meow_client.gym", "--env", "Pendulum-v1",
                                  "--connect", learner.url, "--episodes", "100000", "--quiet",
                                  "--report-json", str(report_path)],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert learner.wait_for(lambda: len(learner.transitions) > 20, timeout=30), proc.stderr
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=30)

@@ -177,13 +177,29 @@ def test_gym_bridge_trains_the_learner(real):
     assert report.steps == 300 and not report.interrupted
     # Every step but the last of each running episode completed a transition the learner queued
     # for replay, and it trained on them (64 transitions of warm-up, then one update per 8).
-    stats = real.wait_for(lambda s: s["env_steps"] - before["env_steps"] >= 298 and s["updates"] > 0)
+    # env_steps counts transitions once accepted; replay_size once the training thread moved them in.
+    stats = real.wait_for(lambda s: s["env_steps"] - before["env_steps"] >= 298 and s["updates"] > 0
+                          and s["replay_size"] >= 298)
     sims = stats["simulators"]
     assert sims["transitions"] - before["simulators"]["transitions"] >= 298
     assert sims["rows"] >= 300 and sims["errors"] == 0
     assert stats["policy_version"] > 0 and stats["replay_size"] >= 298
     # With a trained policy the replies come from it, not from the warm-up's uniform actions.
     assert sims["policy_version"] > 0 and sims["inference_rows"] > 0
+
+
+def test_async_vector_env_hands_over_every_step_across_autoresets(real):
+    before = real.settled()
+    report = bridge.run(bridge.parse_args(["--env", "Pendulum-v1", "--connect", real.url, "--token", TOKEN,
+                                           "--episodes", "3", "--num-envs", "2", "--vector", "async",
+                                           "--seed", "11", "--quiet"]))
+    assert (report.episodes, report.steps, report.interrupted) == (3, 600, False)
+    # Three whole episodes, the third started in the request that ended the first: the learner
+    # made exactly one transition of each step, none lost at the autoreset and none invented.
+    stats = real.wait_for(lambda s: s["simulators"]["transitions"] - before["simulators"]["transitions"] >= 600)
+    assert stats["simulators"]["transitions"] - before["simulators"]["transitions"] == 600
+    assert stats["env_steps"] - before["env_steps"] == 600
+    assert stats["simulators"]["errors"] == before["simulators"]["errors"]
 
 
 def test_deterministic_episodes_stay_out_of_replay(real):
@@ -234,6 +250,102 @@ def test_gateway_serves_simulators_and_uploads_to_the_learner(real, tmp_path):
         print((tmp_path / "gateway.log").read_text(errors="replace"))
         raise
     finally:
+        stop(proc, log)
+
+
+def test_weights_carry_the_tensors_the_spec_lists(real):
+    """PROTOCOL.md 5.12's table of the reference learner's tensors, in order, with their shapes
+    (this learner: d_o 3, d_a 1, h = s = 32, k = 4 couplings, two shift heads)."""
+    import pynng
+    from meow_client import wire
+
+    d_o, d_a, h, s, k = 3, 1, 32, 32, 4
+
+    def mlp(prefix, sizes, norm):
+        out = []
+        for layer in range(len(sizes) - 2):
+            out += [(f"{prefix}.layer{layer}.weight", (sizes[layer + 1], sizes[layer])),
+                    (f"{prefix}.layer{layer}.bias", (sizes[layer + 1],))]
+            if norm:
+                out += [(f"{prefix}.layer{layer}.norm.gamma", (sizes[layer + 1],)),
+                        (f"{prefix}.layer{layer}.norm.beta", (sizes[layer + 1],))]
+            out += [(f"{prefix}.layer{layer}.swish.beta", (sizes[layer + 1],))]
+        last = len(sizes) - 2
+        return out + [(f"{prefix}.layer{last}.weight", (sizes[-1], sizes[-2])), (f"{prefix}.layer{last}.bias", (sizes[-1],))]
+
+    expected = mlp("log_sigma_net", [d_o, h, h, d_a], False)
+    for i in range(1, k + 1):
+        expected += mlp(f"coupling{i}", [d_a + d_o, h, h, d_a], True)
+    for j in (1, 2):
+        expected += mlp(f"reward_shift{j}", [d_o, s, s, 1], False)
+
+    env = pendulum()
+    space = lambda box: wire.Space(box.shape, box.low.astype(np.float32), box.high.astype(np.float32))  # noqa: E731
+    sock = pynng.Req0(dial=real.url, recv_timeout=10000, send_timeout=10000)
+    try:
+        def call(message):
+            sock.send(wire.encode(wire.Frame(message, request_id=1)))
+            return wire.decode(sock.recv_msg().bytes).message
+        hello = wire.Hello(wire.Role.OBSERVER, (1, 0), (1, 0), 0, 0, 5, "pytest", "0", TOKEN.encode(), "",
+                           space(env.observation_space), space(env.action_space))
+        assert isinstance(call(hello), wire.Welcome)
+        deadline = time.monotonic() + 30
+        while not isinstance(chunk := call(wire.WeightsRequest(0, 0, 0, False)), wire.Weights):
+            assert time.monotonic() < deadline, chunk
+            time.sleep(0.2)
+    finally:
+        sock.close()
+    assert [(t.name, tuple(t.shape)) for t in chunk.tensors] == expected
+    assert all(t.dtype == wire.DType.FLOAT32 for t in chunk.tensors)
+    offsets = [t.offset for t in chunk.tensors]
+    sizes = [4 * int(np.prod(t.shape)) for t in chunk.tensors]
+    assert offsets[0] == 0 and all(a + n == b for a, n, b in zip(offsets, sizes, offsets[1:]))
+    assert offsets[-1] + sizes[-1] == chunk.total_bytes
+
+
+def test_gateway_holds_simulators_to_their_sessions(real, tmp_path):
+    """PROTOCOL.md 3.1 on the gateway's simulator side: no HELLO, no service; a simulator's
+    session serves only what the "Sent by" column lets a simulator send, with its own ids."""
+    import pynng
+    from meow_client import wire
+
+    actor = os.environ.get("MEOW_ACTOR_BIN") or str(Path(LEARNER).with_name("meow-actor"))
+    url = free_tcp_url()
+    proc, log = start(actor, ["--gateway-listen", url, "--connect", real.url, "--token", TOKEN,
+                              "--actor-id", "8", "--quiet", "--flow-hidden", "32", "--shift-hidden", "32"],
+                      tmp_path / "gateway.log")
+    sock = pynng.Req0(dial=url, recv_timeout=10000, send_timeout=10000)
+
+    def call(message):
+        sock.send(wire.encode(wire.Frame(message, request_id=1)))
+        return wire.decode(sock.recv_msg().bytes).message
+
+    def code(reply):
+        return reply.code if isinstance(reply, (wire.Error, wire.Refused)) else type(reply).__name__
+
+    env = pendulum()
+    space = lambda box: wire.Space(box.shape, box.low.astype(np.float32), box.high.astype(np.float32))  # noqa: E731
+    stats = wire.EpisodeStats(0, 99, np.zeros(1, np.uint64), np.zeros(1, np.uint64), np.ones(1), np.ones(1),
+                              np.ones(1, np.uint32))
+    try:
+        wait_for_welcome(url, TOKEN, "the gateway", tmp_path / "gateway.log")
+        assert code(call(wire.Goodbye(wire.GoodbyeReason.DONE))) == wire.ErrorCode.NOT_WELCOME
+        assert code(call(stats)) == wire.ErrorCode.NOT_WELCOME
+        hello = wire.Hello(wire.Role.SIMULATOR, (1, 0), (1, 0), 0, 0, 99, "pytest", "0", TOKEN.encode(),
+                           "Pendulum-v1", space(env.observation_space), space(env.action_space))
+        assert isinstance(call(hello), wire.Welcome)
+        assert code(call(wire.WeightsRequest(0, 0, 0, False))) == wire.ErrorCode.UNEXPECTED_MESSAGE
+        stats.actor_id = 5
+        assert code(call(stats)) == wire.ErrorCode.NOT_WELCOME
+        stats.actor_id = 0
+        assert isinstance(call(stats), wire.Ack)
+        assert isinstance(call(wire.Goodbye(wire.GoodbyeReason.DONE)), wire.Ack)
+        assert code(call(stats)) == wire.ErrorCode.NOT_WELCOME
+    except BaseException:
+        print((tmp_path / "gateway.log").read_text(errors="replace"))
+        raise
+    finally:
+        sock.close()
         stop(proc, log)
 
 

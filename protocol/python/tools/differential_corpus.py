@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from meow_client import wire
+from meow_client.mutate import mutate, reseal
+
 HERE = Path(__file__).resolve()
-sys.path.insert(0, str(HERE.parents[1]))
-sys.path.insert(0, str(HERE.parents[1] / "tests"))
-from meow_client import wire  # noqa: E402
-from test_fuzz import mutate, reseal  # noqa: E402
 
 
 def main():

@@ -11,15 +11,14 @@ Usage: python3 protocol/python/tools/make_vectors.py  (deterministic: same bytes
 
 import json
 import struct
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from meow_client import wire as w
+
 HERE = Path(__file__).resolve()
-sys.path.insert(0, str(HERE.parents[1]))
-from meow_client import wire as w  # noqa: E402
 
 OUT = HERE.parents[2] / "vectors"
 
@@ -217,6 +216,19 @@ def malformed_frames(valid):
     struct.pack_into("<Q", wt, off_at, 1 << 20)
     add("bad_tensor_outside_blob", reseal(wt), "MALFORMED", "tensor 0 offset 1 MiB in a 104-byte blob",
         field="weights.tensors")
+
+    # Order (PROTOCOL.md 2.1 step 9): a TRANSITIONS body one byte short is TRUNCATED before any
+    # column is read, even though observations[0] is NaN.
+    m = bytearray(t)
+    struct.pack_into("<f", m, obs_at, float("nan"))
+    add("bad_transitions_short_body", reseal(m[:-1]), "TRUNCATED",
+        "observations[0] is NaN and the body is one byte short: the size is checked first")
+    # chunk_index >= chunk_count is MALFORMED right after chunk_count, before the data is read
+    # (here the data are also cut short).
+    wc = bytearray(valid["weights_chunk1"])
+    struct.pack_into("<I", wc, w.HEADER_SIZE + 24, 2)
+    add("bad_chunk_index", reseal(wc[:-4]), "MALFORMED", "chunk_index 2 of chunk_count 2, data cut short",
+        field="weights.chunk_index")
     return out
 
 
