@@ -248,7 +248,8 @@ class Client:
     def _hello(self) -> None:
         hello = wire.Hello(
             role=wire.Role.SIMULATOR, min_version=(1, 0), max_version=(wire.MAJOR, wire.MINOR),
-            capabilities=wire.CAP_VALUE_ESTIMATES | (wire.CAP_EVALUATION if self._wants_evaluation else 0), actor_id=0, run_id=self.run_id,
+            capabilities=wire.CAP_VALUE_ESTIMATES | (wire.CAP_EVALUATION if self._wants_evaluation else 0),
+            actor_id=0, run_id=self.run_id,
             client_name=self._name, client_version=CLIENT_VERSION, auth_token=self._token,
             env_id=self._env_id, observation_space=self.observation_space,
             action_space=self.action_space)
@@ -381,7 +382,7 @@ class Client:
             self._next_episode += 1
             self._episodes[eid] = _Episode(eid, None if seed is None else int(seed),
                                            self._observation(observation, "the reset observation"), evaluation)
-            if evaluation:
+            if evaluation and seed is not None:
                 self._evaluation_starts[eid] = int(seed)
             return eid
 
@@ -555,7 +556,8 @@ class Client:
         # Evaluation episodes whose START row is in this request are named in EVALUATION_STARTS.
         starting = [(r[0], self._evaluation_starts[r[0]]) for r in all_rows
                     if r[3] == wire.ActionEvent.START and r[0] in self._evaluation_starts]
-        extensions = [wire.encode_evaluation_starts([e for e, _ in starting], [s for _, s in starting])] if starting else []
+        extensions = ([wire.encode_evaluation_starts([e for e, _ in starting], [s for _, s in starting])]
+                      if starting else [])
         reply = self._call(request, wire.ActionReply, extensions)
         for eid, _ in starting:
             del self._evaluation_starts[eid]

@@ -1109,8 +1109,9 @@ def describe(frame: Frame) -> Dict[str, Any]:
         if isinstance(m, ActionReply) and EVALUATE_TAG in tags:
             out["evaluation"] = {"seeds": decode_evaluate(frame.extensions)}
         elif isinstance(m, ActionRequest) and EVALUATION_STARTS_TAG in tags:
-            ids, seeds = decode_evaluation_starts(frame.extensions)
-            out["evaluation"] = {"episode_ids": ids, "seeds": seeds}
+            starts = decode_evaluation_starts(frame.extensions)
+            if starts is not None:
+                out["evaluation"] = {"episode_ids": starts[0], "seeds": starts[1]}
     except WireError:
         out["evaluation"] = None
     return out
@@ -1124,7 +1125,7 @@ EVALUATE_TAG = 0x0001            # ACTION_REPLY: seeds of the evaluation episode
 EVALUATION_STARTS_TAG = 0x0001   # ACTION_REQUEST: evaluation episodes this request starts
 
 
-def _check_seeds(seeds: np.ndarray, field_name: str, limits: Limits) -> None:
+def _check_seeds(seeds: npt.NDArray[np.uint64], field_name: str, limits: Limits) -> None:
     if len(seeds) > limits.max_action_rows:
         raise WireError(ErrorCode.LENGTH_OVER_LIMIT, f"{len(seeds)} > {limits.max_action_rows}", field_name + ".count")
     if len(seeds) == 0:
@@ -1134,14 +1135,14 @@ def _check_seeds(seeds: np.ndarray, field_name: str, limits: Limits) -> None:
         raise _invalid(field_name + ".seeds", int(bad[0]))
 
 
-def encode_evaluate(seeds, limits: Optional[Limits] = None) -> Tuple[int, bytes]:
+def encode_evaluate(seeds: Sequence[int], limits: Optional[Limits] = None) -> Tuple[int, bytes]:
     """The ``EVALUATE`` record of an ACTION_REPLY: ``u32 count, u64 seeds[count]``."""
-    seeds = np.ascontiguousarray(seeds, dtype="<u8").reshape(-1)
-    _check_seeds(seeds, "action_reply.extensions.evaluate", limits or Limits())
-    return EVALUATE_TAG, struct.pack("<I", len(seeds)) + seeds.tobytes()
+    column: npt.NDArray[np.uint64] = np.ascontiguousarray(seeds, dtype="<u8").reshape(-1)
+    _check_seeds(column, "action_reply.extensions.evaluate", limits or Limits())
+    return EVALUATE_TAG, struct.pack("<I", len(column)) + column.tobytes()
 
 
-def decode_evaluate(extensions, limits: Optional[Limits] = None) -> Optional[List[int]]:
+def decode_evaluate(extensions: Sequence[Tuple[int, bytes]], limits: Optional[Limits] = None) -> Optional[List[int]]:
     """The seeds of an ACTION_REPLY's ``EVALUATE`` record, or None when it has none."""
     limits = limits or Limits()
     name = "action_reply.extensions.evaluate"
@@ -1163,15 +1164,16 @@ def decode_evaluate(extensions, limits: Optional[Limits] = None) -> Optional[Lis
     return [int(s) for s in seeds]
 
 
-def encode_evaluation_starts(episode_ids, seeds, limits: Optional[Limits] = None) -> Tuple[int, bytes]:
+def encode_evaluation_starts(episode_ids: Sequence[int], seeds: Sequence[int],
+                             limits: Optional[Limits] = None) -> Tuple[int, bytes]:
     """The ``EVALUATION_STARTS`` record of an ACTION_REQUEST: ``u32 n, u64 episode_ids[n], u64 seeds[n]``."""
-    ids = np.ascontiguousarray(episode_ids, dtype="<u8").reshape(-1)
-    seeds = np.ascontiguousarray(seeds, dtype="<u8").reshape(-1)
-    _check_starts(ids, seeds, limits or Limits())
-    return EVALUATION_STARTS_TAG, struct.pack("<I", len(seeds)) + ids.tobytes() + seeds.tobytes()
+    ids: npt.NDArray[np.uint64] = np.ascontiguousarray(episode_ids, dtype="<u8").reshape(-1)
+    column: npt.NDArray[np.uint64] = np.ascontiguousarray(seeds, dtype="<u8").reshape(-1)
+    _check_starts(ids, column, limits or Limits())
+    return EVALUATION_STARTS_TAG, struct.pack("<I", len(column)) + ids.tobytes() + column.tobytes()
 
 
-def _check_starts(ids: np.ndarray, seeds: np.ndarray, limits: Limits) -> None:
+def _check_starts(ids: npt.NDArray[np.uint64], seeds: npt.NDArray[np.uint64], limits: Limits) -> None:
     name = "action_request.extensions.evaluation_starts"
     _check_seeds(seeds, name, limits)
     if len(ids) != len(seeds):
@@ -1180,7 +1182,8 @@ def _check_starts(ids: np.ndarray, seeds: np.ndarray, limits: Limits) -> None:
         raise _malformed(name + ".episode_ids", "an episode is named twice")
 
 
-def decode_evaluation_starts(extensions, limits: Optional[Limits] = None) -> Optional[Tuple[List[int], List[int]]]:
+def decode_evaluation_starts(extensions: Sequence[Tuple[int, bytes]],
+                             limits: Optional[Limits] = None) -> Optional[Tuple[List[int], List[int]]]:
     """``(episode_ids, seeds)`` of an ACTION_REQUEST's ``EVALUATION_STARTS`` record, or None."""
     limits = limits or Limits()
     name = "action_request.extensions.evaluation_starts"
