@@ -203,7 +203,8 @@ public final class SimulatorGateway: Sendable {
         case .hello(let hello):
             reply = await welcome(hello, pipe: pipe, server: server)
         case .actionRequest(let request):
-            reply = await server.serve(request, requestID: frame.requestID, pipe: pipe)
+            let served = await server.serve(request, requestID: frame.requestID, pipe: pipe, extensions: frame.extensions)
+            return Self.encode(served.message, requestID: frame.requestID, limits, extensions: served.extensions)
         case .episodeStats(let stats):
             if let entry = server.entry(onPipe: pipe) {
                 if entry.evaluationOnly {
@@ -231,8 +232,11 @@ public final class SimulatorGateway: Sendable {
         return Self.encode(reply, requestID: frame.requestID, limits)
     }
 
-    private static func encode(_ message: Message, requestID: UInt32, _ limits: WireLimits) -> [UInt8] {
-        if let bytes = try? Frame(message, requestID: requestID).encode(limits: limits) { return bytes }
+    private static func encode(_ message: Message, requestID: UInt32, _ limits: WireLimits,
+                               extensions: [WireExtension] = []) -> [UInt8] {
+        if let bytes = try? Frame(message, requestID: requestID, extensions: extensions).encode(limits: limits) {
+            return bytes
+        }
         let fallback = ErrorReply(code: .internal, failedType: message.type.rawValue,
                                   text: "the gateway could not encode its reply")
         return (try? Frame(.error(fallback), requestID: requestID).encode(limits: limits)) ?? []
@@ -393,8 +397,11 @@ private struct GatewayWeights: SimulatorWeightsSource {
 
 /// Packs the transitions the gateway's simulator server builds into seq-numbered batches.
 ///
-/// Backpressure: while the outbox is full (the learner answers TRY_LATER, or is away) requests
-/// wait on the server and, past their budget, get TRY_LATER; nothing is dropped.
+/// Backpressure: one batch at a time is on its way to the learner. While it is not acknowledged
+/// (the learner's rate limiter answers TRY_LATER, or the learner is away) requests that complete
+/// transitions wait on the server and, past their budget, get TRY_LATER; nothing is dropped. So
+/// the learner's rate limiter paces simulators behind a gateway as it paces those connected to
+/// it directly: they run ahead of training by at most the batch in flight and the one filling.
 private final class GatewaySink: SimulatorSink, @unchecked Sendable {
     private struct Pending {
         var batches: [Replay.TransitionBatch] = []
@@ -404,6 +411,9 @@ private final class GatewaySink: SimulatorSink, @unchecked Sendable {
         var firstAt: ContinuousClock.Instant?
         var nextSeq: UInt64 = 0
     }
+
+    /// Unacknowledged batches at most (see the type's comment).
+    static let inFlight = 1
 
     private unowned let owner: SimulatorGateway
     private let outbox: Outbox
@@ -416,11 +426,11 @@ private final class GatewaySink: SimulatorSink, @unchecked Sendable {
 
     var agreedSpaces: AgreedSpaces? { owner.agreedSpaces }
 
-    func admit(upTo count: Int, store: Bool, peer: PeerKey, actingVersion: UInt64,
+    func admit(upTo count: Int, store: Bool, evaluating: Bool, peer: PeerKey, actingVersion: UInt64,
                prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission {
-        if count > 0 && outbox.count >= outbox.capacity {
+        if count > 0 && outbox.count >= Self.inFlight && pending.withLock({ $0.count + count >= owner.batchSize }) {
             return .wait(ErrorReply(code: .tryLater, failedType: MessageType.actionRequest.rawValue, retryAfterMs: 50,
-                                    text: "the gateway's outbox is full; the learner is behind or away"))
+                                    text: "the learner has not taken the gateway's last batch yet; training is behind"))
         }
         let prepared = try prepare()
         guard store && prepared.transitions.count > 0 else { return .prepared(prepared) }
@@ -430,7 +440,8 @@ private final class GatewaySink: SimulatorSink, @unchecked Sendable {
             state.count += prepared.transitions.count
             state.versions += repeatElement(actingVersion, count: prepared.transitions.count)
             if state.firstAt == nil { state.firstAt = .now }
-            // Appended under the lock: batches must enter the outbox in seq order.
+            // Appended under the lock: batches must enter the outbox in seq order. The check above
+            // leaves room for it (a stop may still find the outbox full: append then waits).
             if state.count >= size, let full = take(&state) { outbox.append(full) }
         }
         owner.uplinkState.stats.withLock { $0.envSteps += prepared.transitions.count }
@@ -440,7 +451,7 @@ private final class GatewaySink: SimulatorSink, @unchecked Sendable {
     /// Sends the partial batch once its oldest transition has waited `age`.
     func flush(olderThan age: Duration) {
         pending.withLock { state in
-            guard let first = state.firstAt, ContinuousClock.now - first >= age, outbox.count < outbox.capacity,
+            guard let first = state.firstAt, ContinuousClock.now - first >= age, outbox.count < Self.inFlight,
                   let batch = take(&state) else { return }
             outbox.append(batch)
         }

@@ -60,12 +60,49 @@ public struct SpacesRecord: Sendable, Equatable, Codable {
     /// `BoxSpace.description` of each, for people.
     public var observationSpace: String
     public var actionSpace: String
+    /// The spaces whole (shape and bounds), so a resumed run knows them before any peer says
+    /// HELLO; absent in checkpoints written before they were recorded.
+    public var spaces: RecordedSpaces?
 
-    public init(observationDimension: Int, actionDimension: Int, observationSpace: String, actionSpace: String) {
+    public init(observationDimension: Int, actionDimension: Int, observationSpace: String, actionSpace: String,
+                spaces: RecordedSpaces? = nil) {
         self.observationDimension = observationDimension
         self.actionDimension = actionDimension
         self.observationSpace = observationSpace
         self.actionSpace = actionSpace
+        self.spaces = spaces
+    }
+}
+
+/// A box space as JSON: its shape and per-element bounds (±3.4028235e38 where unbounded).
+public struct SpaceRecord: Sendable, Equatable, Codable {
+    public var shape: [Int]
+    public var low: [Float]
+    public var high: [Float]
+
+    public init(shape: [Int], low: [Float], high: [Float]) {
+        self.shape = shape
+        self.low = low
+        self.high = high
+    }
+}
+
+/// The observation and action spaces a run trains on (config.json, checkpoints, policy metadata).
+public struct RecordedSpaces: Sendable, Equatable, Codable {
+    public var observation: SpaceRecord
+    /// The simulator's real action range; actions travel normalised to [-1, 1].
+    public var action: SpaceRecord
+
+    public init(observation: SpaceRecord, action: SpaceRecord) {
+        self.observation = observation
+        self.action = action
+    }
+
+    /// One line of JSON, as config.json and the policy metadata store it.
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 

@@ -222,7 +222,7 @@ enum ConfigKeys {
     ]
 
     /// The top-level keys.
-    static let sections = ["env", "model", "meow", "run", "learner", "actor"]
+    static let sections = ["env", "model", "spaces", "meow", "run", "learner", "actor"]
 }
 
 /// The contents of a config file: each part optional, unknown keys already rejected.
@@ -235,6 +235,8 @@ public struct ConfigFileContents: Sendable {
     public internal(set) var environment: String?
     /// A MuJoCo model file (MJCF) that replaces the built-in model of `environment`.
     public internal(set) var model: String?
+    /// The spaces a learner's config.json records (written by the learner, not by hand).
+    public internal(set) var spaces: RecordedSpaces?
     /// Keys given in the `meow` object, applied with `ConfigFile.apply`.
     var meow: [String: JSONValue] = [:]
     var run: [String: JSONValue] = [:]
@@ -310,6 +312,14 @@ public enum ConfigFile {
                 default:
                     throw .invalidKey(key: "model", path: path, expected: "a MuJoCo model file path or null, got \(value.kindName)")
                 }
+            case "spaces":
+                struct Top: Decodable { let spaces: RecordedSpaces }
+                guard let top = try? JSONDecoder().decode(Top.self, from: data),
+                      AgreedSpaces(top.spaces) != nil else {
+                    throw .invalidKey(key: "spaces", path: path,
+                                      expected: "observation and action, each with shape, low and high that agree")
+                }
+                contents.spaces = top.spaces
             case "meow":
                 contents.meow = try section(value, "meow", names: ConfigKeys.meow.map(\.name), path: path)
             case "run":
@@ -366,7 +376,7 @@ public enum ConfigFile {
     /// MuJoCo model file that replaces the environment's built-in one, is written only when given.
     public static func render(
         environment: String, model: String? = nil, config: MEowConfig, settings: RunSettings,
-        learner: LearnerConfiguration? = nil, actor: ActorSettings? = nil
+        learner: LearnerConfiguration? = nil, actor: ActorSettings? = nil, spaces: RecordedSpaces? = nil
     ) -> String {
         func object<Root>(_ name: String, _ keys: [ConfigKey<Root>], _ root: Root) -> String {
             "  \(jsonString(name)): {\n"
@@ -376,6 +386,7 @@ public enum ConfigFile {
         if let learner { sections.append(object("learner", ConfigKeys.learner, learner)) }
         if let actor { sections.append(object("actor", ConfigKeys.actor, actor)) }
         let modelLine = model.map { "  \"model\": \(jsonString($0)),\n" } ?? ""
+            + (spaces.map { "  \"spaces\": \($0.json),\n" } ?? "")
         return "{\n  \"env\": \(jsonString(environment)),\n" + modelLine + sections.joined(separator: ",\n") + "\n}\n"
     }
 

@@ -121,8 +121,14 @@ extension MEowAgent {
 
     /// Saves the online policy as safetensors (float32, Python's `safetensors` opens it).
     public func savePolicy(to path: String) throws {
+        try savePolicy(to: path, extraMetadata: [:])
+    }
+
+    /// Saves the online policy with `extra` metadata entries beside the flow's own (which win).
+    public func savePolicy(to path: String, extraMetadata extra: [String: String]) throws {
         do {
-            try Safetensors.save(online, to: URL(fileURLWithPath: path), metadata: policyMetadata)
+            try Safetensors.save(online, to: URL(fileURLWithPath: path),
+                                 metadata: extra.merging(policyMetadata) { _, own in own })
         } catch {
             throw MEowError.fileAccess(path: path, reason: fileErrorReason(error))
         }

@@ -141,6 +141,8 @@ public struct Capabilities: OptionSet, Sendable, Hashable {
 
     /// ACTION_REPLY may carry V(s).
     public static let valueEstimates = Capabilities(rawValue: 1 << 0)
+    /// The learner schedules evaluation episodes for this simulator (PROTOCOL.md 5.15).
+    public static let evaluation = Capabilities(rawValue: 1 << 1)
 }
 
 /// Why a peer says GOODBYE.

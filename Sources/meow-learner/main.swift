@@ -19,7 +19,7 @@ struct LearnerCommand: AsyncParsableCommand {
         version: MEowVersion.current)
 
     @Option(help: "Listen URL (tcp://, ipc://, tls+tcp://; default tcp://127.0.0.1:7700).") var listen: String?
-    @Option(help: "Built-in environment (\(EnvironmentSpec.names.joined(separator: ", "))); MuJoCo presets take their spaces from the first actor (default: the config file's env, else pendulum).")
+    @Option(help: "Built-in environment (\(EnvironmentSpec.names.filter { $0 != EnvironmentSpec.externalName }.joined(separator: ", "))), or external: any shape, from the first peer, with the default hyperparameters; MuJoCo presets take their spaces from the first actor (default: the config file's env, else pendulum).")
     var env: String?
     @Option(help: "MuJoCo model file (MJCF) replacing the task's built-in model, for the learner's evaluation (default: the config file's, else the checkpoint's).")
     var model: String?

@@ -127,9 +127,10 @@ import Testing
         #expect(Self.fieldKeys(MEowConfig()).sorted() == ConfigKeys.meow.map(\.name).sorted())
         #expect(Self.fieldKeys(RunSettings()).sorted() == ConfigKeys.run.map(\.name).sorted())
         #expect(Self.fieldKeys(ActorSettings()).sorted() == ConfigKeys.actor.map(\.name).sorted())
-        // The learner's token, TLS value, environment, agent, run, run directory, metrics address and
-        // receiver limits come from other keys (env, meow, run) or stay off the file (the token).
-        let elsewhere: Set = ["token", "tls", "environment", "model-path", "agent", "run", "run-directory", "metrics-listen", "limits"]
+        // The learner's token, TLS value, environment, agent, run, run directory, metrics address,
+        // receiver limits and spaces come from other keys (env, meow, run, spaces) or stay off the file (the token).
+        let elsewhere: Set = ["token", "tls", "environment", "model-path", "agent", "run", "run-directory", "metrics-listen",
+                              "limits", "spaces"]
         #expect(Set(Self.fieldKeys(LearnerConfiguration())).subtracting(elsewhere).union(["tls-cert", "tls-key"])
             == Set(ConfigKeys.learner.map(\.name)))
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

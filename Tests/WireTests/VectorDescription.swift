@@ -172,14 +172,27 @@ struct JSONParser {
 // MARK: - Describing a decoded frame
 
 func describe(_ frame: Frame) -> JSON {
-    .object([
+    var fields: [String: JSON] = [
         "type": .string(frame.message.type.specName),
         "minor": .int(frame.minor),
         "flags": .int(frame.flags),
         "request_id": .int(frame.requestID),
         "extensions": .array(frame.extensions.map { .object(["tag": .int($0.tag), "value": .hex($0.value)]) }),
         "message": describe(frame.message),
-    ])
+    ]
+    // The evaluation records of PROTOCOL.md 5.15, decoded (a malformed one is described as null).
+    switch frame.message {
+    case .actionReply where frame.extensions.contains { $0.tag == EvaluationRecords.evaluateTag }:
+        let assignment = try? EvaluationAssignment.find(in: frame.extensions)
+        fields["evaluation"] = assignment.map { .object(["seeds": .ints($0.seeds)]) } ?? .null
+    case .actionRequest where frame.extensions.contains { $0.tag == EvaluationRecords.startsTag }:
+        let starts = try? EvaluationStarts.find(in: frame.extensions)
+        fields["evaluation"] = starts.map { .object(["episode_ids": .ints($0.episodeIDs), "seeds": .ints($0.seeds)]) }
+            ?? .null
+    default:
+        break
+    }
+    return .object(fields)
 }
 
 extension MessageType {

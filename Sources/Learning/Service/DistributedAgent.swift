@@ -14,6 +14,15 @@ public protocol DistributedAgent: TrainableAgent {
     func policyTensors() -> [NamedTensor]
     /// Replaces the online policy's weights (names and shapes must match).
     func loadPolicyTensors(_ tensors: [NamedTensor]) throws
+    /// Saves the online policy with extra metadata entries (the spaces of the run).
+    func savePolicy(to path: String, extraMetadata: [String: String]) throws
+}
+
+extension DistributedAgent {
+    /// Agents without a metadata table save the policy alone.
+    public func savePolicy(to path: String, extraMetadata: [String: String]) throws {
+        try savePolicy(to: path)
+    }
 }
 
 extension MEowAgent: DistributedAgent {}

@@ -36,7 +36,9 @@ public enum DistributedConfigResolver {
         if let resume, resume.environment != spec.name {
             throw .conflictsWithCheckpoint(key: "env", given: spec.name, stored: resume.environment)
         }
-        guard let preset = resume?.config ?? MEowConfig.preset(spec.name) else {
+        // `external` has no preset of its own: the defaults, then the file and the flags.
+        guard let preset = resume?.config ?? MEowConfig.preset(spec.name) ?? (spec.acceptsAnyShape ? MEowConfig() : nil)
+        else {
             throw .unknownEnvironment(name: requested, known: EnvironmentSpec.names)
         }
 
@@ -64,6 +66,13 @@ public enum DistributedConfigResolver {
                                            stored: resume.model ?? "the built-in model")
         }
         c.agent = config
+        // Spaces recorded by an earlier session of the run (its checkpoint, or config.json alone).
+        if let recorded = resume?.spaces.spaces ?? file?.spaces {
+            guard let spaces = AgreedSpaces(recorded) else {
+                throw .invalid("the spaces recorded in \(configFile ?? "the checkpoint") are inconsistent")
+            }
+            c.spaces = spaces
+        }
         c.token = token
         c.runDirectory = settings.runDir ?? "runs/\(spec.name)-learner"
         c.metricsListen = settings.metricsListen.map { $0.allSatisfy(\.isNumber) ? "127.0.0.1:\($0)" : $0 }

@@ -3,6 +3,11 @@ import Wire
 
 /// The environment a learner trains on, and the spaces it accepts from peers.
 ///
+/// `external` is a run whose environment only simulators (or actors) know: it has no shape
+/// of its own, so the first peer's HELLO fixes the spaces, whatever their shape within the
+/// protocol limits, and every later peer must match them. Its hyperparameters are the
+/// defaults of `MEowConfig` (or the config file's and the flags').
+///
 /// Built-in environments know their spaces, so the learner fixes them at start-up; the
 /// MuJoCo tasks are built in too (v4 layouts: Ant has 27 elements) wherever MuJoCo loads.
 /// On a learner host without MuJoCo they fall back to their presets: the learner then
@@ -21,6 +26,38 @@ public struct EnvironmentSpec: Sendable, Equatable {
     public let presetActionSize: Int
     /// Why a MuJoCo task fell back to its preset (MuJoCo did not load), for the start-up log.
     public var fallbackReason: String? = nil
+    /// Any shape is accepted from the first peer (`external`).
+    public var acceptsAnyShape = false
+
+    /// The name of the environment-less run.
+    public static let externalName = "external"
+
+    /// A run whose spaces come from the first peer's HELLO, or from `recorded` (a resumed run).
+    public static func external(spaces recorded: AgreedSpaces? = nil) -> EnvironmentSpec {
+        var spec = EnvironmentSpec(name: externalName, envID: "", spaces: recorded, allowedObservationSizes: [],
+                                   presetActionSize: 0)
+        spec.acceptsAnyShape = true
+        return spec
+    }
+
+    /// Whether the learner needs a peer's HELLO to build its networks.
+    public var waitsForFirstPeer: Bool { spaces == nil }
+
+    /// This spec with the spaces a resumed run recorded; refused when they do not fit it.
+    public func resumed(with recorded: AgreedSpaces) throws(LearnerError) -> EnvironmentSpec {
+        if let spaces {
+            if let reason = spaces.mismatch(observation: recorded.observation, action: recorded.action) {
+                throw .checkpoint(.incompatible(reason: "the recorded \(reason)"))
+            }
+            return self
+        }
+        if let reason = presetMismatch(observation: recorded.observation, action: recorded.action) {
+            throw .checkpoint(.incompatible(reason: "the recorded spaces do not fit: \(reason)"))
+        }
+        return EnvironmentSpec(name: name, envID: envID, spaces: recorded, allowedObservationSizes: allowedObservationSizes,
+                               presetActionSize: presetActionSize, fallbackReason: fallbackReason,
+                               acceptsAnyShape: acceptsAnyShape)
+    }
 
     /// MuJoCo presets: (name, gymnasium id, observation sizes across v4/v5, action size).
     static let presets: [(String, String, [Int], Int)] = [
@@ -33,7 +70,7 @@ public struct EnvironmentSpec: Sendable, Equatable {
 
     /// Every name `resolve` accepts.
     public static var names: [String] {
-        EnvironmentRegistry.names + presets.map(\.0).filter { !EnvironmentRegistry.names.contains($0) }
+        EnvironmentRegistry.names + presets.map(\.0).filter { !EnvironmentRegistry.names.contains($0) } + [externalName]
     }
 
     /// The spec for a built-in environment or preset name (case-insensitive).
@@ -42,6 +79,7 @@ public struct EnvironmentSpec: Sendable, Equatable {
     /// is an error, while a host without MuJoCo falls back to the task's preset.
     public static func resolve(_ name: String, modelPath: String? = nil) throws(LearnerError) -> EnvironmentSpec {
         let key = name.lowercased()
+        if key == externalName { return external() }
         guard let entry = try? EnvironmentRegistry.entry(named: key) else {
             guard let spec = preset(key) else { throw .unknownEnvironment(name: name, known: names) }
             return spec
@@ -96,6 +134,7 @@ public struct EnvironmentSpec: Sendable, Equatable {
 
     /// Whether the spaces of a HELLO fit a preset; nil when they do, else the reason.
     func presetMismatch(observation: Space, action: Space) -> String? {
+        if acceptsAnyShape { return nil }
         if !allowedObservationSizes.contains(observation.elementCount) {
             return "the \(name) preset expects an observation of "
                 + allowedObservationSizes.map(String.init).joined(separator: " or ")
@@ -122,6 +161,25 @@ public struct AgreedSpaces: Sendable, Equatable {
 
     public var observationSize: Int { observation.elementCount }
     public var actionSize: Int { action.elementCount }
+
+    /// The spaces as config.json, checkpoints and the policy's metadata record them.
+    public var record: RecordedSpaces {
+        RecordedSpaces(observation: SpaceRecord(shape: observation.shape, low: observation.low, high: observation.high),
+                       action: SpaceRecord(shape: action.shape, low: action.low, high: action.high))
+    }
+
+    /// Spaces read back from a record; nil when the record is inconsistent (bounds that do not
+    /// match the shape, `low > high`, non-finite bounds, an empty dimension).
+    public init?(_ record: RecordedSpaces) {
+        func space(_ r: SpaceRecord) -> Space? {
+            let count = r.shape.reduce(1) { $0 * max(0, $1) }
+            guard r.shape.allSatisfy({ $0 >= 1 }), r.low.count == count, r.high.count == count,
+                  zip(r.low, r.high).allSatisfy({ $0.isFinite && $1.isFinite && $0 <= $1 }) else { return nil }
+            return Space(shape: r.shape, low: r.low, high: r.high)
+        }
+        guard let observation = space(record.observation), let action = space(record.action) else { return nil }
+        self.init(observation: observation, action: action)
+    }
 
     /// Why a peer's spaces differ from these, or nil when they agree.
     ///

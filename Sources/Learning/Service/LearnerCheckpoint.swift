@@ -71,7 +71,7 @@ enum LearnerCheckpoint {
             environment: environment, config: config, run: run,
             spaces: SpacesRecord(
                 observationDimension: spaces.observationSize, actionDimension: spaces.actionSize,
-                observationSpace: "\(spaces.observation)", actionSpace: "\(spaces.action)"),
+                observationSpace: "\(spaces.observation)", actionSpace: "\(spaces.action)", spaces: spaces.record),
             counters: CheckpointCounters(
                 steps: state.ledger.envSteps, updates: state.updates, skippedUpdates: agent.skippedUpdates,
                 episodes: state.ledger.actors.values.reduce(0) { $0 + $1.episodes },

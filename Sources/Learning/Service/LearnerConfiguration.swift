@@ -18,6 +18,9 @@ public struct LearnerConfiguration: Sendable {
     public var environment = "pendulum"
     /// A MuJoCo model file replacing the task's built-in model (the learner evaluates in it); nil for the built-in.
     public var modelPath: String?
+    /// The spaces the run trains on, once known: a built-in environment's, or those the first peer
+    /// brought (`external`, a preset), recorded in config.json so that a resumed run knows them.
+    public var spaces: AgreedSpaces?
     /// Run directory: policy.safetensors, learner-stats.json, wal/ (the write-ahead log), checkpoints/.
     public var runDirectory = "runs/learner"
     /// MEow hyperparameters, seed, batch size, replay capacity, warm-up and run length.
@@ -132,7 +135,8 @@ public struct LearnerConfiguration: Sendable {
     /// The effective configuration as a config file: printed at start, stored as config.json
     /// and in every checkpoint (docs/configuration.md).
     public var rendered: String {
-        ConfigFile.render(environment: environment, model: modelPath, config: agent, settings: effectiveRun, learner: self)
+        ConfigFile.render(environment: environment, model: modelPath, config: agent, settings: effectiveRun, learner: self,
+                          spaces: spaces?.record)
     }
 
     /// The effective configuration as CleanRL's hyperparameter table (TensorBoard's Text tab).

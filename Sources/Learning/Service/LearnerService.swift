@@ -18,6 +18,12 @@ import Wire
 /// ```
 /// `run()` returns after a stop request (SIGINT/SIGTERM: `requestStop()`) or when the
 /// run's step budget is spent, with the policy saved and the stats file written.
+///
+/// Lifecycle: a run whose spaces are not known yet (`--env external`, a preset without MuJoCo)
+/// listens **waiting for the first peer** (stats `state` `waiting-for-first-peer`): networks,
+/// replay and policy are sized by the spaces its HELLO brings, and are built then. A run that
+/// knows its spaces (built in, or recorded by a resumed run) builds them, and publishes the
+/// policy it continues, before it listens. Then it trains until finished or stopped.
 public final class LearnerService: Sendable {
     public let configuration: LearnerConfiguration
     public let spec: EnvironmentSpec
@@ -37,6 +43,8 @@ public final class LearnerService: Sendable {
     /// Env steps and updates at the start of this session (a resume's checkpoint), so rates count this session's only.
     private let firstSteps: Int
     private let firstUpdates: Int
+    /// A resumed run whose step budget was already spent: it tells peers the run is over and ends.
+    private let budgetSpent: Bool
 
     /// Prepares a run: validates the settings, checks that replay fits in memory, locks the run
     /// directory, refuses one that holds another run, writes config.json and reads back the
@@ -58,7 +66,9 @@ public final class LearnerService: Sendable {
                 makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
                 log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
         try configuration.validate()
-        let spec = try EnvironmentSpec.resolve(configuration.environment, modelPath: configuration.modelPath)
+        var spec = try EnvironmentSpec.resolve(configuration.environment, modelPath: configuration.modelPath)
+        // A resumed run knows the spaces it recorded before any peer says HELLO.
+        if let recorded = configuration.spaces { spec = try spec.resumed(with: recorded) }
         if let resume, resume.manifest.environment != spec.name {
             throw .checkpoint(.incompatible(
                 reason: "it was trained on \(resume.manifest.environment), this learner runs \(spec.name)"))
@@ -73,6 +83,7 @@ public final class LearnerService: Sendable {
         }
         firstSteps = resume?.manifest.counters.steps ?? 0
         firstUpdates = resume?.manifest.counters.updates ?? 0
+        budgetSpent = resume != nil && firstSteps >= configuration.agent.totalSteps
 
         // Replay is allocated by the training thread, but a capacity that cannot fit is refused now.
         let observationSize = spec.spaces?.observationSize ?? spec.allowedObservationSizes.max() ?? 1
@@ -159,14 +170,20 @@ public final class LearnerService: Sendable {
         }
         ledger.policyVersion = versionOffset + restoredVersion
         ledger.continueLogged(transitions: Int(recovered.transitions))
-        core = LearnerCore(ledger: ledger)
+        let core = LearnerCore(ledger: ledger)
+        self.core = core
         publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes, ceiling: ceiling, log: log)
+        // Built-in environments are evaluated by the training thread; any other run through its
+        // simulators, which the training thread waits for (a completed round wakes it).
+        let builtInEvaluation = spec.spaces != nil && spec.fallbackReason == nil && !spec.acceptsAnyShape
+        let evaluator = builtInEvaluation ? nil : SimulatorEvaluator(onComplete: { core.withLedgerAndSignal { _ in } })
         training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
                                 resume: resume, recovered: continuing ? recovered : nil, writeAheadLog: writeAheadLog,
-                                versionOffset: versionOffset, dumpReplay: dumpReplay, log: log, makeAgent: makeAgent)
+                                versionOffset: versionOffset, dumpReplay: dumpReplay, evaluator: evaluator, log: log,
+                                makeAgent: makeAgent)
         simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
                                      sink: LedgerSimulatorSink(core: core, log: writeAheadLog), weights: publisher,
-                                     metrics: nil, makeAgent: makeAgent, log: log)
+                                     metrics: nil, evaluator: evaluator, makeAgent: makeAgent, log: log)
         if continuing {
             log("learner: write-ahead log \(writeAheadLog.directory): \(recovered.records.count) records, "
                 + "\(recovered.transitions) transitions logged, \(marks) batches stay duplicates"
@@ -199,6 +216,19 @@ public final class LearnerService: Sendable {
 
     /// Listens, trains and serves until stopped or finished; returns the final counters.
     public func run() async throws(LearnerError) -> LearnerStats {
+        if budgetSpent {
+            log("learner: the run already took its \(firstSteps) env steps (total-steps "
+                + "\(configuration.agent.totalSteps)): nothing to train, peers are told the run is over; give a larger "
+                + "--total-steps to extend it")
+            core.withLedgerAndSignal { $0.beginShutdown(.finished) }
+        }
+        training.start()
+        if spec.waitsForFirstPeer {
+            log("learner: waiting for the first peer: its HELLO brings the spaces the networks are built for")
+        } else {
+            // Nothing is served before the policy it continues (a resume's) is published.
+            await training.ready()
+        }
         let options = SocketOptions(maxMessageSize: configuration.limits.maxFrameBytes + 4,
                                     receiveTimeout: nil, sendTimeout: .seconds(2))
         let socket: ReplySocket
@@ -219,6 +249,7 @@ public final class LearnerService: Sendable {
             listener = try socket.listen(configuration.listen, tls: configuration.tls)
             boundPort.withLock { $0 = listener.port }
         } catch {
+            requestStop()
             throw .listen(url: configuration.listen, reason: "\(error)")
         }
         log("learner: listening on \(configuration.listen)"
@@ -247,7 +278,6 @@ public final class LearnerService: Sendable {
         }
         defer { metricsServer?.stop() }
 
-        training.start()
         simulators.start()
         let router = RequestRouter(core: core, publisher: publisher, log: writeAheadLog,
                                    staleDrops: RateLimitedReporter(log: log),
@@ -301,7 +331,9 @@ public final class LearnerService: Sendable {
         // Tell peers why, briefly, before the socket goes: "run over" (retry 0) or "stopping" (retry later).
         core.withLedger { $0.beginShutdown($0.shutdown == .finished ? .finished : .stopping) }
         let finished = core.withLedger { $0.shutdown == .finished }
-        try? await Task.sleep(for: finished ? .milliseconds(2 * configuration.heartbeatIntervalMs) : .milliseconds(200))
+        // A resumed run with nothing to do stays a little longer, so peers started with it hear why.
+        let grace = budgetSpent ? max(2 * configuration.heartbeatIntervalMs, 5000) : 2 * configuration.heartbeatIntervalMs
+        try? await Task.sleep(for: finished ? .milliseconds(grace) : .milliseconds(200))
         simulators.stop()
         socket.close()
         server.cancel()

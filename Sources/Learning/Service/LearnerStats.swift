@@ -63,6 +63,8 @@ public struct LearnerStats: Codable, Sendable {
         learnerRunID = ledger.learnerRunID
         environment = ledger.envID
         state = switch ledger.shutdown {
+        // The networks are built for the spaces the first peer's HELLO brings (`external`, a preset).
+        case .running where ledger.spaces == nil: "waiting-for-first-peer"
         case .running: "running"
         case .stopping: "stopping"
         case .finished: "finished"

@@ -42,8 +42,9 @@ struct RequestRouter: Sendable {
             if let violation = core.withLedger({ $0.settings.magnitudes.violation(in: request) }) {
                 return encode(.error(violation), requestID: frame.requestID)
             }
-            return encode(await simulators.serve(request, requestID: frame.requestID, pipe: pipe),
-                          requestID: frame.requestID)
+            let served = await simulators.serve(request, requestID: frame.requestID, pipe: pipe,
+                                                extensions: frame.extensions)
+            return encode(served.message, requestID: frame.requestID, extensions: served.extensions)
         }
         return encode(reply(to: frame.message, pipe: pipe), requestID: frame.requestID)
     }
@@ -99,6 +100,7 @@ struct RequestRouter: Sendable {
                                     text: "the learner serves its maximum of \(limit) simulators"))
         }
         if entry.valuesGranted { welcome.capabilities.insert(.valueEstimates) }
+        if entry.evaluationGranted { welcome.capabilities.insert(.evaluation) }
         return .welcome(welcome)
     }
 
@@ -131,8 +133,10 @@ struct RequestRouter: Sendable {
         }
     }
 
-    private func encode(_ message: Message, requestID: UInt32) -> [UInt8] {
-        if let bytes = try? Frame(message, requestID: requestID).encode(limits: limits) { return bytes }
+    private func encode(_ message: Message, requestID: UInt32, extensions: [WireExtension] = []) -> [UInt8] {
+        if let bytes = try? Frame(message, requestID: requestID, extensions: extensions).encode(limits: limits) {
+            return bytes
+        }
         // Only a bug makes a reply unencodable; say so rather than leave the peer waiting.
         let fallback = ErrorReply(code: .internal, failedType: message.type.rawValue,
                                   text: "the learner could not encode its reply")

@@ -15,12 +15,13 @@ struct LedgerSimulatorSink: SimulatorSink {
 
     var agreedSpaces: AgreedSpaces? { core.withLedger { $0.spaces } }
 
-    func admit(upTo count: Int, store: Bool, peer: PeerKey, actingVersion: UInt64,
+    func admit(upTo count: Int, store: Bool, evaluating: Bool, peer: PeerKey, actingVersion: UInt64,
                prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission {
         let now = ContinuousClock.now
         let (core, log) = (self.core, self.log)
         let outcome: Result<SimulatorAdmission, SimulatorError> = core.withLedgerAndSignal { ledger in
-            if let reply = ledger.simulatorAdmission(count, now: now) {
+            // Evaluation holds training, so only a stop may turn a request with evaluation rows away.
+            if let reply = ledger.simulatorAdmission(count, now: now), !(evaluating && reply.code == .tryLater) {
                 ledger.touch(peer, now: now)
                 return .success(reply.code == .tryLater ? .wait(reply) : .refuse(reply))
             }

@@ -18,8 +18,24 @@ public protocol SimulatorSink: Sendable {
     /// `prepare` and, if `store` (false for evaluation: it stays out of replay), stores its
     /// `transitions`; otherwise it answers `.wait` (backpressure: the server retries until the
     /// request's budget runs out) or `.refuse` without running `prepare`, so nothing changes.
-    func admit(upTo count: Int, store: Bool, peer: PeerKey, actingVersion: UInt64,
+    ///
+    /// `evaluating`: the request comes from a simulator that owes the open evaluation round
+    /// episodes (or carries their rows). Training waits for them, so the rate limiter must not
+    /// hold the request: its training rows, at most what its running episodes have left before
+    /// their next reset, go in beyond it.
+    func admit(upTo count: Int, store: Bool, evaluating: Bool, peer: PeerKey, actingVersion: UInt64,
                prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission
+}
+
+/// A reply of the simulator server and the extension records that go with it (EVALUATE).
+public struct SimulatorReply: Sendable {
+    public var message: Message
+    public var extensions: [WireExtension] = []
+
+    public init(_ message: Message, extensions: [WireExtension] = []) {
+        self.message = message
+        self.extensions = extensions
+    }
 }
 
 /// A sink's answer to one request.
@@ -151,14 +167,20 @@ public final class SimulatorServer: @unchecked Sendable {
         let entry: SimulatorSessions.Entry
         let pipe: UInt32
         let received: ContinuousClock.Instant
-        let continuation: CheckedContinuation<Message, Never>
+        let continuation: CheckedContinuation<SimulatorReply, Never>
+        /// The request's EVALUATION_STARTS record.
+        let starts: EvaluationStarts?
         var waitReply: ErrorReply?
         var receipt: StoreReceipt?
+        /// Episodes of the request that are evaluation episodes (deterministic, not stored).
+        var evaluation: Set<UInt64> = []
     }
 
     public let settings: SimulatorServerSettings
     private let sink: any SimulatorSink
     private let weights: any SimulatorWeightsSource
+    /// The learner's evaluation rounds; nil where none are scheduled (a gateway).
+    private let evaluator: SimulatorEvaluator?
     private let makeAgent: @Sendable (AgreedSpaces) throws -> any DistributedAgent
     private let log: @Sendable (String) -> Void
     private let attachedMetrics = Mutex<LearnerMetrics?>(nil)
@@ -185,12 +207,13 @@ public final class SimulatorServer: @unchecked Sendable {
     private var rng: Xoshiro256
 
     public init(settings: SimulatorServerSettings, sink: any SimulatorSink, weights: any SimulatorWeightsSource,
-                metrics: LearnerMetrics?,
+                metrics: LearnerMetrics?, evaluator: SimulatorEvaluator? = nil,
                 makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
                 log: @escaping @Sendable (String) -> Void) {
         self.settings = settings
         self.sink = sink
         self.weights = weights
+        self.evaluator = evaluator
         attachedMetrics.withLock { $0 = metrics }
         self.makeAgent = makeAgent
         self.log = log
@@ -232,7 +255,7 @@ public final class SimulatorServer: @unchecked Sendable {
         let orphans = incoming
         incoming = []
         condition.unlock()
-        for job in orphans { job.continuation.resume(returning: Self.shuttingDown) }
+        for job in orphans { job.continuation.resume(returning: SimulatorReply(Self.shuttingDown)) }
     }
 
     private static let shuttingDown = Message.error(ErrorReply(
@@ -243,7 +266,13 @@ public final class SimulatorServer: @unchecked Sendable {
 
     /// Registers a simulator welcomed on `pipe`; nil when the server is full (answer REFUSED FULL).
     public func welcome(_ hello: Hello, pipe: UInt32, now: ContinuousClock.Instant = .now) -> SimulatorSessions.Entry? {
-        sessions.withLock { $0.welcome(hello, pipe: pipe, now: now) }
+        let entry = sessions.withLock { $0.welcome(hello, pipe: pipe, now: now, evaluates: evaluator != nil) }
+        if let entry, let evaluator {
+            evaluator.withSchedule { schedule in
+                if entry.evaluationGranted { schedule.add(session: entry.session) } else { schedule.remove(session: entry.session) }
+            }
+        }
+        return entry
     }
 
     /// The welcomed simulator on `pipe`, if any.
@@ -261,6 +290,7 @@ public final class SimulatorServer: @unchecked Sendable {
     @discardableResult
     public func goodbye(pipe: UInt32) -> Bool {
         guard let session = sessions.withLock({ $0.end(pipe: pipe) }) else { return false }
+        evaluator?.withSchedule { $0.remove(session: session) }
         condition.lock()
         endedSessions.append(session)
         condition.signal()
@@ -289,33 +319,43 @@ public final class SimulatorServer: @unchecked Sendable {
 
     // MARK: - Requests (request handlers)
 
-    /// Answers one ACTION_REQUEST that arrived on `pipe`; suspends until the server thread has.
-    public func serve(_ request: ActionRequest, requestID: UInt32, pipe: UInt32) async -> Message {
+    /// Answers one ACTION_REQUEST that arrived on `pipe` with the frame's extension records;
+    /// suspends until the server thread has.
+    public func serve(_ request: ActionRequest, requestID: UInt32, pipe: UInt32,
+                      extensions: [WireExtension] = []) async -> SimulatorReply {
         let received = ContinuousClock.now
         let type = MessageType.actionRequest.rawValue
+        let starts: EvaluationStarts?
+        do {
+            starts = try EvaluationStarts.find(in: extensions)
+        } catch {
+            countError()
+            return SimulatorReply(.error(ErrorReply(error, failedType: type)))
+        }
         // A request of END rows only (a flush) says nothing about whether the session evaluates.
         let acts = request.events.contains { $0 != .end }
         guard let entry = sessions.withLock({ $0.session(onPipe: pipe, deterministic: acts ? request.deterministic : nil,
                                                           now: received) }) else {
             countError()
-            return .error(ErrorReply(code: .notWelcome, failedType: type, text: "say HELLO as a simulator first"))
+            return SimulatorReply(.error(ErrorReply(code: .notWelcome, failedType: type,
+                                                    text: "say HELLO as a simulator first")))
         }
         return await withCheckedContinuation { continuation in
             condition.lock()
             guard running && !stopped else {
                 condition.unlock()
-                continuation.resume(returning: Self.shuttingDown)
+                continuation.resume(returning: SimulatorReply(Self.shuttingDown))
                 return
             }
             guard incomingRows + request.count <= settings.maxQueuedRows else {
                 condition.unlock()
                 counters.withLock { $0.tryLater += 1 }
-                continuation.resume(returning: .error(ErrorReply(
-                    code: .tryLater, failedType: type, retryAfterMs: 20, text: "the server has too many rows waiting")))
+                continuation.resume(returning: SimulatorReply(.error(ErrorReply(
+                    code: .tryLater, failedType: type, retryAfterMs: 20, text: "the server has too many rows waiting"))))
                 return
             }
             incoming.append(Job(request: request, requestID: requestID, entry: entry, pipe: pipe, received: received,
-                                continuation: continuation))
+                                continuation: continuation, starts: starts))
             incomingRows += request.count
             condition.signal()
             condition.unlock()
@@ -347,10 +387,13 @@ public final class SimulatorServer: @unchecked Sendable {
             condition.unlock()
 
             if stopping {
-                for job in waiting + fresh { job.continuation.resume(returning: Self.shuttingDown) }
+                for job in waiting + fresh { job.continuation.resume(returning: SimulatorReply(Self.shuttingDown)) }
                 return
             }
             for session in ended { episodes?.endSession(session) }
+            // Known spaces and published weights are loaded before any request needs them (a
+            // resumed run acts with its restored policy from the first request).
+            if sink.agreedSpaces != nil && prepareState() { refreshWeights() }
             let now = ContinuousClock.now
             if now - lastEviction >= .seconds(1) {
                 lastEviction = now
@@ -430,18 +473,41 @@ public final class SimulatorServer: @unchecked Sendable {
         // when every acting request of that session was deterministic.
         let endsOnly = !request.events.contains { $0 != .end }
         let store = !request.deterministic && !(endsOnly && job.entry.evaluationOnly)
+        let session = job.entry.session
+        // Evaluation episodes (PROTOCOL.md 5.15): those this request starts, and those running.
+        var evaluation = Set<UInt64>()
+        var starts: [(episode: UInt64, seed: UInt64)] = []
+        // The session owes the open round episodes: training waits for it, so the rate limiter must
+        // not hold its requests either (its running episodes must reach their next reset).
+        var owesRound = false
+        if let evaluator, job.entry.evaluationGranted {
+            if let record = job.starts {
+                for (row, id) in request.episodeIDs.enumerated() where request.events[row] == .start {
+                    if let index = record.episodeIDs.firstIndex(of: id) { starts.append((id, record.seeds[index])) }
+                }
+            }
+            (evaluation, owesRound) = evaluator.withSchedule { schedule in
+                let running = Set(request.episodeIDs.filter { schedule.isEvaluating(session: session, episode: $0) })
+                return (running, !schedule.assignment(for: session).isEmpty || schedule.isRunningRound(session: session))
+            }
+            evaluation.formUnion(starts.map(\.episode))
+        }
+        job.evaluation = evaluation
         var bound = 0
         if store {
-            for row in 0 ..< request.count where request.events[row] != .start { bound += 1 }
+            for row in 0 ..< request.count where request.events[row] != .start
+                && !evaluation.contains(request.episodeIDs[row]) { bound += 1 }
         }
-        let session = job.entry.session
         let requestID = job.requestID
+        let unstored = evaluation
         do {
-            let outcome = try sink.admit(upTo: bound, store: store, peer: job.entry.peer, actingVersion: heldVersion ?? 0) {
+            let outcome = try sink.admit(upTo: bound, store: store, evaluating: owesRound || !evaluation.isEmpty,
+                                         peer: job.entry.peer,
+                                         actingVersion: heldVersion ?? 0) {
                 () throws(SimulatorError) -> PreparedRequest in
                 // Optional chaining mutates in place (a local copy would copy every episode).
                 guard let prepared = try episodes?.handle(request: request, session: session, requestID: requestID,
-                                                          now: now) else {
+                                                          now: now, unstored: unstored) else {
                     throw SimulatorError.tooManySessions(limit: settings.limits.maxSessions)
                 }
                 return prepared
@@ -451,6 +517,9 @@ public final class SimulatorServer: @unchecked Sendable {
                 job.waitReply = nil
                 job.receipt = receipt
                 if store { counters.withLock { $0.transitions += prepared.transitions.count } }
+                if let evaluator, !evaluation.isEmpty, !prepared.isDuplicate {
+                    record(prepared, starts: starts, evaluation: evaluation, in: evaluator)
+                }
                 return prepared
             case .wait(let reply):
                 job.waitReply = reply
@@ -468,7 +537,32 @@ public final class SimulatorServer: @unchecked Sendable {
         }
     }
 
-    /// One act call per kind of request (stochastic, deterministic), then every reply.
+    /// Applies a request's evaluation starts and ends to the schedule.
+    private func record(_ prepared: PreparedRequest, starts: [(episode: UInt64, seed: UInt64)],
+                        evaluation: Set<UInt64>, in evaluator: SimulatorEvaluator) {
+        let session = prepared.session
+        var finished: [(Int, Double)] = []
+        evaluator.withSchedule { schedule in
+            for (episode, seed) in starts where !schedule.isEvaluating(session: session, episode: episode) {
+                _ = schedule.start(session: session, episode: episode, seed: seed)
+            }
+            for ended in prepared.endedEpisodes where evaluation.contains(ended.episodeID) {
+                let done = !ended.doneFlags.isEmpty
+                if done && schedule.isRecorded(session: session, episode: ended.episodeID) {
+                    finished.append((ended.length, ended.episodeReturn))
+                }
+                schedule.end(session: session, episode: ended.episodeID, episodeReturn: ended.episodeReturn,
+                             length: ended.length, finished: done)
+            }
+        }
+        guard !finished.isEmpty else { return }
+        counters.withLock { stats in
+            stats.evaluationEpisodes += finished.count
+            stats.lastEvaluationReturn = finished.last?.1
+        }
+    }
+
+    /// One act call per kind of row (stochastic, deterministic), then every reply.
     private func act(_ ready: [(Job, PreparedRequest)]) {
         guard let agent, let actionSize = episodes?.actionDimension else {
             for (job, _) in ready {
@@ -478,19 +572,29 @@ public final class SimulatorServer: @unchecked Sendable {
             }
             return
         }
-        var actions = [[Float]](repeating: [], count: ready.count)
+        var actions = ready.map { [Float](repeating: 0, count: $0.1.actingCount * actionSize) }
         var values = [[Float]?](repeating: nil, count: ready.count)
         var calls = 0
         var rows = 0
+        let width = episodes?.observationDimension ?? 0
+        // Evaluation episodes act deterministically whatever their request asked.
+        let deterministicRows = ready.map { job, prepared in
+            prepared.actingEpisodeIDs.map { prepared.deterministic || job.evaluation.contains($0) }
+        }
         for deterministic in [false, true] {
-            let members = ready.indices.filter { ready[$0].1.deterministic == deterministic && ready[$0].1.actingCount > 0 }
+            var members: [(index: Int, row: Int)] = []
+            for index in ready.indices {
+                for k in 0 ..< ready[index].1.actingCount where deterministicRows[index][k] == deterministic {
+                    members.append((index, k))
+                }
+            }
             guard !members.isEmpty else { continue }
             var observations: [Float] = []
-            var count = 0
-            for index in members {
-                observations.append(contentsOf: ready[index].1.observations)
-                count += ready[index].1.actingCount
+            observations.reserveCapacity(members.count * width)
+            for (index, k) in members {
+                observations.append(contentsOf: ready[index].1.observations[k * width ..< (k + 1) * width])
             }
+            let count = members.count
             let batch: [Float]
             if heldVersion.map({ $0 == 0 }) ?? true && !deterministic {
                 // No trained policy yet: uniform exploration, as in the single-process warm-up.
@@ -500,24 +604,27 @@ public final class SimulatorServer: @unchecked Sendable {
                 calls += 1
                 rows += count
             }
-            var offset = 0
-            for index in members {
-                let n = ready[index].1.actingCount
-                actions[index] = batch[offset * actionSize ..< (offset + n) * actionSize].map { min(max($0, -1), 1) }
-                if ready[index].1.wantValues && ready[index].0.entry.valuesGranted {
-                    values[index] = agent.values(observations: ready[index].1.observations, count: n)
+            for (offset, (index, k)) in members.enumerated() {
+                for j in 0 ..< actionSize {
+                    actions[index][k * actionSize + j] = min(max(batch[offset * actionSize + j], -1), 1)
                 }
-                offset += n
             }
+        }
+        for index in ready.indices where ready[index].1.wantValues && ready[index].0.entry.valuesGranted
+            && ready[index].1.actingCount > 0 {
+            values[index] = agent.values(observations: ready[index].1.observations, count: ready[index].1.actingCount)
         }
         let version = heldVersion ?? 0
         var duplicates = 0
+        var replies: [(ActionReply, Job)] = []
         for (index, (job, prepared)) in ready.enumerated() {
             guard let reply = episodes?.complete(prepared, actions: actions[index], values: values[index],
                                                  policyVersion: version) else { continue }
             if prepared.isDuplicate { duplicates += 1 }
-            deliver(reply, to: job)
+            replies.append((reply, job))
         }
+        // The counters include these requests before anyone hears back about them.
+        defer { for (reply, job) in replies { deliver(reply, to: job) } }
         let totals = episodes?.counters ?? SimulatorCounters()
         let running = episodes?.episodeCount ?? 0
         counters.withLock { stats in
@@ -535,6 +642,9 @@ public final class SimulatorServer: @unchecked Sendable {
 
     private func evict(now: ContinuousClock.Instant) {
         let silent = sessions.withLock { $0.evict(olderThan: settings.peerTimeout, now: now) }
+        if let evaluator, !silent.isEmpty {
+            evaluator.withSchedule { schedule in for session in silent { schedule.remove(session: session) } }
+        }
         guard episodes != nil else { return }
         for session in silent { episodes?.endSession(session) }
         let report = episodes?.evict(olderThan: settings.peerTimeout, now: now) ?? EvictionReport()
@@ -557,22 +667,30 @@ public final class SimulatorServer: @unchecked Sendable {
     /// session ends: its episodes already moved on, so a resend must not be answered as a
     /// duplicate of a reply whose transitions were lost. The simulator says HELLO again.
     private func deliver(_ reply: ActionReply, to job: Job) {
-        guard let receipt = job.receipt else { return answer(job, .actionReply(reply)) }
+        // A session that evaluates is told the seeds it holds in every reply until it starts them,
+        // so a lost reply loses no seed (the simulator ignores seeds it already holds).
+        var records: [WireExtension] = []
+        if let evaluator, job.entry.evaluationGranted {
+            let seeds = evaluator.withSchedule { $0.assignment(for: job.entry.session) }
+            if !seeds.isEmpty, let record = try? EvaluationAssignment(seeds: seeds).record() { records = [record] }
+        }
+        let extensions = records
+        guard let receipt = job.receipt else { return answer(job, .actionReply(reply), extensions: extensions) }
         receipt.whenDone { [self] failure in
-            guard let failure else { return answer(job, .actionReply(reply)) }
+            guard let failure else { return answer(job, .actionReply(reply), extensions: extensions) }
             countError()
             goodbye(pipe: job.pipe)
             answer(job, .error(failure))
         }
     }
 
-    private func answer(_ job: Job, _ message: Message) {
+    private func answer(_ job: Job, _ message: Message, extensions: [WireExtension] = []) {
         let latency = ContinuousClock.now - job.received
         if case .actionReply = message {
             metrics?.recordActionRequest(latency: latency)
             latencies.withLock { $0.record(latency) }
         }
-        job.continuation.resume(returning: message)
+        job.continuation.resume(returning: SimulatorReply(message, extensions: extensions))
     }
 }
 

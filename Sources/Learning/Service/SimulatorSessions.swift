@@ -18,6 +18,8 @@ public struct SimulatorSessions: Sendable {
         /// Every request so far asked for deterministic actions: an evaluation run, whose
         /// episodes stay out of the training curves.
         public var evaluationOnly = true
+        /// EVALUATION was asked for and granted: the learner schedules evaluation episodes here.
+        public var evaluationGranted = false
     }
 
     public let maxSessions: Int
@@ -37,11 +39,14 @@ public struct SimulatorSessions: Sendable {
     /// Welcomes the peer that said `hello` on `pipe`; nil when `maxSessions` are served already.
     ///
     /// A HELLO from a run already known (a reconnect, or NOT_WELCOME answered) keeps its session.
-    public mutating func welcome(_ hello: Hello, pipe: UInt32, now: ContinuousClock.Instant) -> Entry? {
+    public mutating func welcome(_ hello: Hello, pipe: UInt32, now: ContinuousClock.Instant,
+                                 evaluates: Bool = false) -> Entry? {
         let peer = PeerKey(actorID: hello.actorID, runID: hello.runID)
         let granted = hello.capabilities.contains(.valueEstimates)
+        let evaluation = evaluates && hello.capabilities.contains(.evaluation)
         if let session = byRun[peer], var entry = entries[session] {
             entry.lastSeen = now
+            entry.evaluationGranted = evaluation
             entries[session] = entry
             byPipe[pipe] = session
             return entry
@@ -49,7 +54,8 @@ public struct SimulatorSessions: Sendable {
         guard entries.count < maxSessions else { return nil }
         let session = nextSession
         nextSession += 1
-        let entry = Entry(session: session, peer: peer, valuesGranted: granted, lastSeen: now)
+        var entry = Entry(session: session, peer: peer, valuesGranted: granted, lastSeen: now)
+        entry.evaluationGranted = evaluation
         entries[session] = entry
         byPipe[pipe] = session
         byRun[peer] = session

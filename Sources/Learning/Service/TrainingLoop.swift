@@ -48,10 +48,16 @@ final class TrainingLoop: @unchecked Sendable {
     let lastEvaluation = Mutex<(step: Int, meanReturn: Double)?>(nil)
     private let spec: EnvironmentSpec
     private let started = ContinuousClock.now
+    /// Evaluation through simulators (PROTOCOL.md 5.15); nil when the learner evaluates a built-in environment.
+    private let evaluator: SimulatorEvaluator?
+    /// Set once the restored or fresh policy is published (or the thread gave up), with its waiters.
+    private let readiness = Mutex<(ready: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     init(core: LearnerCore, publisher: WeightsPublisher, configuration: LearnerConfiguration, spec: EnvironmentSpec,
          resume: LoadedCheckpoint?, recovered: RecoveredLog?, writeAheadLog: WriteAheadLog, versionOffset: UInt64,
-         dumpReplay: String?, log: @escaping @Sendable (String) -> Void, makeAgent: @escaping AgentFactory) {
+         dumpReplay: String?, evaluator: SimulatorEvaluator?, log: @escaping @Sendable (String) -> Void,
+         makeAgent: @escaping AgentFactory) {
+        self.evaluator = evaluator
         self.core = core
         self.publisher = publisher
         self.configuration = configuration
@@ -69,6 +75,7 @@ final class TrainingLoop: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             let outcome = run()
+            markReady()
             let waiter = done.withLock { state -> CheckedContinuation<Outcome, Never>? in
                 state.outcome = outcome
                 defer { state.waiter = nil }
@@ -79,6 +86,28 @@ final class TrainingLoop: @unchecked Sendable {
         thread.name = "meow-learner-training"
         thread.stackSize = 16 << 20
         thread.start()
+    }
+
+    /// Waits until the policy the learner serves first is published: the restored one after
+    /// `--resume`, so no peer is answered with anything older. Returns at once if the thread ended.
+    func ready() async {
+        await withCheckedContinuation { continuation in
+            let now = readiness.withLock { state -> Bool in
+                if state.ready { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    private func markReady() {
+        let waiters = readiness.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.ready = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Whether the thread has ended.
@@ -194,6 +223,19 @@ final class TrainingLoop: @unchecked Sendable {
             if spaces == nil && mode != .running { return outcome }
         }
         guard let spaces else { return outcome }
+        if spec.waitsForFirstPeer {
+            // The networks could not be built before: record the spaces the first peer brought.
+            log("learner: spaces from the first peer: observation \(spaces.observation.shape), action "
+                + "\(spaces.action.shape); building the networks")
+            var recorded = configuration
+            recorded.spaces = spaces
+            let path = configuration.runDirectory + "/" + RunFiles.config
+            do {
+                try RunDirectory.write(recorded.rendered, to: URL(fileURLWithPath: path))
+            } catch {
+                log("learner: could not record the spaces in \(path): \(error)")
+            }
+        }
         let agent: any DistributedAgent
         var replay: ReplayBuffer
         var state: LearnerTrainingState
@@ -205,6 +247,7 @@ final class TrainingLoop: @unchecked Sendable {
             return outcome
         }
         publisher.publish(version: versionOffset + UInt64(agent.updateCount), tensors: agent.policyTensors())
+        markReady()
         let metrics: FanOutLogger
         do {
             if let resume {
@@ -229,7 +272,9 @@ final class TrainingLoop: @unchecked Sendable {
         let evaluationEnvironment = spec.spaces == nil
             ? nil : try? EnvironmentRegistry.makeUnitActionEnvironment(name: spec.name, modelPath: configuration.modelPath)
         let evalEvery = configuration.agent.evalEvery
-        if evaluationEnvironment == nil { state.nextEvaluationStep = nil }
+        // Without a built-in environment, simulators granted EVALUATION run the episodes (PROTOCOL.md 5.15).
+        let simulatorEvaluation = evaluationEnvironment == nil ? evaluator : nil
+        if evaluationEnvironment == nil && simulatorEvaluation == nil { state.nextEvaluationStep = nil }
         let checkpointEvery = configuration.run.checkpointEvery
         // What the newest checkpoint holds: the end writes another one if anything moved since.
         var lastCheckpoint: (steps: Int, updates: Int) = resume == nil ? (-1, -1) : (state.ledger.envSteps, state.updates)
@@ -248,6 +293,18 @@ final class TrainingLoop: @unchecked Sendable {
         let insertFailures = RateLimitedReporter(log: log)
         var secondsPerUpdate = 0.0
         let idle = Duration.milliseconds(100)
+
+        /// Logs a finished evaluation as built-in evaluation does, and checkpoints a new best.
+        func record(evaluationAt step: Int, meanReturn: Double) {
+            metrics.log(tag: MetricName.testReturn, value: meanReturn, step: step)
+            lastEvaluation.withLock { $0 = (step, meanReturn) }
+            state.evaluations.append(EvaluationPoint(step: step, meanReturn: meanReturn))
+            if meanReturn > (state.best?.testReturn ?? -.infinity) {
+                // A new best is checkpointed at once; `best` names it and pruning keeps it.
+                state.best = BestRecord(step: step, testReturn: meanReturn)
+                _ = checkpoint(best: true)
+            }
+        }
 
         func logHealth() {
             health.log(to: metrics, ledger: core.withLedger { HealthScalars.Reading($0) },
@@ -305,8 +362,17 @@ final class TrainingLoop: @unchecked Sendable {
                 nextCheckpoint = (inserted / checkpointEvery + 1) * checkpointEvery
             }
 
+            // A round of simulator evaluation holds training, as built-in evaluation does, so the
+            // policy evaluated is the one checkpointed when it turns out best.
+            for round in simulatorEvaluation?.withSchedule({ $0.takeCompleted() }) ?? [] {
+                log(String(format: "learner: evaluation at env step %d: Test/return %.2f over %d simulator episodes",
+                           round.step, round.meanReturn, round.results.count))
+                record(evaluationAt: round.step, meanReturn: round.meanReturn)
+            }
+            let evaluating = simulatorEvaluation?.withSchedule { $0.holdsTraining } ?? false
+
             var updatedThisRound = false
-            while core.withLedger({ !$0.stopRequested && $0.reserveSample() }) {
+            while !evaluating && core.withLedger({ !$0.stopRequested && $0.reserveSample() }) {
                 let started = ContinuousClock.now
                 replay.sample(into: &batch, using: &state.replaySampling)
                 let statistics = agent.update(batch: batch)
@@ -343,15 +409,19 @@ final class TrainingLoop: @unchecked Sendable {
                     let result = PolicyEvaluation.evaluate(
                         agent: agent, environment: evaluationEnvironment, episodes: configuration.agent.evalEpisodes,
                         deterministic: configuration.agent.deterministicEval, rng: &state.evaluation)
-                    metrics.log(tag: MetricName.testReturn, value: result.meanReturn, step: steps)
-                    lastEvaluation.withLock { $0 = (steps, result.meanReturn) }
-                    state.evaluations.append(EvaluationPoint(step: steps, meanReturn: result.meanReturn))
                     state.nextEvaluationStep = (steps / evalEvery + 1) * evalEvery
-                    if result.meanReturn > (state.best?.testReturn ?? -.infinity) {
-                        // A new best is checkpointed at once; `best` names it and pruning keeps it.
-                        state.best = BestRecord(step: steps, testReturn: result.meanReturn)
-                        _ = checkpoint(best: true)
+                    record(evaluationAt: steps, meanReturn: result.meanReturn)
+                } else if let due = state.nextEvaluationStep, steps >= due, let simulatorEvaluation {
+                    // The simulators act with exactly these weights: publish them now, then open the round.
+                    if version > publishedVersion {
+                        publisher.publish(version: version, tensors: agent.policyTensors())
+                        publishedVersion = version
+                        lastPublish = ContinuousClock.now
                     }
+                    state.nextEvaluationStep = (steps / evalEvery + 1) * evalEvery
+                    let episodes = configuration.agent.evalEpisodes
+                    simulatorEvaluation.withSchedule { $0.open(step: steps, episodes: episodes) }
+                    break
                 }
                 // Fresh batches go into replay before the next update, so ingest never waits on a long run.
                 if queued > 0 { break }
@@ -379,7 +449,7 @@ final class TrainingLoop: @unchecked Sendable {
         if let dumpReplay { Self.dump(replay, to: dumpReplay, log: log) }
         let path = configuration.runDirectory + "/" + RunFiles.policy
         do {
-            try agent.savePolicy(to: path)
+            try agent.savePolicy(to: path, extraMetadata: ["spaces": spaces.record.json])
             outcome.policyPath = path
         } catch {
             outcome.error = .io(path: path, reason: "could not save the policy: \(fileErrorReason(error))")

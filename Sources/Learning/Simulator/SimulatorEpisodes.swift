@@ -115,9 +115,11 @@ public struct SimulatorEpisodes: Sendable {
     /// A refused request changes nothing. A resend of the session's last request (same
     /// `requestID`; nng REQ resends after a reconnect) stores nothing again: its reply comes
     /// from the cache, or, if the original is still being served, from the actions of the next
-    /// `complete` for that request id.
+    /// `complete` for that request id. Episodes in `unstored` (evaluation episodes) are tracked
+    /// and summed like any others but build no transitions.
     public mutating func handle(
-        request: ActionRequest, session: UInt64, requestID: UInt32, now: ContinuousClock.Instant
+        request: ActionRequest, session: UInt64, requestID: UInt32, now: ContinuousClock.Instant,
+        unstored: Set<UInt64> = []
     ) throws(SimulatorError) -> PreparedRequest {
         try validate(request)
         if let state = sessions[session], state.lastRequestID == requestID {
@@ -145,7 +147,9 @@ public struct SimulatorEpisodes: Sendable {
                 actingRows.append(row)
             case .step:
                 if var episode = state.episodes.removeValue(forKey: id) {
-                    if let action = episode.action {
+                    if unstored.contains(id) {
+                        // Evaluation: summed, never stored.
+                    } else if let action = episode.action {
                         builder.append(observation: episode.observation, action: action, reward: reward,
                                        terminated: false, nextObservation: observation)
                     } else {
@@ -170,7 +174,9 @@ public struct SimulatorEpisodes: Sendable {
                 if !flags.isEmpty {
                     length += 1
                     episodeReturn += Double(reward)
-                    if let action = episode.action {
+                    if unstored.contains(id) {
+                        // Evaluation: summed, never stored.
+                    } else if let action = episode.action {
                         builder.append(observation: episode.observation, action: action, reward: reward,
                                        terminated: flags.contains(.terminated), nextObservation: observation)
                     } else {

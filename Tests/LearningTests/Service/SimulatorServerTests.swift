@@ -16,15 +16,18 @@ struct SimulatorServerTests {
         private let lock = NSLock()
         private var storedBatches: [Replay.TransitionBatch] = []
         private var preparedCount = 0
+        private var evaluatingFlags: [Bool] = []
         var blocked = false
 
         var agreedSpaces: AgreedSpaces? { AgreedSpaces(observation: pendulumObservation, action: pendulumAction) }
 
-        func admit(upTo count: Int, store: Bool, peer: PeerKey, actingVersion: UInt64,
+        func admit(upTo count: Int, store: Bool, evaluating: Bool, peer: PeerKey, actingVersion: UInt64,
                    prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission {
             lock.lock()
             defer { lock.unlock() }
-            if blocked && count > 0 {
+            evaluatingFlags.append(evaluating)
+            // As the learner's sink: only a simulator that owes an evaluation round passes a full limiter.
+            if blocked && count > 0 && !evaluating {
                 return .wait(ErrorReply(code: .tryLater, retryAfterMs: 5, text: "full"))
             }
             preparedCount += 1
@@ -35,6 +38,7 @@ struct SimulatorServerTests {
 
         var stored: [Replay.TransitionBatch] { lock.withLock { storedBatches } }
         var prepares: Int { lock.withLock { preparedCount } }
+        var evaluating: [Bool] { lock.withLock { evaluatingFlags } }
         func setBlocked(_ value: Bool) { lock.withLock { blocked = value } }
     }
 
@@ -60,14 +64,14 @@ struct SimulatorServerTests {
         try DistributedAgents.make(config: config(seed: seed), observationDimension: 3, actionDimension: 1)
     }
 
-    func makeServer(sink: RecordingSink, weights: Snapshots = Snapshots(), budget: Duration = .seconds(5))
-        -> SimulatorServer {
+    func makeServer(sink: RecordingSink, weights: Snapshots = Snapshots(), budget: Duration = .seconds(5),
+                    evaluator: SimulatorEvaluator? = nil) -> SimulatorServer {
         var settings = SimulatorServerSettings()
         settings.requestBudget = budget
         // A loaded test machine can starve the server thread for seconds; eviction is tested elsewhere.
         settings.peerTimeout = .seconds(600)
         let server = SimulatorServer(settings: settings, sink: sink, weights: weights, metrics: nil,
-                                     makeAgent: { _ in try Self.makeAgent() }, log: { _ in })
+                                     evaluator: evaluator, makeAgent: { _ in try Self.makeAgent() }, log: { _ in })
         server.start()
         return server
     }
@@ -84,6 +88,10 @@ struct SimulatorServerTests {
                       episodeIDs: rows.map(\.id), observations: rows.flatMap(\.obs),
                       previousRewards: rows.map(\.reward), events: rows.map(\.event),
                       previousDoneFlags: rows.map(\.flags))
+    }
+
+    func reply(_ served: SimulatorReply) throws -> ActionReply {
+        try reply(served.message)
     }
 
     func reply(_ message: Message) throws -> ActionReply {
@@ -137,6 +145,43 @@ struct SimulatorServerTests {
                                          requestID: 3, pipe: 1))
         #expect(sink.stored.isEmpty && server.stats().transitions == 0)
         #expect(server.entry(onPipe: 1)?.evaluationOnly == true)
+    }
+
+    @Test func aRoundRunsThroughAGrantedSimulatorPastAFullLimiterAndIsRecorded() async throws {
+        let sink = RecordingSink()
+        let evaluator = SimulatorEvaluator()
+        let weights = Snapshots()
+        let policy = try Self.makeAgent(seed: 5)
+        weights.latest.withLock { $0 = (3, policy.policyTensors()) }
+        let server = makeServer(sink: sink, weights: weights, evaluator: evaluator)
+        defer { server.stop() }
+        var hello = simulatorHello(run: 9)
+        hello.capabilities = [.evaluation]
+        #expect(server.welcome(hello, pipe: 1)?.evaluationGranted == true)
+        // A training episode runs; then the round opens and the limiter is full.
+        _ = try reply(await server.serve(request([(1, .start, [0, 0, 0], 0, 0)]), requestID: 1, pipe: 1))
+        evaluator.withSchedule { $0.open(step: 100, episodes: 1) }
+        sink.setBlocked(true)
+        let told = await server.serve(request([(1, .step, [0, 0, 1], -1, 0)]), requestID: 2, pipe: 1)
+        #expect(try EvaluationAssignment.find(in: told.extensions)?.seeds == [0])
+        _ = try reply(told)  // not held: the simulator must reach its next reset
+        // The next request ends the training episode and starts the evaluation episode of seed 0.
+        let observation: [Float] = [0.5, 0.5, 0]
+        let starts = try EvaluationStarts(episodeIDs: [2], seeds: [0]).record()
+        let first = try reply(await server.serve(
+            request([(1, .end, [0, 0, 2], -1, DoneFlags.truncated.rawValue), (2, .start, observation, 0, 0)]),
+            requestID: 3, pipe: 1, extensions: [starts]))
+        var rng = Xoshiro256(seed: 0)
+        #expect(Array(first.actions[1...]) == policy.act(observations: observation, count: 1, deterministic: true, rng: &rng))
+        let stored = sink.stored.reduce(0) { $0 + $1.count }
+        _ = try reply(await server.serve(request([(2, .step, [0.4, 0.4, 0], -0.5, 0)]), requestID: 4, pipe: 1))
+        _ = try reply(await server.serve(request([(2, .end, [0.3, 0.3, 0], -0.25, DoneFlags.truncated.rawValue)]),
+                                         requestID: 5, pipe: 1))
+        // Its transitions stayed out; the round completed with the return the rows carried.
+        #expect(sink.stored.reduce(0) { $0 + $1.count } == stored)
+        let rounds = evaluator.withSchedule { $0.takeCompleted() }
+        #expect(rounds.count == 1 && rounds.first?.step == 100 && rounds.first?.meanReturn == -0.75)
+        #expect(server.stats().evaluationEpisodes == 1 && sink.evaluating.suffix(4).allSatisfy { $0 })
     }
 
     // MARK: - Backpressure and budgets
@@ -206,4 +251,8 @@ struct SimulatorServerTests {
         _ = try reply(await server.serve(request([(2, .step, [0, 0, 1], 1, 0)]), requestID: 2, pipe: 2))
         #expect(sink.stored.count == 1 && server.stats().episodesEvicted == 1)
     }
+}
+
+extension SimulatorReply {
+    var errorCode: ErrorCode? { message.errorCode }
 }

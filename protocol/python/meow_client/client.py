@@ -16,6 +16,13 @@ call                          what goes on the wire
                               ``flush``/``close``), then one EPISODE_STATS for the episodes ended
 ============================  ===================================================================
 
+Evaluation (PROTOCOL.md section 5.15): a client connected with ``evaluation=True`` asks for the
+``EVALUATION`` capability. A learner that grants it tells the client, in its replies, the reset
+seeds of the evaluation episodes to run next; ``next_evaluation_seed()`` hands them out, and
+``start_episode(obs, seed=s, evaluation=True)`` starts such an episode (reset with ``s``). The
+learner acts deterministically in it, stores none of its transitions and sums its rewards itself,
+so its ``end_episode`` sends no EPISODE_STATS row.
+
 So a step costs exactly one round trip: the reward and done flags of step ``t`` ride on the
 request for the action of step ``t + 1``, as the spec intends ("the rows also report what
 happened on the previous step"), and an ended episode's ``END`` row rides on the request that
@@ -130,12 +137,14 @@ class EpisodeSummary:
     seconds: float
     terminated: bool
     truncated: bool
+    evaluation: bool = False
 
 
 class _Episode:
-    __slots__ = ("id", "seed", "began", "ret", "length", "phase", "obs", "reward", "flags")
+    __slots__ = ("id", "seed", "began", "ret", "length", "phase", "obs", "reward", "flags", "evaluation")
 
-    def __init__(self, episode_id: int, seed: Optional[int], obs: np.ndarray):
+    def __init__(self, episode_id: int, seed: Optional[int], obs: np.ndarray, evaluation: bool = False):
+        self.evaluation = evaluation
         self.id = episode_id
         self.seed = seed
         self.began = time.monotonic()
@@ -173,7 +182,7 @@ class Client:
     def __init__(self, url: str, token: Optional[bytes | str], observation_space: SpaceLike,
                  action_space: SpaceLike, *,
                  name: str, env_id: str, timeout: float, tls_ca: Optional[str],
-                 tls_server_name: Optional[str], limits: Optional[wire.Limits]):
+                 tls_server_name: Optional[str], limits: Optional[wire.Limits], evaluation: bool = False):
         if timeout <= 0:
             raise ValueError(f"timeout must be positive seconds, got {timeout}")
         self.url = url
@@ -197,6 +206,10 @@ class Client:
         self._end_rows: List[Tuple[int, np.ndarray, float, int]] = []
         self._stats_rows: List[EpisodeSummary] = []
         self._closed = False
+        self._wants_evaluation = bool(evaluation)
+        self._evaluation_seeds: List[int] = []      # assigned by the learner, not started yet
+        self._evaluation_starts: Dict[int, int] = {}  # episode id -> seed, until its START row goes out
+        self._reply_extensions: List[Tuple[int, bytes]] = []
         # Set when a round trip was cut off after its request went out: the learner may or may
         # not have applied it, so no further rows can be trusted to line up with its state.
         self._in_doubt = False
@@ -235,7 +248,8 @@ class Client:
     def _hello(self) -> None:
         hello = wire.Hello(
             role=wire.Role.SIMULATOR, min_version=(1, 0), max_version=(wire.MAJOR, wire.MINOR),
-            capabilities=wire.CAP_VALUE_ESTIMATES, actor_id=0, run_id=self.run_id,
+            capabilities=wire.CAP_VALUE_ESTIMATES | (wire.CAP_EVALUATION if self._wants_evaluation else 0),
+            actor_id=0, run_id=self.run_id,
             client_name=self._name, client_version=CLIENT_VERSION, auth_token=self._token,
             env_id=self._env_id, observation_space=self.observation_space,
             action_space=self.action_space)
@@ -258,13 +272,16 @@ class Client:
         else:
             self._send_limits = self._limits
 
-    def _round_trip(self, message: wire.Message) -> wire.Message:
-        """Send one request, return the decoded reply message (ERROR raised, TRY_LATER retried)."""
+    def _round_trip(self, message: wire.Message, extensions: Sequence[Tuple[int, bytes]] = ()) -> wire.Message:
+        """Send one request, return the decoded reply message (ERROR raised, TRY_LATER retried).
+
+        The reply's extension records are kept in ``_reply_extensions``.
+        """
         kind = wire.MESSAGE_TYPES[type(message)]
         limits = getattr(self, "_send_limits", self._limits)
         for _ in range(_TRY_LATER_ATTEMPTS):
             self._request_id = (self._request_id + 1) & 0xFFFFFFFF
-            data = wire.encode(wire.Frame(message, request_id=self._request_id), limits)
+            data = wire.encode(wire.Frame(message, request_id=self._request_id, extensions=list(extensions)), limits)
             began = time.perf_counter()
             try:
                 self._sock.send(data)
@@ -281,6 +298,7 @@ class Client:
             frame = self._decode_reply(raw, kind)
             reply = frame.message
             if not isinstance(reply, wire.Error):
+                self._reply_extensions = frame.extensions
                 return reply
             if reply.code == wire.ErrorCode.TRY_LATER:
                 time.sleep(max(reply.retry_after_ms, 1) / 1000.0)
@@ -305,13 +323,14 @@ class Client:
                                     f"expected {self._request_id}")
         return frame
 
-    def _call(self, message: wire.Message, expected: Type[_Reply]) -> _Reply:
+    def _call(self, message: wire.Message, expected: Type[_Reply],
+              extensions: Sequence[Tuple[int, bytes]] = ()) -> _Reply:
         """A round trip that says HELLO again once if the learner forgot this peer (NOT_WELCOME)."""
         try:
-            reply = self._round_trip(message)
+            reply = self._round_trip(message, extensions)
         except NotWelcome:
             self._hello()
-            reply = self._round_trip(message)
+            reply = self._round_trip(message, extensions)
         if not isinstance(reply, expected):
             raise ProtocolViolation(f"learner answered {type(reply).__name__}, expected {expected.__name__}")
         return reply
@@ -333,16 +352,38 @@ class Client:
                                     f"(never started, or already ended)")
         return ep
 
-    def start_episode(self, observation: npt.ArrayLike, seed: Optional[int] = None) -> int:
-        """Begin an episode at its reset observation; returns its id. No round trip."""
+    @property
+    def evaluation_granted(self) -> bool:
+        """Whether the learner schedules evaluation episodes for this client."""
+        return bool(self.welcome and self.welcome.capabilities & wire.CAP_EVALUATION)
+
+    def next_evaluation_seed(self) -> Optional[int]:
+        """The reset seed of the next evaluation episode the learner asked for, or None. No round trip.
+
+        Start that episode with ``start_episode(obs, seed=seed, evaluation=True)``.
+        """
+        with self._lock:
+            return self._evaluation_seeds.pop(0) if self._evaluation_seeds else None
+
+    def start_episode(self, observation: npt.ArrayLike, seed: Optional[int] = None, evaluation: bool = False) -> int:
+        """Begin an episode at its reset observation; returns its id. No round trip.
+
+        ``evaluation``: the episode is the evaluation episode of ``seed`` (from
+        ``next_evaluation_seed``), reset with that seed.
+        """
         with self._lock:
             self._check_open()
             if seed is not None and not 0 <= int(seed) < wire.NO_SEED:
                 raise ValueError(f"seed must be in [0, 2**64 - 1), got {seed}")
+            if evaluation and (seed is None or not self.evaluation_granted):
+                raise ValueError("an evaluation episode needs the seed the learner assigned "
+                                 "(next_evaluation_seed) and a learner that granted EVALUATION")
             eid = self._next_episode
             self._next_episode += 1
             self._episodes[eid] = _Episode(eid, None if seed is None else int(seed),
-                                           self._observation(observation, "the reset observation"))
+                                           self._observation(observation, "the reset observation"), evaluation)
+            if evaluation and seed is not None:
+                self._evaluation_starts[eid] = int(seed)
             return eid
 
     def get_action(self, episode_id: int, observation: Optional[npt.ArrayLike] = None,
@@ -464,15 +505,20 @@ class Client:
             del self._episodes[ep.id]
             terminated = bool(ep.flags & wire.TERMINATED) if ep.phase is _Phase.LOGGED else False
             truncated = ep.phase is _Phase.LOGGED and not terminated
-            if ep.phase is _Phase.LOGGED:
+            if ep.phase is _Phase.LOGGED and ep.evaluation and not ep.flags:
+                # An evaluation episode cut short: flags 0 give its seed back (PROTOCOL.md 5.15).
+                self._end_rows.append((ep.id, ep.obs, 0.0, 0))
+            elif ep.phase is _Phase.LOGGED:
                 self._end_rows.append((ep.id, ep.obs, ep.reward, ep.flags or wire.TRUNCATED))
             elif ep.phase is _Phase.ACTING:
                 # The outstanding action was never carried out: flags 0 tell the learner to drop it.
                 self._end_rows.append((ep.id, ep.obs, 0.0, 0))
             summary = EpisodeSummary(ep.id, ep.seed, ep.ret, ep.length, time.monotonic() - ep.began,
-                                     terminated, truncated)
+                                     terminated, truncated, ep.evaluation)
+            self._evaluation_starts.pop(ep.id, None)
             self.stats.episodes_ended += 1
-            if send_stats:
+            # The learner sums an evaluation episode's rewards itself: it stays out of EPISODE_STATS.
+            if send_stats and not ep.evaluation:
                 self._stats_rows.append(summary)
             return summary
 
@@ -507,7 +553,15 @@ class Client:
             prev_rewards=np.fromiter((r[2] for r in all_rows), dtype=np.float32, count=n),
             events=np.fromiter((r[3] for r in all_rows), dtype=np.uint8, count=n),
             prev_done_flags=np.fromiter((r[4] for r in all_rows), dtype=np.uint8, count=n))
-        reply = self._call(request, wire.ActionReply)
+        # Evaluation episodes whose START row is in this request are named in EVALUATION_STARTS.
+        starting = [(r[0], self._evaluation_starts[r[0]]) for r in all_rows
+                    if r[3] == wire.ActionEvent.START and r[0] in self._evaluation_starts]
+        extensions = ([wire.encode_evaluation_starts([e for e, _ in starting], [s for _, s in starting])]
+                      if starting else [])
+        reply = self._call(request, wire.ActionReply, extensions)
+        for eid, _ in starting:
+            del self._evaluation_starts[eid]
+        self._take_evaluation_seeds()
         if reply.actions.shape != (n, self.action_dim):
             raise ProtocolViolation(f"ACTION_REPLY holds {reply.actions.shape} actions, "
                                     f"expected {(n, self.action_dim)}")
@@ -519,6 +573,19 @@ class Client:
         if self._stats_rows:
             self._send_stats()
         return reply
+
+    def _take_evaluation_seeds(self) -> None:
+        """Adds the seeds of the reply's EVALUATE record not held yet (every reply repeats them)."""
+        try:
+            seeds = wire.decode_evaluate(self._reply_extensions, self._limits)
+        except wire.WireError as e:
+            raise ProtocolViolation(f"the learner's EVALUATE record does not decode: {e}") from e
+        if not seeds or not self.evaluation_granted:
+            return
+        running = {ep.seed for ep in self._episodes.values() if ep.evaluation}
+        for seed in seeds:
+            if seed not in self._evaluation_seeds and seed not in running:
+                self._evaluation_seeds.append(seed)
 
     def _send_stats(self) -> None:
         while self._stats_rows:
@@ -610,12 +677,16 @@ def _flag_names(flags: int) -> str:
 
 def connect(url: str, token: Optional[bytes | str] = None, *, observation_space: SpaceLike, action_space: SpaceLike,
             name: str = "meow_client", env_id: str = "", timeout: float = 5.0, tls_ca: Optional[str] = None,
-            tls_server_name: Optional[str] = None, limits: Optional[wire.Limits] = None) -> Client:
+            tls_server_name: Optional[str] = None, limits: Optional[wire.Limits] = None,
+            evaluation: bool = False) -> Client:
     """Dial ``url``, say HELLO as a simulator and return the welcomed :class:`Client`.
 
     Raises :class:`~meow_client.errors.LearnerUnreachable` when no reply comes within ``timeout``
     seconds, and a :class:`~meow_client.errors.LearnerRejected` subclass (``SpaceMismatch``,
     ``AuthFailed``, ``VersionMismatch``...) when the learner refuses.
+
+    ``evaluation=True`` asks the learner to schedule evaluation episodes here (see the module
+    docstring); the caller must then start them as ``next_evaluation_seed`` says.
     """
     return Client(url, token, observation_space, action_space, name=name, env_id=env_id, timeout=timeout,
-                  tls_ca=tls_ca, tls_server_name=tls_server_name, limits=limits)
+                  tls_ca=tls_ca, tls_server_name=tls_server_name, limits=limits, evaluation=evaluation)

@@ -18,7 +18,13 @@ Actions arrive normalised to [-1, 1] and are rescaled to the environment's bound
 (counted over all copies, from 0) is reset with seed ``--seed + i``, and that seed travels in
 EPISODE_STATS. A copy with no episode to run (the ``--episodes`` budget is spent) is stepped with
 the zero action and its outcome is not reported; when ``--steps`` leaves fewer steps than running
-episodes, the surplus end (truncated, kept out of the curves) before the step. Ctrl-C ends the
+episodes, the surplus end (truncated, kept out of the curves) before the step.
+
+Evaluation (PROTOCOL.md section 5.15). Unless ``--deterministic`` or ``--no-evaluation``, the
+bridge also runs the learner's evaluation episodes: when the learner names seeds, the next copies
+to reset are reset with them, the learner acts deterministically there, and those episodes count
+toward neither ``--steps`` nor ``--episodes`` (the report has ``evaluation_steps`` and
+``evaluation_episodes``). No separate evaluation process is needed. Ctrl-C ends the
 run: queued rows and statistics are flushed, GOODBYE is sent, the timing report printed, and the
 exit status is 130.
 """
@@ -30,7 +36,7 @@ import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO
 
 import numpy as np
 
@@ -64,6 +70,8 @@ class Report:
     policy_version: int = 0
     mean_return: Optional[float] = None
     returns: List[float] = field(default_factory=list)
+    evaluation_steps: int = 0
+    evaluation_episodes: List[Dict[str, Any]] = field(default_factory=list)  # {"seed", "return", "length"}
 
     def finish(self, wall: float) -> None:
         self.wall_seconds = wall
@@ -133,7 +141,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> Report:
         with protocol:
             client = connect(args.connect, args.token, observation_space=envs.single_observation_space,
                              action_space=envs.single_action_space, name="meow_client.gym", env_id=args.env,
-                             timeout=args.timeout, tls_ca=args.tls_ca, tls_server_name=args.tls_server_name)
+                             timeout=args.timeout, tls_ca=args.tls_ca, tls_server_name=args.tls_server_name,
+                             evaluation=not (args.deterministic or args.no_evaluation))
         _run_episodes(args, envs, client, report, protocol, env_time, out)
         with protocol:
             client.close(reason=GoodbyeReason.SHUTTING_DOWN if report.interrupted else GoodbyeReason.DONE)
@@ -163,6 +172,7 @@ def _run_episodes(args: argparse.Namespace, envs: Any, client: Client, report: R
     action_space = envs.single_action_space
     bounds = as_space(action_space, "action")  # converted once, not per step
     episode_ids: List[Optional[int]] = [None] * k  # the learner's episode running in each copy
+    evaluating = [False] * k  # the copy runs one of the learner's evaluation episodes
     started = 0
 
     def may_start() -> bool:
@@ -170,9 +180,10 @@ def _run_episodes(args: argparse.Namespace, envs: Any, client: Client, report: R
             return bool(started < args.episodes)
         return bool(report.steps < args.steps)
 
-    def begin(slot: int, observation: np.ndarray, seed: int) -> None:
+    def begin(slot: int, observation: np.ndarray, seed: int, evaluation: bool = False) -> None:
         with protocol:
-            episode_ids[slot] = client.start_episode(observation, seed=seed)
+            episode_ids[slot] = client.start_episode(observation, seed=seed, evaluation=evaluation)
+        evaluating[slot] = evaluation
 
     with env_time:
         observations, _ = envs.reset(seed=args.seed)  # copy j with seed + j
@@ -185,7 +196,7 @@ def _run_episodes(args: argparse.Namespace, envs: Any, client: Client, report: R
             if args.steps is not None:
                 # The budget leaves fewer steps than running episodes: the surplus end here,
                 # truncated and out of the curves, before a step the learner would not hear of.
-                running = [s for s in range(k) if episode_ids[s] is not None]
+                running = [s for s in range(k) if episode_ids[s] is not None and not evaluating[s]]
                 for s in running[max(0, args.steps - report.steps):]:
                     _end(client, episode_ids, s, protocol, send_stats=False)
             active = [s for s in range(k) if episode_ids[s] is not None]
@@ -199,7 +210,9 @@ def _run_episodes(args: argparse.Namespace, envs: Any, client: Client, report: R
             env_actions = rescale_action(normalised, bounds).astype(action_space.dtype)
             with env_time:
                 observations, rewards, terminated, truncated, info = envs.step(env_actions)
-            report.steps += len(active)
+            evaluation_rows = sum(evaluating[s] for s in active)
+            report.steps += len(active) - evaluation_rows
+            report.evaluation_steps += evaluation_rows
             with protocol:
                 client.log_steps(ids, [float(rewards[s]) for s in active], [bool(terminated[s]) for s in active],
                                  [bool(truncated[s]) for s in active], [observations[s] for s in active])
@@ -207,10 +220,19 @@ def _run_episodes(args: argparse.Namespace, envs: Any, client: Client, report: R
             # Every finished copy is reset now (an idle one too: a vector env without autoreset
             # refuses to step a copy whose episode is over); those that start an episode get its seed.
             seeds: List[Optional[int]] = [None] * k
+            evaluation_seeds: List[bool] = [False] * k
             for s in range(k):
                 if not done[s]:
                     continue
-                if episode_ids[s] is not None:
+                if episode_ids[s] is not None and evaluating[s]:
+                    summary = _end(client, episode_ids, s, protocol, send_stats=False)
+                    report.evaluation_episodes.append({"seed": summary.seed, "return": summary.episode_return,
+                                                       "length": summary.length})
+                    if not args.quiet:
+                        print(f"evaluation episode (seed {summary.seed}): return {summary.episode_return:.2f}, "
+                              f"length {summary.length}, policy version {client.policy_version}",
+                              file=out, flush=True)
+                elif episode_ids[s] is not None:
                     summary = _end(client, episode_ids, s, protocol, send_stats=True)
                     report.episodes += 1
                     report.returns.append(summary.episode_return)
@@ -219,7 +241,10 @@ def _run_episodes(args: argparse.Namespace, envs: Any, client: Client, report: R
                         print(f"episode {report.episodes}: return {summary.episode_return:.2f}, length "
                               f"{summary.length}, seed {summary.seed}, {ending}; {report.steps} steps, "
                               f"policy version {client.policy_version}", file=out, flush=True)
-                if may_start():
+                evaluation_seed = client.next_evaluation_seed()
+                if evaluation_seed is not None:
+                    seeds[s], evaluation_seeds[s] = evaluation_seed, True
+                elif may_start():
                     seeds[s] = args.seed + started
                     started += 1
             if done.any():
@@ -229,7 +254,7 @@ def _run_episodes(args: argparse.Namespace, envs: Any, client: Client, report: R
                                         reset_observations, observations)
                 for slot, seed in enumerate(seeds):
                     if seed is not None:
-                        begin(slot, observations[slot], seed)
+                        begin(slot, observations[slot], seed, evaluation_seeds[slot])
     except KeyboardInterrupt:
         report.interrupted = True
     # Episodes cut short by the step budget or Ctrl-C end truncated, kept out of the curves.
@@ -267,6 +292,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--vector", choices=("sync", "async"), default="sync",
                    help="step the copies in this process (sync, default) or one process each (async)")
     p.add_argument("--deterministic", action="store_true", help="ask for the policy's mean action (evaluation)")
+    p.add_argument("--no-evaluation", action="store_true",
+                   help="do not run the evaluation episodes the learner schedules (they run by default)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)")
     p.add_argument("--tls-ca", default=None, help="CA certificate (PEM) for a tls+tcp:// URL")
     p.add_argument("--tls-server-name", default=None, help="name to verify in the learner's certificate")

@@ -117,6 +117,7 @@ TERMINATED = 1
 TRUNCATED = 2
 DONE_FLAG_BITS = TERMINATED | TRUNCATED
 CAP_VALUE_ESTIMATES = 1
+CAP_EVALUATION = 2
 WEIGHTS_ONLY_IF_NEWER = 1
 ACTION_DETERMINISTIC = 1
 ACTION_WANT_VALUES = 2
@@ -1094,7 +1095,7 @@ def describe(frame: Frame) -> Dict[str, Any]:
         body["obs_dim"] = int(m.observations.shape[1])
     if isinstance(m, ActionReply):
         body["action_dim"] = int(m.actions.shape[1])
-    return {
+    out = {
         "type": frame.type.name,
         "minor": frame.minor,
         "flags": frame.flags,
@@ -1102,3 +1103,104 @@ def describe(frame: Frame) -> Dict[str, Any]:
         "extensions": [{"tag": tag, "value": bytes(v).hex()} for tag, v in frame.extensions],
         "message": body,
     }
+    # The evaluation records of section 5.15, decoded (a malformed one is described as None).
+    tags = {tag for tag, _ in frame.extensions}
+    try:
+        if isinstance(m, ActionReply) and EVALUATE_TAG in tags:
+            out["evaluation"] = {"seeds": decode_evaluate(frame.extensions)}
+        elif isinstance(m, ActionRequest) and EVALUATION_STARTS_TAG in tags:
+            starts = decode_evaluation_starts(frame.extensions)
+            if starts is not None:
+                out["evaluation"] = {"episode_ids": starts[0], "seeds": starts[1]}
+    except WireError:
+        out["evaluation"] = None
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation records (section 5.15): extension records of ACTION_REPLY and ACTION_REQUEST
+# --------------------------------------------------------------------------------------------
+
+EVALUATE_TAG = 0x0001            # ACTION_REPLY: seeds of the evaluation episodes to start next
+EVALUATION_STARTS_TAG = 0x0001   # ACTION_REQUEST: evaluation episodes this request starts
+
+
+def _check_seeds(seeds: npt.NDArray[np.uint64], field_name: str, limits: Limits) -> None:
+    if len(seeds) > limits.max_action_rows:
+        raise WireError(ErrorCode.LENGTH_OVER_LIMIT, f"{len(seeds)} > {limits.max_action_rows}", field_name + ".count")
+    if len(seeds) == 0:
+        raise _invalid(field_name + ".count", 0)
+    bad = np.flatnonzero(seeds == np.uint64(NO_SEED))
+    if len(bad):
+        raise _invalid(field_name + ".seeds", int(bad[0]))
+
+
+def encode_evaluate(seeds: Sequence[int], limits: Optional[Limits] = None) -> Tuple[int, bytes]:
+    """The ``EVALUATE`` record of an ACTION_REPLY: ``u32 count, u64 seeds[count]``."""
+    column: npt.NDArray[np.uint64] = np.ascontiguousarray(seeds, dtype="<u8").reshape(-1)
+    _check_seeds(column, "action_reply.extensions.evaluate", limits or Limits())
+    return EVALUATE_TAG, struct.pack("<I", len(column)) + column.tobytes()
+
+
+def decode_evaluate(extensions: Sequence[Tuple[int, bytes]], limits: Optional[Limits] = None) -> Optional[List[int]]:
+    """The seeds of an ACTION_REPLY's ``EVALUATE`` record, or None when it has none."""
+    limits = limits or Limits()
+    name = "action_reply.extensions.evaluate"
+    values = [bytes(v) for tag, v in extensions if tag == EVALUATE_TAG]
+    if not values:
+        return None
+    if len(values) > 1:
+        raise _malformed(name, "the record appears twice")
+    value = values[0]
+    if len(value) < 4:
+        raise _malformed(name, "shorter than its count")
+    (count,) = struct.unpack_from("<I", value)
+    if count > limits.max_action_rows:
+        raise WireError(ErrorCode.LENGTH_OVER_LIMIT, f"{count} > {limits.max_action_rows}", name + ".count")
+    if len(value) != 4 + 8 * count:
+        raise _malformed(name, f"{len(value)} bytes for {count} seeds")
+    seeds = np.frombuffer(value, dtype="<u8", count=count, offset=4)
+    _check_seeds(seeds, name, limits)
+    return [int(s) for s in seeds]
+
+
+def encode_evaluation_starts(episode_ids: Sequence[int], seeds: Sequence[int],
+                             limits: Optional[Limits] = None) -> Tuple[int, bytes]:
+    """The ``EVALUATION_STARTS`` record of an ACTION_REQUEST: ``u32 n, u64 episode_ids[n], u64 seeds[n]``."""
+    ids: npt.NDArray[np.uint64] = np.ascontiguousarray(episode_ids, dtype="<u8").reshape(-1)
+    column: npt.NDArray[np.uint64] = np.ascontiguousarray(seeds, dtype="<u8").reshape(-1)
+    _check_starts(ids, column, limits or Limits())
+    return EVALUATION_STARTS_TAG, struct.pack("<I", len(column)) + ids.tobytes() + column.tobytes()
+
+
+def _check_starts(ids: npt.NDArray[np.uint64], seeds: npt.NDArray[np.uint64], limits: Limits) -> None:
+    name = "action_request.extensions.evaluation_starts"
+    _check_seeds(seeds, name, limits)
+    if len(ids) != len(seeds):
+        raise _malformed(name, f"{len(ids)} episode ids for {len(seeds)} seeds")
+    if len(set(ids.tolist())) != len(ids):
+        raise _malformed(name + ".episode_ids", "an episode is named twice")
+
+
+def decode_evaluation_starts(extensions: Sequence[Tuple[int, bytes]],
+                             limits: Optional[Limits] = None) -> Optional[Tuple[List[int], List[int]]]:
+    """``(episode_ids, seeds)`` of an ACTION_REQUEST's ``EVALUATION_STARTS`` record, or None."""
+    limits = limits or Limits()
+    name = "action_request.extensions.evaluation_starts"
+    values = [bytes(v) for tag, v in extensions if tag == EVALUATION_STARTS_TAG]
+    if not values:
+        return None
+    if len(values) > 1:
+        raise _malformed(name, "the record appears twice")
+    value = values[0]
+    if len(value) < 4:
+        raise _malformed(name, "shorter than its count")
+    (count,) = struct.unpack_from("<I", value)
+    if count > limits.max_action_rows:
+        raise WireError(ErrorCode.LENGTH_OVER_LIMIT, f"{count} > {limits.max_action_rows}", name + ".count")
+    if len(value) != 4 + 16 * count:
+        raise _malformed(name, f"{len(value)} bytes for {count} episodes")
+    ids = np.frombuffer(value, dtype="<u8", count=count, offset=4)
+    seeds = np.frombuffer(value, dtype="<u8", count=count, offset=4 + 8 * count)
+    _check_starts(ids, seeds, limits)
+    return [int(i) for i in ids], [int(s) for s in seeds]

@@ -106,6 +106,15 @@ def valid_frames(rng):
                                            extensions=[(0x0001, b"\x01\x02\x03"), (0x7F00, b"")]),
         "transitions_extension": w.Frame(transitions(rng, n=2), request_id=44, minor=1,
                                          extensions=[(0x0042, bytes(range(16)))]),
+        # Evaluation scheduled by the learner (section 5.15): the reply assigns seeds 0 and 1,
+        # a later request starts episode 9 as the evaluation episode of seed 0 (acting row 1).
+        "action_reply_evaluate": w.Frame(w.ActionReply(13, np.array([[0.25, -0.5]], np.float32)),
+                                         request_id=80, extensions=[w.encode_evaluate([0, 1])]),
+        "action_request_evaluation_starts": w.Frame(w.ActionRequest(
+            False, False, 2, np.array([8, 9], np.uint64), np.array([[0.5] * 5, [-1.0] * 5], np.float32),
+            np.array([-2.0, 0.0], np.float32), np.array([w.ActionEvent.END, w.ActionEvent.START], np.uint8),
+            np.array([w.TERMINATED, 0], np.uint8)), request_id=81,
+            extensions=[w.encode_evaluation_starts([9], [0])]),
     }
     return frames
 
