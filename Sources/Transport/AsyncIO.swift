@@ -55,8 +55,10 @@ final class AsyncIO {
     }
 
     /// Sends `bytes` with `start` (e.g. `nng_ctx_send`), waiting at most `timeout`.
+    ///
+    /// `start` returns false when it did not start the operation (the socket is closing).
     func send(
-        _ bytes: [UInt8], timeout: nng_duration, start: (OpaquePointer) -> Void
+        _ bytes: [UInt8], timeout: nng_duration, start: (OpaquePointer) -> Bool
     ) async throws {
         let message = try Self.makeMessage(bytes)
         nng_aio_set_msg(aio.raw, message)
@@ -71,12 +73,12 @@ final class AsyncIO {
     }
 
     /// Receives one message with `start` (e.g. `nng_ctx_recv`) and returns its body.
-    func receive(timeout: nng_duration, start: (OpaquePointer) -> Void) async throws -> [UInt8] {
+    func receive(timeout: nng_duration, start: (OpaquePointer) -> Bool) async throws -> [UInt8] {
         try await receiveWithPipe(timeout: timeout, start: start).body
     }
 
     /// Receives one message and returns its body with the id of the pipe (connection) it came on.
-    func receiveWithPipe(timeout: nng_duration, start: (OpaquePointer) -> Void) async throws
+    func receiveWithPipe(timeout: nng_duration, start: (OpaquePointer) -> Bool) async throws
         -> (body: [UInt8], pipe: UInt32) {
         nng_aio_set_msg(aio.raw, nil)
         try await perform(timeout: timeout, start: start)
@@ -90,15 +92,22 @@ final class AsyncIO {
     /// Starts one operation and suspends until its callback.
     ///
     /// Throws `CancellationError` if the task was cancelled and nng stopped
-    /// the operation because of it, otherwise `NNGError` for a failure.
-    private func perform(timeout: nng_duration, start: (OpaquePointer) -> Void) async throws {
+    /// the operation because of it, `NNGError.closed` if `start` did not start it,
+    /// otherwise `NNGError` for a failure.
+    private func perform(timeout: nng_duration, start: (OpaquePointer) -> Bool) async throws {
         try Task.checkCancellation()
         let aio = self.aio
         nng_aio_set_timeout(aio.raw, timeout)
+        var started = true
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 completion.continuation.withLock { $0 = continuation }
-                start(aio.raw)
+                guard start(aio.raw) else {
+                    // Nothing started, so no callback will come: resume here.
+                    started = false
+                    completion.resume()
+                    return
+                }
                 // A cancellation that arrived before `start` found nothing to
                 // cancel; the task's flag is already set in that case.
                 if Task.isCancelled { nng_aio_cancel(aio.raw) }
@@ -106,6 +115,7 @@ final class AsyncIO {
         } onCancel: {
             nng_aio_cancel(aio.raw)
         }
+        guard started else { throw NNGError.closed }
         let result = nng_aio_result(aio.raw)
         if result == 0 { return }
         let error = NNGError(code: result)

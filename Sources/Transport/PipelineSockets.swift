@@ -3,13 +3,17 @@ import CNNG
 /// Sends `bytes` on a whole socket (no context).
 private func sendOnSocket(_ socket: Socket, _ bytes: [UInt8]) async throws {
     let handle = socket.handle
-    try await AsyncIO().send(bytes, timeout: socket.options.sendTimeout.nngDuration) { nng_send_aio(handle, $0) }
+    try await AsyncIO().send(bytes, timeout: socket.options.sendTimeout.nngDuration) { aio in
+        socket.startIfOpen { nng_send_aio(handle, aio) }
+    }
 }
 
 /// Receives one message on a whole socket (no context).
 private func receiveOnSocket(_ socket: Socket) async throws -> [UInt8] {
     let handle = socket.handle
-    return try await AsyncIO().receive(timeout: socket.options.receiveTimeout.nngDuration) { nng_recv_aio(handle, $0) }
+    return try await AsyncIO().receive(timeout: socket.options.receiveTimeout.nngDuration) { aio in
+        socket.startIfOpen { nng_recv_aio(handle, aio) }
+    }
 }
 
 /// A PUSH socket: hands each message to one connected PULL peer.

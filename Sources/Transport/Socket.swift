@@ -25,6 +25,9 @@ public final class Socket: Sendable {
     public let options: SocketOptions
     let handle: nng_socket
     private let isClosed = Atomic<Bool>(false)
+    /// True once `close` began. Operations start under this lock, so nng never sees a send or
+    /// receive start while it closes the socket (nng 1.5.2 can panic on a destroyed mutex then).
+    private let startGate = Mutex<Bool>(false)
     /// What `onPipeEvent` registered with nng; nng holds only a raw pointer to it.
     let pipeEventHandler = Mutex<PipeEventHandler?>(nil)
 
@@ -109,7 +112,18 @@ public final class Socket: Sendable {
     /// Messages queued but not yet sent are dropped. Closing twice is harmless.
     public func close() {
         if isClosed.exchange(true, ordering: .acquiringAndReleasing) { return }
+        startGate.withLock { $0 = true }
         nng_close(handle)
+    }
+
+    /// Runs `start` (an aio operation's start, such as `nng_ctx_send`) unless the socket is
+    /// closing; false without running it otherwise.
+    func startIfOpen(_ start: () -> Void) -> Bool {
+        startGate.withLock { closing in
+            if closing { return false }
+            start()
+            return true
+        }
     }
 }
 
