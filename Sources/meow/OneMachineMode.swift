@@ -30,8 +30,7 @@ struct OneMachineRun {
     var model: String?
 
     func run() throws -> Int32 {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
+        let directory = Self.executableDirectory()
         let learnerPath = directory.appendingPathComponent("meow-learner").path
         let actorPath = directory.appendingPathComponent("meow-actor").path
         for path in [learnerPath, actorPath] where !FileManager.default.isExecutableFile(atPath: path) {
@@ -149,6 +148,16 @@ struct OneMachineRun {
     private static func wait(_ processes: [Process], seconds: Double) {
         let deadline = Date().addingTimeInterval(seconds)
         while processes.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+    }
+
+    /// The directory of the running `meow` binary, where `meow-learner` and `meow-actor` sit beside it.
+    ///
+    /// argv[0] alone is not enough: started through PATH it is a bare name (`meow`), which would resolve
+    /// against the working directory. /proc/self/exe names the binary wherever it was found.
+    static func executableDirectory() -> URL {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: path).resolvingSymlinksInPath().deletingLastPathComponent()
     }
 
     /// A TCP port nothing listens on right now (the kernel picks it).
