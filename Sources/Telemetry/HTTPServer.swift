@@ -205,11 +205,11 @@ final class HTTPServer: @unchecked Sendable {
             case .end:
                 // A client that hangs up before a byte gets nothing; one that sent half a head gets 400.
                 guard !received.isEmpty else { return false }
-                respond(&connection, to: .failure(.malformed), now: now)
+                respond(&connection, to: .failure(.malformed))
             case .bytes(let chunk):
                 received += chunk
                 if let outcome = HTTPRequestHead.parse(received, limits: limits.head, searchFrom: scanned) {
-                    respond(&connection, to: outcome, now: now)
+                    respond(&connection, to: outcome)
                 } else {
                     connection.phase = .reading(received: received, scanned: max(0, received.count - 3))
                 }
@@ -244,10 +244,7 @@ final class HTTPServer: @unchecked Sendable {
     }
 
     /// Turns a parsed head (or a refusal) into the response to send.
-    private func respond(
-        _ connection: inout Connection, to outcome: Result<HTTPRequestHead, HTTPRequestHead.ParseError>,
-        now: ContinuousClock.Instant
-    ) {
+    private func respond(_ connection: inout Connection, to outcome: Result<HTTPRequestHead, HTTPRequestHead.ParseError>) {
         let response: HTTPResponse
         var includeBody = true
         switch outcome {

@@ -112,7 +112,8 @@ public enum DistributedConfigResolver {
         do {
             address = try ListenAddress(parsing: listen)
         } catch {
-            throw .invalidValue(flag: "--metrics-listen", expected: "host:port with a numeric host, e.g. 127.0.0.1:9100 (\(error))")
+            throw .invalidValue(flag: "--metrics-listen",
+                                expected: "host:port with a numeric host, e.g. 127.0.0.1:9100 (\(error))")
         }
         guard address.isLoopback || token != nil else {
             throw .invalid("--metrics-listen \(address) is reachable beyond this machine, so /metrics needs a token: "
