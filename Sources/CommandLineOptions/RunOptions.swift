@@ -16,7 +16,8 @@ public struct RunOptions: ParsableArguments {
     var checkpointReplay: Bool?
     @Option(name: .customLong("replay-chunk-mib"), help: "Largest replay snapshot file, in MiB.")
     var replayChunkMiB: Int?
-    @Option(help: "Prometheus endpoint host:port (used by the learner service).") var metricsListen: String?
+    @Option(help: "Prometheus endpoint host:port (learner service); beyond loopback, /metrics needs the token.")
+    var metricsListen: String?
 
     /// The flags given, as overrides of the file's (or default) settings; BLAS flags join from `blas`.
     public func overrides(blas: BLASOptions) -> RunSettingsOverrides {

@@ -60,6 +60,21 @@ public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
+    /// Whether only this machine can reach the address: 127.0.0.0/8, `::1`, or IPv4 loopback mapped into IPv6.
+    ///
+    /// Anything else (`0.0.0.0`, `::`, an interface's address) is reachable from elsewhere, and the
+    /// learner then requires a token for `/metrics` (docs/metrics.md).
+    public var isLoopback: Bool {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, host, &v6) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        if bytes[..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+        let mapped = bytes[..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+        return mapped && bytes[12] == 127
+    }
+
     /// `AF_INET` or `AF_INET6` for a numeric host, nil for anything else.
     static func family(of host: String) -> Int32? {
         var v4 = in_addr()

@@ -7,7 +7,8 @@ import Darwin
 /// A TCP socket descriptor and the POSIX calls the metrics endpoint makes on it.
 ///
 /// All pointer work on `sockaddr` structures and I/O buffers is fenced in here;
-/// the server above it deals in byte arrays. Not thread-safe: each socket is
+/// the server above it deals in byte arrays. Connections are non-blocking:
+/// the server waits for them with `poll`, never inside a call. Not thread-safe: each socket is
 /// used by one thread (the server thread) from creation to `close()`.
 struct POSIXSocket {
     let descriptor: Int32
@@ -83,56 +84,55 @@ struct POSIXSocket {
         }
     }
 
-    /// An accepted connection (blocking, close-on-exec), or nil if none was pending.
+    /// An accepted connection (non-blocking, close-on-exec), or nil if none was pending.
     func accept() -> POSIXSocket? {
         let fd = posixAccept(descriptor, nil, nil)
         guard fd >= 0 else { return nil }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        #if canImport(Darwin)
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
+        #endif
         return POSIXSocket(descriptor: fd)
     }
 
-    /// Bounds each blocking receive and send, so a silent client cannot hold the server thread.
-    func setTimeouts(_ timeout: Duration) {
-        let parts = timeout.components
-        var value = timeval(tv_sec: Int(parts.seconds), tv_usec: .init(parts.attoseconds / 1_000_000_000_000))
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
-        #if canImport(Darwin)
-        var one: Int32 = 1
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
-        #endif
+    /// What one non-blocking receive got.
+    enum Received: Equatable {
+        case bytes([UInt8])
+        /// Nothing to read right now.
+        case wouldBlock
+        /// The peer closed its sending side.
+        case end
+        /// The connection failed (reset, or another error).
+        case failed
     }
 
-    /// Up to `maxCount` bytes; empty at end of stream; nil on error or timeout.
-    func receive(maxCount: Int) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: maxCount)
+    /// Up to `maxCount` bytes that are already there; never waits.
+    func receiveAvailable(maxCount: Int) -> Received {
+        var buffer = [UInt8](repeating: 0, count: max(1, maxCount))
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, maxCount, 0) }
-            if count >= 0 { return Array(buffer[..<count]) }
-            if errno != EINTR { return nil }
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count > 0 { return .bytes(Array(buffer[..<count])) }
+            if count == 0 { return .end }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? .wouldBlock : .failed
         }
     }
 
-    /// Sends all of `bytes`; false if the peer went away or a send timed out.
-    @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    /// Sends what the kernel takes now; the count sent (0 when its buffer is full), nil if the peer went away.
+    func sendAvailable(_ bytes: ArraySlice<UInt8>) -> Int? {
         #if canImport(Glibc)
         let flags = Int32(MSG_NOSIGNAL)  // a vanished scraper must not kill the learner with SIGPIPE
         #else
         let flags: Int32 = 0
         #endif
-        return bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let sent = posixSend(descriptor, raw.baseAddress! + offset, raw.count - offset, flags)
-                if sent < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += sent
-            }
-            return true
+        guard !bytes.isEmpty else { return 0 }
+        while true {
+            let sent = bytes.withUnsafeBytes { posixSend(descriptor, $0.baseAddress, $0.count, flags) }
+            if sent >= 0 { return sent }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : nil
         }
     }
 
@@ -146,19 +146,11 @@ struct POSIXSocket {
     }
 }
 
-/// Waits until one of `descriptors` is readable; returns which ones are (empty on EINTR).
-func pollReadable(_ descriptors: [Int32], timeoutMilliseconds: Int32 = -1) -> [Int32] {
-    var fds = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-    let ready = poll(&fds, nfds_t(fds.count), timeoutMilliseconds)
-    guard ready > 0 else { return [] }
-    return fds.filter { $0.revents != 0 }.map(\.fd)
-}
-
 // POSIXSocket's methods shadow these libc names inside the type; the aliases reach libc.
 private func posixListen(_ fd: Int32, _ backlog: Int32) -> Int32 { listen(fd, backlog) }
 private func posixAccept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
     accept(fd, address, length)
 }
-private func posixSend(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int, _ flags: Int32) -> Int {
+private func posixSend(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int, _ flags: Int32) -> Int {
     send(fd, bytes, count, flags)
 }

@@ -100,9 +100,11 @@ struct MetricsServerTests {
         let binary = try parseResponse(try sendRaw([0x16, 0x03, 0x01, 0x00, 0xFF, 0x0D, 0x0A, 0x0D, 0x0A], port: port))
         #expect(binary.status == 400)
         let oversize = "GET /metrics HTTP/1.1\r\nX-Fill: " + String(repeating: "x", count: 16 << 10) + "\r\n\r\n"
-        #expect(try parseResponse(try sendRaw(Array(oversize.utf8), port: port)).status == 413)
+        #expect(try parseResponse(try sendRaw(Array(oversize.utf8), port: port)).status == 431)
         let endless = [UInt8](repeating: 0x41, count: 4096)  // no line break at all
-        #expect(try parseResponse(try sendRaw(endless, port: port)).status == 413)
+        #expect(try parseResponse(try sendRaw(endless, port: port)).status == 431, "the head limit is below the line limit")
+        let manyHeaders = "GET /metrics HTTP/1.1\r\n" + String(repeating: "X: y\r\n", count: 100) + "\r\n"
+        #expect(try parseResponse(try sendRaw(Array(manyHeaders.utf8), port: port)).status == 431)
         let post = try httpRequest("/metrics", method: "POST", port: port)
         #expect(post.status == 405 && post.headers["allow"] == "GET, HEAD")
         #expect(try httpRequest("/nope", port: port).status == 404)

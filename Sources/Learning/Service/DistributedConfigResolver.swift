@@ -1,4 +1,5 @@
 import MEow
+import Telemetry
 
 /// The learner's and the actors' configuration from one config file plus flags.
 ///
@@ -76,6 +77,9 @@ public enum DistributedConfigResolver {
         c.token = token
         c.runDirectory = settings.runDir ?? "runs/\(spec.name)-learner"
         c.metricsListen = settings.metricsListen.map { $0.allSatisfy(\.isNumber) ? "127.0.0.1:\($0)" : $0 }
+        if let listen = c.metricsListen {
+            try checkMetricsExposure(listen, token: token)
+        }
         settings.runDir = nil
         settings.metricsListen = nil
         c.run = settings
@@ -100,6 +104,22 @@ public enum DistributedConfigResolver {
             throw .invalid(error.description)
         }
         return c
+    }
+
+    /// Refuses a metrics address beyond loopback without a token: `/metrics` would be open to the network.
+    static func checkMetricsExposure(_ listen: String, token: [UInt8]?) throws(ConfigurationError) {
+        let address: ListenAddress
+        do {
+            address = try ListenAddress(parsing: listen)
+        } catch {
+            throw .invalidValue(flag: "--metrics-listen",
+                                expected: "host:port with a numeric host, e.g. 127.0.0.1:9100 (\(error))")
+        }
+        guard address.isLoopback || token != nil else {
+            throw .invalid("--metrics-listen \(address) is reachable beyond this machine, so /metrics needs a token: "
+                + "give --token-file, --token or MEOW_TOKEN (scrapers then send 'Authorization: Bearer <token>'), "
+                + "or listen on 127.0.0.1")
+        }
     }
 
     /// An actor's environment, seed and settings: defaults, then the file's `env`, `meow.seed`

@@ -1,4 +1,5 @@
 import Replay
+import Telemetry
 import Wire
 
 /// Names one actor process: its stable id and the random id of its current run.
@@ -869,20 +870,5 @@ public struct StalenessSummary: Codable, Sendable, Equatable {
         self.p50 = p50
         self.p99 = p99
         self.max = max
-    }
-}
-
-/// Comparison that takes the same time wherever the inputs first differ.
-public enum ConstantTime {
-    /// Whether `a` equals `b`; the time depends only on the longer length, so a wrong
-    /// token does not reveal how many of its leading bytes were right.
-    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference: UInt8 = a.count == b.count ? 0 : 1
-        for index in 0 ..< max(a.count, b.count) {
-            let x = index < a.count ? a[index] : 0
-            let y = index < b.count ? b[index] : 0
-            difference |= x ^ y
-        }
-        return difference == 0
     }
 }

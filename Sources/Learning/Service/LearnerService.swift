@@ -265,9 +265,13 @@ public final class LearnerService: Sendable {
             let metrics = LearnerMetrics()
             let publisher = self.publisher
             do {
-                let server = try MetricsServer(address: try ListenAddress(parsing: address), registry: metrics.registry,
+                let listen = try ListenAddress(parsing: address)
+                // Loopback stays open; beyond it the configuration holds a token (DistributedConfigResolver).
+                let token = listen.isLoopback ? nil : configuration.token
+                let server = try MetricsServer(address: listen, registry: metrics.registry, token: token,
                                                isReady: { publisher.newestVersion != nil })
-                log("learner: metrics on http://\(server.address)/metrics")
+                log("learner: metrics on http://\(server.address)/metrics"
+                    + (token == nil ? "" : " (bearer token required)"))
                 metricsServer = server
                 mirror = MetricsMirror(metrics: metrics, replayCapacity: configuration.agent.bufferSize)
                 simulators.attach(metrics: metrics)

@@ -118,4 +118,30 @@ import Testing
         }
         #expect(otherEnvironment?.hasPrefix("'env' is mountaincar but the checkpoint") == true)
     }
+
+    // MARK: - Metrics exposure
+
+    /// The refusal for `listen` and `token`, nil when there is none.
+    private func exposure(_ listen: String, token: [UInt8]?) -> String? {
+        Self.message { () throws(ConfigurationError) in
+            try DistributedConfigResolver.checkMetricsExposure(listen, token: token)
+        }
+    }
+
+    @Test func metricsBeyondLoopbackNeedATokenAndLoopbackDoesNot() {
+        let open = exposure("0.0.0.0:9100", token: nil)
+        #expect(open?.contains("--metrics-listen 0.0.0.0:9100") == true && open?.contains("--token-file") == true)
+        #expect(exposure("[::]:9100", token: nil) != nil)
+        #expect(exposure("0.0.0.0:9100", token: [1]) == nil)
+        #expect(exposure("127.0.0.1:9100", token: nil) == nil)
+        #expect(exposure("[::1]:9100", token: nil) == nil)
+        let garbled = exposure("metrics-host:9100", token: nil)
+        #expect(garbled?.hasPrefix("Invalid --metrics-listen") == true)
+    }
+
+    @Test func aFileThatExposesMetricsWithoutATokenIsRefused() throws {
+        let path = try Self.file(#"{"env": "mountaincar", "run": {"metrics-listen": "0.0.0.0:9100"}}"#)
+        let refusal = Self.message { () throws(ConfigurationError) in _ = try Self.learner(file: path) }
+        #expect(refusal?.contains("--metrics-listen 0.0.0.0:9100 is reachable beyond this machine") == true)
+    }
 }

@@ -242,11 +242,4 @@ import Wire
         #expect(ledger.transitions(batch(actor: 1, seq: 0), now: now).reply.errorCode == .notWelcome)
         #expect(ledger.peers[PeerKey(actorID: 2, runID: 20)]?.actingVersion == 3)
     }
-
-    // MARK: - Tokens
-
-    @Test func constantTimeComparisonMatchesEquality() {
-        let cases: [([UInt8], [UInt8])] = [([], []), ([1], []), ([1, 2], [1, 2]), ([1, 2], [1, 3]), ([1, 2], [1, 2, 0])]
-        for (a, b) in cases { #expect(ConstantTime.equal(a, b) == (a == b)) }
-    }
 }
