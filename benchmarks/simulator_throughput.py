@@ -56,9 +56,9 @@ def raw_rate(env_id: str, steps: int) -> float:
     return steps / (time.perf_counter() - began)
 
 
-def bridge(env_id: str, url: str, steps: int, seed: int, report: Path) -> dict:
+def bridge(env_id: str, url: str, steps: int, seed: int, report: Path, extra: tuple[str, ...] = ()) -> dict:
     subprocess.run([sys.executable, "-m", "meow_client.gym", "--env", env_id, "--connect", url, "--steps", str(steps),
-                    "--seed", str(seed), "--quiet", "--timeout", "60", "--report-json", str(report)],
+                    "--seed", str(seed), "--quiet", "--timeout", "60", "--report-json", str(report), *extra],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return json.loads(report.read_text())
 
@@ -102,6 +102,8 @@ def main() -> int:
     p.add_argument("--bin", default=str(ROOT / ".build" / "release"))
     p.add_argument("--json", default=None)
     p.add_argument("--actor-envs", type=int, default=0, help="also time a native meow-actor with K envs")
+    p.add_argument("--bridge-envs", type=int, default=0,
+                   help="also time the bridge with a vector env of K copies (--num-envs K, sync and async)")
     args = p.parse_args()
     binary = Path(args.bin) / "meow-learner"
     results = {"env": args.env, "raw_steps_per_second": raw_rate(args.env, args.steps)}
@@ -119,6 +121,19 @@ def main() -> int:
         return summary(bridge(args.env, url, min(args.steps, 2000), 0, run_dir / "bridge.json"))
 
     results["bridge_training"] = with_learner(binary, args.preset, ["--learning-starts", "1000"], training)
+
+    if args.bridge_envs > 0:
+        for vector in ("sync", "async"):
+            def vectored(url, run_dir, vector=vector):
+                bridge(args.env, url, 1500, 100, run_dir / "warmup.json")
+                extra = ("--num-envs", str(args.bridge_envs), "--vector", vector, "--no-evaluation")
+                return summary(bridge(args.env, url, args.steps, 0, run_dir / "bridge.json", extra))
+
+            mode = f"bridge_{args.bridge_envs}_envs_{vector}"
+            results[mode] = with_learner(binary, args.preset, ["--learning-starts", "1000", "--samples-per-insert", "1"],
+                                         vectored)
+            results[mode]["ratio_to_bridge"] = round(
+                results[mode]["steps_per_second"] / results["bridge"]["steps_per_second"], 2)
 
     if args.actor_envs > 0:
         actor = Path(args.bin) / "meow-actor"

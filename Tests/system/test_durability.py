@@ -196,8 +196,11 @@ class Simulator:
     def connect(self):
         if self.socket is not None:
             self.socket.close()
-        self.socket = pynng.Req0(dial=self.url, recv_timeout=1500, send_timeout=1500)
+        self.socket = pynng.Req0(recv_timeout=1500, send_timeout=1500)
         self.socket.resend_time = 0  # no REQ resend to a learner that never saw the episode
+        # Not a blocking dial: one made while the learner restarts fails at once ("Connection shutdown");
+        # nng keeps redialling in the background instead.
+        self.socket.dial(self.url, block=False)
         while True:
             try:
                 reply = self.request(wire.Hello(
