@@ -58,13 +58,15 @@ STEPS = 200
 # (pattern, replacement, why). Applied in order to every command; {tmp}, {bin}, {port}, {port2} are filled
 # in per document.
 SUBSTITUTIONS = [
+    # First, so it rewrites only what the doc wrote, never a path filled in below (the repository, and so
+    # {bin}, may itself live under /tmp).
+    (r"(?<![\w.-])/tmp/", "{tmp}/", "scratch files stay in the test's directory"),
     (r"--steps \d+", f"--steps {STEPS}", "training and simulator runs: a few hundred steps, not a paper's budget"),
     (r"\(10000\|20000\)", f"({STEPS // 2}|{STEPS})", "the evaluation steps a result grep looks for follow the budget"),
     (r"--episodes \d+", "--episodes 2", "evaluations: two episodes"),
     (r"^(\S*meow-bench meow\b.*)$", r"\1 --repeats 1 --updates 2 --actions 20", "meow-bench meow: one short repeat"),
     (r"^make demo\b", f"make -o build demo BIN={{bin}} STEPS={STEPS}",
      "make demo: the binaries under test (built by make test-python), a short budget"),
-    (r"(?<![\w.-])/tmp/", "{tmp}/", "scratch files stay in the test's directory"),
     (r"0\.0\.0\.0:", "127.0.0.1:", "listen on loopback only"),
     (r"tcp://(learner(\.example\.org)?):", "tcp://127.0.0.1:", "the learner's host is this machine"),
     (r":7700\b", ":{port}", "a free port instead of the documented one"),
