@@ -35,10 +35,9 @@ public struct EvaluationAssignment: Equatable, Sendable {
     /// The record among `extensions`, if present; a malformed one throws.
     public static func find(in extensions: [WireExtension], limits: WireLimits = WireLimits())
         throws(WireError) -> EvaluationAssignment? {
-        let records = extensions.filter { $0.tag == EvaluationRecords.evaluateTag }
         let field = "action_reply.extensions.evaluate"
-        guard let record = records.first else { return nil }
-        if records.count > 1 { throw .malformed(field: field, reason: "the record appears twice") }
+        guard let index = try WireExtension.index(of: EvaluationRecords.evaluateTag, in: extensions, field: field) else { return nil }
+        let record = extensions[index]
         guard record.value.count >= 4 else { throw .malformed(field: field, reason: "shorter than its count") }
         var reader = WireReader(record.value)
         let count = try reader.readCount(field + ".count", limit: limits.maxActionRows)
@@ -88,10 +87,9 @@ public struct EvaluationStarts: Equatable, Sendable {
     /// The record among `extensions`, if present; a malformed one throws.
     public static func find(in extensions: [WireExtension], limits: WireLimits = WireLimits())
         throws(WireError) -> EvaluationStarts? {
-        let records = extensions.filter { $0.tag == EvaluationRecords.startsTag }
         let field = "action_request.extensions.evaluation_starts"
-        guard let record = records.first else { return nil }
-        if records.count > 1 { throw .malformed(field: field, reason: "the record appears twice") }
+        guard let index = try WireExtension.index(of: EvaluationRecords.startsTag, in: extensions, field: field) else { return nil }
+        let record = extensions[index]
         guard record.value.count >= 4 else { throw .malformed(field: field, reason: "shorter than its count") }
         var reader = WireReader(record.value)
         let count = try reader.readCount(field + ".count", limit: limits.maxActionRows)

@@ -83,9 +83,19 @@ extension Frame {
 
     private static func take(_ tag: UInt16, from extensions: inout [WireExtension], field: String)
         throws(WireError) -> [UInt8]? {
+        guard let index = try WireExtension.index(of: tag, in: extensions, field: field) else { return nil }
+        return extensions.remove(at: index).value
+    }
+}
+
+extension WireExtension {
+    /// Where the one record with `tag` is in `extensions`; nil without one, `MALFORMED` (`field`)
+    /// when it appears more than once (PROTOCOL.md 8.1).
+    public static func index(of tag: UInt16, in extensions: [WireExtension], field: String)
+        throws(WireError) -> Int? {
         let matches = extensions.indices.filter { extensions[$0].tag == tag }
         guard let first = matches.first else { return nil }
         if matches.count > 1 { throw .malformed(field: field, reason: "the record appears \(matches.count) times") }
-        return extensions.remove(at: first).value
+        return first
     }
 }
