@@ -177,12 +177,12 @@ public final class SimulatorGateway: Sendable {
             _ = await wakeups.next()
         }
         server.stop()
-        sink.flushAll()
+        let drainBudget = Duration.milliseconds(configuration.drainTimeoutMs)
+        sink.flushAll(until: .now + drainBudget)
         shared.environmentDone.store(true, ordering: .relaxed)
         outbox.ring()
         var drained = true
         if let uploader {
-            let drainBudget = Duration.milliseconds(configuration.drainTimeoutMs)
             let deadline = Task {
                 // Timed wait: the drain budget, after which what the outbox still holds is left unsent.
                 try? await Task.sleep(for: drainBudget)
@@ -556,13 +556,18 @@ private final class GatewaySink: SimulatorSink, SimulatorWeightsSource {
         }
     }
 
-    /// Sends whatever is pending (the gateway is stopping).
-    func flushAll() {
+    /// Sends whatever is pending (the gateway is stopping), waiting for outbox room until
+    /// `deadline`; rows that find none are counted as dropped.
+    func flushAll(until deadline: ContinuousClock.Instant) {
         state.withLock { state in
             guard var adder = state.adder else { return }
             let batch = adder.flush()
             state.adder = adder
-            if let batch { outbox.append(batch, giveUp: { [shared] in shared.isEnded }) }
+            guard let batch else { return }
+            let appended = outbox.append(batch, giveUp: { [shared] in shared.isEnded || ContinuousClock.now > deadline })
+            if !appended {
+                shared.stats.withLock { $0.droppedTransitions[shared.dropReason, default: 0] += batch.count }
+            }
         }
     }
 
