@@ -122,7 +122,7 @@ let package = Package(
         // Option groups shared by every executable (STYLE.md: commands reuse @OptionGroups).
         .target(
             name: "CommandLineOptions",
-            dependencies: ["Learning", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Learning", "MEow", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: checkedSettings),
 
         // Executables: parse, validate, call a library entry point.
@@ -169,6 +169,12 @@ let package = Package(
             swiftSettings: checkedSettings),
         .testTarget(
             name: "ActingTests", dependencies: ["Acting", "Learning", "Wire", "Environments", "MEow"],
+            swiftSettings: checkedSettings),
+        .testTarget(
+            name: "CommandLineOptionsTests",
+            dependencies: [
+                "CommandLineOptions", "Learning", "MEow", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],

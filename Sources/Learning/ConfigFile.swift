@@ -167,23 +167,25 @@ struct ConfigKey<Root>: @unchecked Sendable {
     }
 }
 
+extension ConfigKey<MEowConfig> {
+    /// The config-file key of a hyperparameter.
+    init(_ hyperparameter: Hyperparameter) {
+        self = switch hyperparameter.field {
+        case let .float(path): .float(hyperparameter.name, path)
+        case let .int(path): .int(hyperparameter.name, path)
+        case let .uint64(path): .uint64(hyperparameter.name, path)
+        case let .bool(path): .bool(hyperparameter.name, path)
+        }
+    }
+}
+
 /// The keys of the config file, in the order `meow config` prints them.
 ///
-/// docs/configuration.md lists every one; a test checks that these tables cover every
-/// field of `MEowConfig` and `RunSettings` and that the page names every key.
+/// docs/configuration.md lists every one (its `meow` table is `meowMarkdown`); a test checks
+/// that these tables cover every field of their structs and that the page names every key.
 enum ConfigKeys {
-    static let meow: [ConfigKey<MEowConfig>] = [
-        .float("alpha", \.alpha), .float("gamma", \.gamma), .float("tau", \.tau),
-        .float("log-sigma-min", \.logSigmaMin), .float("log-sigma-max", \.logSigmaMax),
-        .int("flow-hidden", \.flowHidden), .int("shift-hidden", \.shiftHidden),
-        .int("coupling-layers", \.couplingLayers), .float("coupling-dropout", \.couplingDropout),
-        .bool("reward-shift", \.rewardShift), .bool("clipped-double-q", \.clippedDoubleQ),
-        .float("learning-rate", \.learningRate), .float("grad-clip", \.gradClip),
-        .int("batch-size", \.batchSize), .int("buffer-size", \.bufferSize),
-        .int("learning-starts", \.learningStarts), .int("updates-per-step", \.updatesPerStep),
-        .int("total-steps", \.totalSteps), .int("eval-every", \.evalEvery), .int("eval-episodes", \.evalEpisodes),
-        .bool("deterministic-eval", \.deterministicEval), .uint64("seed", \.seed),
-    ]
+    /// The hyperparameters, one key per entry of `MEowConfig.hyperparameters`.
+    static let meow: [ConfigKey<MEowConfig>] = MEowConfig.hyperparameters.map(ConfigKey.init)
 
     static let run: [ConfigKey<RunSettings>] = [
         .string("exp-name", \.expName), .optionalString("run-dir", \.runDir),
@@ -388,6 +390,21 @@ public enum ConfigFile {
         let modelLine = model.map { "  \"model\": \(jsonString($0)),\n" } ?? ""
             + (spaces.map { "  \"spaces\": \($0.json),\n" } ?? "")
         return "{\n  \"env\": \(jsonString(environment)),\n" + modelLine + sections.joined(separator: ",\n") + "\n}\n"
+    }
+
+    /// The `meow` keys table of docs/configuration.md, generated from `MEowConfig.hyperparameters`
+    /// (`meow config --markdown` prints it; a test checks that the page holds it unchanged).
+    public static var meowKeysMarkdown: String {
+        let defaults = MEowConfig()
+        let rows = zip(MEowConfig.hyperparameters, ConfigKeys.meow).map { hyperparameter, key in
+            let presets = hyperparameter.defaultIs == .perPreset ? hyperparameter.presetValuesPhrase : "—"
+            let flags = hyperparameter.aliases.map { "Also `--\($0)`." }
+            let meaning = ([hyperparameter.help, hyperparameter.note] + flags).filter { !$0.isEmpty }.joined(separator: " ")
+            let cells = ["`\(key.name)`", key.type, key.render(defaults), presets, meaning]
+            return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
+        }
+        return (["| key | type | default | per preset | meaning |", "| --- | --- | --- | --- | --- |"] + rows)
+            .joined(separator: "\n") + "\n"
     }
 
     /// The nearest known key within edit distance 2 (a typo), or nil.

@@ -2,66 +2,53 @@ import Environments
 import Foundation
 import MEow
 
-/// Command-line overrides of `MEowConfig`: nil leaves the preset's value.
+/// Command-line overrides of `MEowConfig`: a field not given keeps the preset's value.
 ///
-/// One optional per config field, same names; executables fill it from their
-/// `@OptionGroup` and `ConfigResolver` applies it, so validation lives here where tests
-/// can reach it.
+/// Fields are set and read by their `MEowConfig` key path (`overrides.tau = 0.01`), and every
+/// one must be in `MEowConfig.hyperparameters`, which `applied(to:)` walks. Executables fill it
+/// from their `@OptionGroup` and `ConfigResolver` applies it, so validation lives here where
+/// tests can reach it.
+@dynamicMemberLookup
 public struct ConfigOverrides: Sendable, Equatable {
-    public var alpha: Float?
-    public var gamma: Float?
-    public var tau: Float?
-    public var logSigmaMin: Float?
-    public var logSigmaMax: Float?
-    public var flowHidden: Int?
-    public var shiftHidden: Int?
-    public var couplingLayers: Int?
-    public var couplingDropout: Float?
-    public var rewardShift: Bool?
-    public var clippedDoubleQ: Bool?
-    public var learningRate: Float?
-    public var gradClip: Float?
-    public var batchSize: Int?
-    public var bufferSize: Int?
-    public var learningStarts: Int?
-    public var updatesPerStep: Int?
-    public var totalSteps: Int?
-    public var evalEvery: Int?
-    public var evalEpisodes: Int?
-    public var deterministicEval: Bool?
-    public var seed: UInt64?
+    /// The given values; only the fields named in `given` count.
+    private var values = MEowConfig()
+    /// The kebab-case names of the fields given.
+    public private(set) var given: Set<String> = []
 
     public init() {}
 
-    /// `base` with every non-nil override written over it.
+    /// The override of `field`, nil when none was given.
+    public subscript<V>(dynamicMember field: WritableKeyPath<MEowConfig, V>) -> V? {
+        get { given.contains(Self.name(of: field)) ? values[keyPath: field] : nil }
+        set {
+            let name = Self.name(of: field)
+            if let newValue {
+                values[keyPath: field] = newValue
+                given.insert(name)
+            } else {
+                given.remove(name)
+            }
+        }
+    }
+
+    /// `base` with every given override written over it.
     public func applied(to base: MEowConfig) -> MEowConfig {
         var c = base
-        func set<V>(_ field: WritableKeyPath<MEowConfig, V>, _ value: V?) {
-            if let value { c[keyPath: field] = value }
+        for hyperparameter in MEowConfig.hyperparameters where given.contains(hyperparameter.name) {
+            hyperparameter.copy(from: values, to: &c)
         }
-        set(\.alpha, alpha)
-        set(\.gamma, gamma)
-        set(\.tau, tau)
-        set(\.logSigmaMin, logSigmaMin)
-        set(\.logSigmaMax, logSigmaMax)
-        set(\.flowHidden, flowHidden)
-        set(\.shiftHidden, shiftHidden)
-        set(\.couplingLayers, couplingLayers)
-        set(\.couplingDropout, couplingDropout)
-        set(\.rewardShift, rewardShift)
-        set(\.clippedDoubleQ, clippedDoubleQ)
-        set(\.learningRate, learningRate)
-        set(\.gradClip, gradClip)
-        set(\.batchSize, batchSize)
-        set(\.bufferSize, bufferSize)
-        set(\.learningStarts, learningStarts)
-        set(\.updatesPerStep, updatesPerStep)
-        set(\.totalSteps, totalSteps)
-        set(\.evalEvery, evalEvery)
-        set(\.evalEpisodes, evalEpisodes)
-        set(\.deterministicEval, deterministicEval)
-        set(\.seed, seed)
         return c
+    }
+
+    public static func == (a: ConfigOverrides, b: ConfigOverrides) -> Bool {
+        a.given == b.given && a.applied(to: MEowConfig()) == b.applied(to: MEowConfig())
+    }
+
+    private static func name<V>(of field: WritableKeyPath<MEowConfig, V>) -> String {
+        guard let hyperparameter = MEowConfig.hyperparameter(field) else {
+            preconditionFailure("\(field) is missing from MEowConfig.hyperparameters (Sources/MEow/Hyperparameters.swift)")
+        }
+        return hyperparameter.name
     }
 }
 
@@ -93,17 +80,17 @@ public struct RunSettingsOverrides: Sendable, Equatable {
         if let metricsListen { s.metricsListen = metricsListen }
         return s
     }
-}
 
-/// The kebab-case names of the fields an overrides struct sets (non-nil optionals).
-func givenFields(_ overrides: Any) -> Set<String> {
-    var names = Set<String>()
-    for child in Mirror(reflecting: overrides).children {
-        guard let label = child.label else { continue }
-        let value = Mirror(reflecting: child.value)
-        if value.displayStyle == .optional && !value.children.isEmpty { names.insert(kebabCase(label)) }
+    /// The kebab-case names of the settings given (the non-nil fields).
+    public var given: Set<String> {
+        var names = Set<String>()
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label else { continue }
+            let value = Mirror(reflecting: child.value)
+            if value.displayStyle == .optional && !value.children.isEmpty { names.insert(kebabCase(label)) }
+        }
+        return names
     }
-    return names
 }
 
 /// `logSigmaMax` -> `log-sigma-max`, `replayChunkMiB` -> `replay-chunk-mib`.
@@ -232,13 +219,13 @@ public enum ConfigResolver {
             try config.validate()
         } catch {
             throw blame(error.field, error.expected, section: "meow", file: file?.meow, path: configFile,
-                        flags: givenFields(overrides))
+                        flags: overrides.given)
         }
         do {
             try settings.validate()
         } catch {
             throw blame(error.field, error.expected, section: "run", file: file?.run, path: configFile,
-                        flags: givenFields(runOverrides))
+                        flags: runOverrides.given)
         }
         return ResolvedConfiguration(environmentName: name, config: config, settings: settings, modelPath: model)
     }
@@ -297,33 +284,10 @@ public enum ConfigResolver {
         return resolved
     }
 
-    /// What `--help` says a hyperparameter defaults to: "(default: 0.99)" when every preset
-    /// agrees, else each value with the presets that use it, "(default: the --env preset's;
-    /// 0.25: hopper, halfcheetah; 0.1: walker2d; ...)". `field` is the `MEowConfig` property
-    /// name; the values are read from the presets themselves, so help and presets never drift.
-    public static func presetDefault(field: String) -> String {
-        var groups: [(value: String, presets: [String])] = []
-        for name in MEowConfig.presetNames {
-            guard let preset = MEowConfig.preset(name),
-                  let child = Mirror(reflecting: preset).children.first(where: { $0.label == field }) else { continue }
-            let value = switch child.value {
-            case let flag as Bool: flag ? "on" : "off"
-            default: "\(child.value)"
-            }
-            if let index = groups.firstIndex(where: { $0.value == value }) {
-                groups[index].presets.append(name)
-            } else {
-                groups.append((value, [name]))
-            }
-        }
-        guard groups.count > 1 else { return groups.first.map { "(default: \($0.value))" } ?? "" }
-        return "(default: the --env preset's; "
-            + groups.map { "\($0.value): \($0.presets.joined(separator: ", "))" }.joined(separator: "; ") + ")"
-    }
-
-    /// The command-line flag for a `MEowConfigError` field (`total-steps` is `--steps`).
+    /// The command-line flag for a validation error's field: the table's for a hyperparameter
+    /// (`total-steps` is `--steps`), else `--field`.
     public static func flag(forField field: String) -> String {
-        field == "total-steps" ? "--steps" : "--\(field)"
+        MEowConfig.hyperparameter(named: field)?.flag ?? "--\(field)"
     }
 
     private static func canonicalName(_ name: String) throws(ConfigurationError) -> String {

@@ -158,11 +158,17 @@ struct ConfigCommand: ParsableCommand {
     @Option(help: "Environment and preset (default: the config file's env, else pendulum).") var env: String?
     @Option(help: "MuJoCo model file (MJCF) replacing the task's built-in model.") var model: String?
     @Option(help: "A JSON config file to start from.") var config: String?
+    @Flag(help: "Print the table of meow keys that docs/configuration.md shows instead (scripts/gen-config-docs.sh).")
+    var markdown = false
     @OptionGroup(title: "MEow hyperparameters") var hyperparameters: MEowOptions
     @OptionGroup(title: "Run settings") var runSettings: RunOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
 
     func run() throws {
+        if markdown {
+            print(ConfigFile.meowKeysMarkdown, terminator: "")
+            return
+        }
         let resolved = try resolve { () throws(ConfigurationError) in
             try ConfigResolver.resolve(
                 environmentName: env, configFile: config, overrides: hyperparameters.overrides,
