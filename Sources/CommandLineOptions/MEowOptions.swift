@@ -6,9 +6,9 @@ import MEow
 ///
 /// A flag left out keeps the preset's value (`--env` picks the preset). ArgumentParser needs
 /// one stored property per flag, so each is declared here, but its names and help come from
-/// its entry in `MEowConfig.hyperparameters` and `overrides` walks the properties, so nothing
-/// else is written per flag; Tests/CommandLineOptionsTests checks that the flags are exactly
-/// the table's. Validation happens in `ConfigResolver` (Learning), which names the flag to change.
+/// its entry in `MEowConfig.hyperparameters` and `overrides` walks the properties
+/// (SettingsOptions.swift), so nothing else is written per flag; Tests/CommandLineOptionsTests
+/// checks that the flags are exactly the table's. Validation happens in `ConfigResolver` (Learning), which names the flag to change.
 public struct MEowOptions: ParsableArguments {
     @Option(name: .of(\.alpha), help: .of(\.alpha)) var alpha: Float?
     @Option(name: .of(\.gamma), help: .of(\.gamma)) var gamma: Float?
@@ -37,49 +37,5 @@ public struct MEowOptions: ParsableArguments {
     public init() {}
 
     /// The flags given, as overrides of a preset.
-    ///
-    /// Reads each property's wrapper (stored as `_name`) and writes its value through the key path
-    /// of the hyperparameter of the same name, so a new flag needs no line here.
-    public var overrides: ConfigOverrides {
-        var o = ConfigOverrides()
-        for child in Mirror(reflecting: self).children {
-            guard let label = child.label?.dropFirst().lowercased(),
-                  let hyperparameter = MEowConfig.hyperparameters.first(where: {
-                      $0.name.replacingOccurrences(of: "-", with: "") == label
-                  })
-            else {
-                preconditionFailure("MEowOptions.\(child.label ?? "?") has no entry in MEowConfig.hyperparameters")
-            }
-            switch (hyperparameter.field, child.value) {
-            case let (.float(path), option as Option<Float?>): o[dynamicMember: path] = option.wrappedValue
-            case let (.int(path), option as Option<Int?>): o[dynamicMember: path] = option.wrappedValue
-            case let (.uint64(path), option as Option<UInt64?>): o[dynamicMember: path] = option.wrappedValue
-            case let (.bool(path), flag as Flag<Bool?>): o[dynamicMember: path] = flag.wrappedValue
-            default: preconditionFailure("MEowOptions.\(label) has another type than its MEowConfig field")
-            }
-        }
-        return o
-    }
-}
-
-extension NameSpecification {
-    /// The long flags of a hyperparameter (`--steps`, `--total-steps`), from `MEowConfig.hyperparameters`.
-    static func of(_ field: PartialKeyPath<MEowConfig>) -> NameSpecification {
-        NameSpecification(hyperparameter(field).longNames.map { .customLong($0) })
-    }
-}
-
-extension ArgumentHelp {
-    /// A hyperparameter's help with its default, from `MEowConfig.hyperparameters`.
-    static func of(_ field: PartialKeyPath<MEowConfig>) -> ArgumentHelp {
-        let entry = hyperparameter(field)
-        return ArgumentHelp(entry.help + " " + entry.defaultDescription)
-    }
-}
-
-private func hyperparameter(_ field: PartialKeyPath<MEowConfig>) -> Hyperparameter {
-    guard let entry = MEowConfig.hyperparameter(field) else {
-        preconditionFailure("\(field) is missing from MEowConfig.hyperparameters (Sources/MEow/Hyperparameters.swift)")
-    }
-    return entry
+    public var overrides: ConfigOverrides { CommandLineOptions.overrides(from: self) }
 }

@@ -2,109 +2,70 @@ import Environments
 import Foundation
 import MEow
 
-/// Command-line overrides of `MEowConfig`: a field not given keeps the preset's value.
+/// Command-line overrides of a settings struct: a field not given keeps the preset's, the
+/// config file's or the default value.
 ///
-/// Fields are set and read by their `MEowConfig` key path (`overrides.tau = 0.01`), and every
-/// one must be in `MEowConfig.hyperparameters`, which `applied(to:)` walks. Executables fill it
-/// from their `@OptionGroup` and `ConfigResolver` applies it, so validation lives here where
-/// tests can reach it.
+/// Fields are set and read by their key path (`overrides.tau = 0.01`); every one must be in
+/// `Root.settings`, which `applied(to:)` walks. An optional field's override is its value
+/// (`overrides.runDir = "runs/x"`): nil means not given. Executables fill it from their
+/// `@OptionGroup`s and `ConfigResolver` applies it, so validation lives here where tests can reach it.
 @dynamicMemberLookup
-public struct ConfigOverrides: Sendable, Equatable {
+public struct Overrides<Root: SettingsTable>: Sendable, Equatable {
     /// The given values; only the fields named in `given` count.
-    private var values = MEowConfig()
+    private var values = Root()
     /// The kebab-case names of the fields given.
     public private(set) var given: Set<String> = []
 
     public init() {}
 
     /// The override of `field`, nil when none was given.
-    public subscript<V>(dynamicMember field: WritableKeyPath<MEowConfig, V>) -> V? {
+    public subscript<V>(dynamicMember field: WritableKeyPath<Root, V>) -> V? {
         get { given.contains(Self.name(of: field)) ? values[keyPath: field] : nil }
-        set {
-            let name = Self.name(of: field)
-            if let newValue {
-                values[keyPath: field] = newValue
-                given.insert(name)
-            } else {
-                given.remove(name)
-            }
-        }
+        set { set(field, to: newValue) }
+    }
+
+    /// The override of an optional `field`, nil when none was given.
+    public subscript<V>(dynamicMember field: WritableKeyPath<Root, V?>) -> V? {
+        get { given.contains(Self.name(of: field)) ? values[keyPath: field] : nil }
+        set { set(field, to: newValue.map { Optional($0) }) }
     }
 
     /// `base` with every given override written over it.
-    public func applied(to base: MEowConfig) -> MEowConfig {
-        var c = base
-        for hyperparameter in MEowConfig.hyperparameters where given.contains(hyperparameter.name) {
-            hyperparameter.copy(from: values, to: &c)
+    public func applied(to base: Root) -> Root {
+        var root = base
+        for setting in Root.settings where given.contains(setting.name) {
+            setting.copy(from: values, to: &root)
         }
-        return c
+        return root
     }
 
-    public static func == (a: ConfigOverrides, b: ConfigOverrides) -> Bool {
-        a.given == b.given && a.applied(to: MEowConfig()) == b.applied(to: MEowConfig())
+    public static func == (a: Overrides, b: Overrides) -> Bool {
+        a.given == b.given && a.applied(to: Root()) == b.applied(to: Root())
     }
 
-    private static func name<V>(of field: WritableKeyPath<MEowConfig, V>) -> String {
-        guard let hyperparameter = MEowConfig.hyperparameter(field) else {
-            preconditionFailure("\(field) is missing from MEowConfig.hyperparameters (Sources/MEow/Hyperparameters.swift)")
+    private mutating func set<V>(_ field: WritableKeyPath<Root, V>, to value: V?) {
+        let name = Self.name(of: field)
+        if let value {
+            values[keyPath: field] = value
+            given.insert(name)
+        } else {
+            given.remove(name)
         }
-        return hyperparameter.name
+    }
+
+    private static func name<V>(of field: WritableKeyPath<Root, V>) -> String {
+        guard let setting = Root.setting(field) else {
+            preconditionFailure("\(field) is missing from \(Root.self).settings")
+        }
+        return setting.name
     }
 }
+
+/// Command-line overrides of `MEowConfig`: nil leaves the preset's (or the file's) value.
+public typealias ConfigOverrides = Overrides<MEowConfig>
 
 /// Command-line overrides of `RunSettings`: nil leaves the file's (or the default) value.
-public struct RunSettingsOverrides: Sendable, Equatable {
-    public var expName: String?
-    public var runDir: String?
-    public var checkpointEvery: Int?
-    public var keepCheckpoints: Int?
-    public var checkpointReplay: Bool?
-    public var replayChunkMiB: Int?
-    public var blasThreads: Int?
-    public var blasCore: String?
-    public var metricsListen: String?
-
-    public init() {}
-
-    /// `base` with every non-nil override written over it.
-    public func applied(to base: RunSettings) -> RunSettings {
-        var s = base
-        if let expName { s.expName = expName }
-        if let runDir { s.runDir = runDir }
-        if let checkpointEvery { s.checkpointEvery = checkpointEvery }
-        if let keepCheckpoints { s.keepCheckpoints = keepCheckpoints }
-        if let checkpointReplay { s.checkpointReplay = checkpointReplay }
-        if let replayChunkMiB { s.replayChunkMiB = replayChunkMiB }
-        if let blasThreads { s.blasThreads = blasThreads }
-        if let blasCore { s.blasCore = blasCore }
-        if let metricsListen { s.metricsListen = metricsListen }
-        return s
-    }
-
-    /// The kebab-case names of the settings given (the non-nil fields).
-    public var given: Set<String> {
-        var names = Set<String>()
-        for child in Mirror(reflecting: self).children {
-            guard let label = child.label else { continue }
-            let value = Mirror(reflecting: child.value)
-            if value.displayStyle == .optional && !value.children.isEmpty { names.insert(kebabCase(label)) }
-        }
-        return names
-    }
-}
-
-/// `logSigmaMax` -> `log-sigma-max`, `replayChunkMiB` -> `replay-chunk-mib`.
-func kebabCase(_ name: String) -> String {
-    var out = ""
-    // The unit MiB is one word.
-    let characters = Array(name.replacingOccurrences(of: "MiB", with: "Mib"))
-    for (i, c) in characters.enumerated() {
-        let previousIsLower = i > 0 && characters[i - 1].isLowercase
-        if c.isUppercase && previousIsLower { out.append("-") }
-        out.append(contentsOf: c.lowercased())
-    }
-    return out
-}
+public typealias RunSettingsOverrides = Overrides<RunSettings>
 
 /// A configuration mistake, reported in one sentence that says what to change.
 public enum ConfigurationError: Error, Equatable, CustomStringConvertible {

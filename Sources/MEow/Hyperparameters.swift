@@ -1,68 +1,7 @@
-/// One MEow hyperparameter: the `MEowConfig` field, its name, flags, help and how its default reads.
-///
-/// `MEowConfig.hyperparameters` holds one per field, and everything else is derived from
-/// it: the CLI flags (`MEowOptions`), the config file's `meow` keys (`ConfigKeys.meow`), the
-/// command-line overrides (`ConfigOverrides`) and the `meow` table of docs/configuration.md
-/// (`meow config --markdown`). A test checks that each of them agrees with the table.
-public struct Hyperparameter: Sendable {
-    /// The `MEowConfig` field, by its type.
-    public enum Field: Sendable {
-        case float(WritableKeyPath<MEowConfig, Float> & Sendable)
-        case int(WritableKeyPath<MEowConfig, Int> & Sendable)
-        case uint64(WritableKeyPath<MEowConfig, UInt64> & Sendable)
-        case bool(WritableKeyPath<MEowConfig, Bool> & Sendable)
-    }
+/// A MEow hyperparameter: an entry of `MEowConfig.hyperparameters`.
+public typealias Hyperparameter = Setting<MEowConfig>
 
-    /// Where the default comes from: one value for every environment, or each preset's own.
-    public enum Default: Sendable {
-        /// Every preset keeps `MEowConfig()`'s value.
-        case fixed
-        /// At least one preset sets its own value (`MEowConfig.preset(_:)`).
-        case perPreset
-    }
-
-    public let field: Field
-    /// The field in kebab case: the config file's key and the long flag without `--`.
-    public let name: String
-    /// Further long flags, without `--` (`steps` for `total-steps`); the first is the one errors name.
-    public let aliases: [String]
-    /// The `--help` sentence; the default is appended (`defaultDescription`).
-    public let help: String
-    /// What docs/configuration.md adds to `help` in the key's row; empty when nothing.
-    public let note: String
-    public let defaultIs: Default
-
-    init(_ field: Field, _ name: String, aliases: [String] = [], _ defaultIs: Default, help: String, note: String = "") {
-        (self.field, self.name, self.aliases, self.help, self.note, self.defaultIs) =
-            (field, name, aliases, help, note, defaultIs)
-    }
-
-    /// The field's key path, for matching a `WritableKeyPath<MEowConfig, V>` against the table.
-    public var keyPath: PartialKeyPath<MEowConfig> {
-        switch field {
-        case let .float(path): path
-        case let .int(path): path
-        case let .uint64(path): path
-        case let .bool(path): path
-        }
-    }
-
-    /// The flag an error names: the first alias, else `--name`.
-    public var flag: String { "--" + (aliases.first ?? name) }
-
-    /// Every long flag without `--`, in the order `--help` shows them (aliases first).
-    public var longNames: [String] { aliases + [name] }
-
-    /// Writes this field of `source` into `target`.
-    public func copy(from source: MEowConfig, to target: inout MEowConfig) {
-        switch field {
-        case let .float(path): target[keyPath: path] = source[keyPath: path]
-        case let .int(path): target[keyPath: path] = source[keyPath: path]
-        case let .uint64(path): target[keyPath: path] = source[keyPath: path]
-        case let .bool(path): target[keyPath: path] = source[keyPath: path]
-        }
-    }
-
+extension Setting<MEowConfig> {
     /// The field's value in `config` as `--help` writes it ("0.99", "on").
     public func describe(in config: MEowConfig) -> String {
         switch field {
@@ -70,6 +9,9 @@ public struct Hyperparameter: Sendable {
         case let .int(path): "\(config[keyPath: path])"
         case let .uint64(path): "\(config[keyPath: path])"
         case let .bool(path): config[keyPath: path] ? "on" : "off"
+        case let .string(path): config[keyPath: path]
+        case let .optionalInt(path): config[keyPath: path].map(String.init) ?? "none"
+        case let .optionalString(path): config[keyPath: path] ?? "none"
         }
     }
 
@@ -103,7 +45,9 @@ public struct Hyperparameter: Sendable {
     }
 }
 
-extension MEowConfig {
+extension MEowConfig: SettingsTable {
+    public static var settings: [Hyperparameter] { hyperparameters }
+
     /// Every hyperparameter, in the order `meow config` prints them (docs/configuration.md).
     public static let hyperparameters: [Hyperparameter] = [
         // Soft Bellman objective (docs/algorithm.md §4.1).
@@ -150,11 +94,11 @@ extension MEowConfig {
 
     /// The table's entry for `field`; nil for a key path that is not a hyperparameter.
     public static func hyperparameter(_ field: PartialKeyPath<MEowConfig>) -> Hyperparameter? {
-        hyperparameters.first { $0.keyPath == field }
+        setting(field)
     }
 
     /// The table's entry for a kebab-case name; nil for an unknown name.
     public static func hyperparameter(named name: String) -> Hyperparameter? {
-        hyperparameters.first { $0.name == name }
+        setting(named: name)
     }
 }

@@ -32,6 +32,9 @@ private func fields(_ config: MEowConfig) -> [String: String] {
         case let .int(path): changed[keyPath: path] += 1
         case let .uint64(path): changed[keyPath: path] += 1
         case let .bool(path): changed[keyPath: path].toggle()
+        case let .string(path): changed[keyPath: path] += "x"
+        case let .optionalInt(path): changed[keyPath: path] = (changed[keyPath: path] ?? 0) + 1
+        case let .optionalString(path): changed[keyPath: path] = (changed[keyPath: path] ?? "") + "x"
         }
         let (before, after) = (fields(base), fields(changed))
         let differing = before.keys.filter { before[$0] != after[$0] }
