@@ -131,7 +131,7 @@ let package = Package(
         // Option groups shared by every executable (STYLE.md: commands reuse @OptionGroups).
         .target(
             name: "CommandLineOptions",
-            dependencies: ["Learning", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Learning", "MEow", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: checkedSettings),
 
         // Executables: parse, validate, call a library entry point.
@@ -181,6 +181,12 @@ let package = Package(
             swiftSettings: checkedSettings),
         .testTarget(
             name: "SimulatorsTests", dependencies: ["Simulators", "MEow", "Replay", "Tensor", "Wire"],
+            swiftSettings: checkedSettings),
+        .testTarget(
+            name: "CommandLineOptionsTests",
+            dependencies: [
+                "CommandLineOptions", "Learning", "MEow", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],
