@@ -95,7 +95,8 @@ public struct AdmissionGate: Sendable {
                                + "\(hello.minVersion) to \(hello.maxVersion)")
         }
         if let token = settings.token, !ConstantTime.equal(token, hello.authToken) {
-            return Refused(code: .authFailed, retryAfterMs: 0, text: "wrong or missing auth token; give the learner's --token")
+            return Refused(code: .authFailed, retryAfterMs: 0,
+                           text: "wrong or missing auth token; give the learner's --token")
         }
         return nil
     }
@@ -105,7 +106,9 @@ public struct AdmissionGate: Sendable {
     /// The SHUTTING_DOWN error for a request of `failedType` once the gate stopped taking
     /// transitions; nil while running.
     public func shutdownError(failedType: UInt16) -> ErrorReply? {
-        shutdownRetry.map { ErrorReply(code: .shuttingDown, failedType: failedType, retryAfterMs: $0, text: shutdownText) }
+        shutdownRetry.map {
+            ErrorReply(code: .shuttingDown, failedType: failedType, retryAfterMs: $0, text: shutdownText)
+        }
     }
 
     /// The sentence that goes with `shutdownRetry`: retry 0 is the one "run is over" signal.
@@ -138,7 +141,8 @@ public struct AdmissionGate: Sendable {
         if let violation = settings.magnitudes.violation(in: batch) { return violation }
         guard batch.count <= settings.maxBatch else {
             return ErrorReply(code: .lengthOverLimit, failedType: MessageType.transitions.rawValue,
-                              text: "transitions.count is \(batch.count); this learner takes at most \(settings.maxBatch)")
+                              text: "transitions.count is \(batch.count); this learner takes at most "
+                                  + "\(settings.maxBatch)")
         }
         return nil
     }

@@ -27,7 +27,8 @@ import Wire
     @Test func aCheckpointRestoresWhatItKept() {
         var counts = IngestCounters()
         counts.countRun(of: 3)
-        counts.countEpisodes([EpisodeSummary(episodeID: 0, seed: 0, episodeReturn: -5, seconds: 0, length: 10)], from: 3)
+        let episode = EpisodeSummary(episodeID: 0, seed: 0, episodeReturn: -5, seconds: 0, length: 10)
+        counts.countEpisodes([episode], from: 3)
         counts.countDuplicate(from: 3)
         counts.countDropped(4, reason: "replay_insert")
         let saved = counts.checkpoint(envSteps: 123)
