@@ -1,5 +1,5 @@
 import Replay
-import Telemetry
+import Simulators
 import Wire
 
 /// The ledger's fixed settings, derived from `LearnerConfiguration`.
@@ -55,6 +55,8 @@ public enum ShutdownMode: Sendable, Equatable {
 /// alone and it can serve any server that admits peers and transitions.
 public struct AdmissionGate: Sendable {
     public let settings: IngestSettings
+    /// The version and token checks every HELLO passes, shared with a gateway's.
+    public let admission: HelloAdmission
     public private(set) var limiter: RateLimiter
     public private(set) var shutdown = ShutdownMode.running
     /// A stop was requested (signal): the training thread ends after its current update,
@@ -79,6 +81,7 @@ public struct AdmissionGate: Sendable {
     public init(settings: IngestSettings, limiter: RateLimiter) {
         self.settings = settings
         self.limiter = limiter
+        admission = HelloAdmission(server: "learner", token: settings.token)
     }
 
     // MARK: - HELLO
@@ -89,16 +92,7 @@ public struct AdmissionGate: Sendable {
         if let retry = shutdownRetry {
             return Refused(code: .shuttingDown, retryAfterMs: retry, text: shutdownText)
         }
-        guard hello.minVersion <= WireV1.version && WireV1.version <= hello.maxVersion else {
-            return Refused(code: .unsupportedVersion, retryAfterMs: 0,
-                           text: "the learner speaks protocol \(WireV1.version); the peer offered "
-                               + "\(hello.minVersion) to \(hello.maxVersion)")
-        }
-        if let token = settings.token, !ConstantTime.equal(token, hello.authToken) {
-            return Refused(code: .authFailed, retryAfterMs: 0,
-                           text: "wrong or missing auth token; give the learner's --token")
-        }
-        return nil
+        return admission.check(hello)
     }
 
     // MARK: - Shutdown

@@ -1,4 +1,5 @@
 import Replay
+import Simulators
 import Wire
 
 /// What a TRANSITIONS request did to the ledger.
@@ -387,6 +388,8 @@ public struct IngestLedger: Sendable {
 
 extension IngestLedger {
     public var settings: IngestSettings { gate.settings }
+    /// The version and token checks every HELLO passes, shared with a gateway's.
+    public var admission: HelloAdmission { gate.admission }
     public var limiter: RateLimiter { gate.limiter }
     public var shutdown: ShutdownMode { gate.shutdown }
     /// A stop was requested (signal): the training thread ends after its current update.

@@ -1,3 +1,4 @@
+import Simulators
 import Wire
 
 /// A welcomed peer, forgotten when it stays silent for the peer timeout.

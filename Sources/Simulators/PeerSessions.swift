@@ -1,6 +1,6 @@
 import Wire
 
-/// Names one peer process: its stable actor id and the random id of its current run.
+/// Names one actor process: its stable id and the random id of its current run.
 public struct PeerKey: Hashable, Sendable, Comparable {
     public var actorID: UInt32
     public var runID: UInt64
@@ -101,7 +101,7 @@ public struct PeerSessions: Sendable {
 
 extension Message {
     /// The (actor_id, run_id) a request names, for the messages that name one.
-    var claimedPeer: PeerKey? {
+    public var claimedPeer: PeerKey? {
         switch self {
         case .transitions(let batch): PeerKey(actorID: batch.actorID, runID: batch.runID)
         case .episodeStats(let stats): PeerKey(actorID: stats.actorID, runID: stats.runID)
