@@ -157,15 +157,12 @@ public final class LearnerService: Sendable {
         }
         if let resume {
             // Before anything listens: a batch accepted meanwhile must count on top of the checkpoint's steps.
-            let state: LearnerTrainingState
             do {
-                state = try LearnerCheckpoint.state(from: resume.manifest, replayRestored: true,
-                                                    minReplay: configuration.resolvedMinReplay)
+                ledger.restore(try LearnerCheckpoint.ledger(from: resume.manifest))
             } catch {
                 throw .checkpoint(error)
             }
-            ledger.restore(state.ledger)
-            ledger.updates = state.updates
+            ledger.updates = resume.manifest.counters.updates
             ledger.skippedUpdates = resume.manifest.counters.skippedUpdates
         }
         ledger.policyVersion = versionOffset + restoredVersion
@@ -179,7 +176,7 @@ public final class LearnerService: Sendable {
         let evaluator = builtInEvaluation ? nil : SimulatorEvaluator(onComplete: { core.withLedgerAndSignal { _ in } })
         training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
                                 resume: resume, recovered: continuing ? recovered : nil, writeAheadLog: writeAheadLog,
-                                versionOffset: versionOffset, dumpReplay: dumpReplay, evaluator: evaluator, log: log,
+                                versionOffset: versionOffset, dumpReplay: dumpReplay, evaluator: evaluator,
                                 makeAgent: makeAgent)
         simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
                                      sink: LedgerSimulatorSink(core: core, log: writeAheadLog), weights: publisher,
