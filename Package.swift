@@ -165,7 +165,7 @@ let package = Package(
         .testTarget(name: "ReplayTests", dependencies: ["Replay"], swiftSettings: checkedSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
         .testTarget(
-            name: "LearningTests", dependencies: ["Learning", "Replay", "Wire", "Environments"],
+            name: "LearningTests", dependencies: ["Learning", "Replay", "Wire", "Environments"], exclude: ["Fixtures"],
             swiftSettings: checkedSettings),
         .testTarget(
             name: "ActingTests", dependencies: ["Acting", "Learning", "Wire", "Environments", "MEow"],
