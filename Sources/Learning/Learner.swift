@@ -24,7 +24,7 @@ final class Learner {
         /// through `record(evaluationAt:meanReturn:host:)`.
         case external
         /// Nowhere: evaluation is off.
-        case none
+        case off
     }
 
     /// What a step did that its driver acts on.
@@ -81,7 +81,7 @@ final class Learner {
         self.run = run
         self.evaluation = evaluation
         self.metrics = metrics
-        if case .none = evaluation { self.state.nextEvaluationStep = nil }
+        if case .off = evaluation { self.state.nextEvaluationStep = nil }
         store = CheckpointStore(runDirectory: run.directory, keep: run.run.keepCheckpoints)
         batch = TransitionBatch(
             count: run.config.batchSize, observationDimension: replay.observationDimension,
@@ -153,7 +153,7 @@ final class Learner {
                 newBest = evaluate(in: environment, at: envSteps, host: host)
             case .external:
                 report.evaluationOpened = host.learnerOpensEvaluation(at: envSteps)
-            case .none:
+            case .off:
                 break
             }
         }

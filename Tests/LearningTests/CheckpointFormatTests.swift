@@ -33,6 +33,14 @@ import Testing
         try text.replacingOccurrences(of: old, with: new).write(to: url, atomically: true, encoding: .utf8)
     }
 
+    /// Restores a Pendulum agent from `loaded` and checks its weights against the run's policy.safetensors.
+    static func expectRestoredAgentIsTheSavedPolicy(_ loaded: LoadedCheckpoint, run: URL) throws {
+        let agent = try MEowAgent(config: loaded.manifest.config, observationDimension: 3, actionDimension: 1)
+        try agent.restore(from: loaded.agent)
+        let saved = try MEowAgent.fromPolicyFile(run.appendingPathComponent(RunFiles.policy).path)
+        #expect(agent.policyTensors() == saved.policyTensors())
+    }
+
     // MARK: - Checkpoints written by the first format
 
     @Test func aSingleProcessCheckpointOfTheFirstFormatLoads() throws {
@@ -46,10 +54,7 @@ import Testing
         // No replay snapshot: the one refill rule waits for learning-starts transitions after the checkpoint.
         #expect(state.learningResumesAfterStep == 600 && state.nextEvaluationStep == 600)
         // The agent's state is the one its final policy was saved from.
-        let agent = try MEowAgent(config: manifest.config, observationDimension: 3, actionDimension: 1)
-        try agent.restore(from: loaded.agent)
-        let saved = try MEowAgent.fromPolicyFile(run.appendingPathComponent(RunFiles.policy).path)
-        #expect(agent.policyTensors() == saved.policyTensors())
+        try Self.expectRestoredAgentIsTheSavedPolicy(loaded, run: run)
     }
 
     @Test func resumingAFirstFormatCheckpointContinuesAsTheBuildThatWroteItDid() throws {
@@ -80,10 +85,7 @@ import Testing
         #expect(ledger.envSteps == 400 && ledger.envSteps == manifest.counters.steps)
         let state = try LearnerCheckpoint.state(from: manifest, replayRestored: false, minReplay: 200)
         #expect(state.updates == 200 && state.learningResumesAfterStep == 600 && state.nextEvaluationStep == 600)
-        let agent = try MEowAgent(config: manifest.config, observationDimension: 3, actionDimension: 1)
-        try agent.restore(from: loaded.agent)
-        let saved = try MEowAgent.fromPolicyFile(run.appendingPathComponent(RunFiles.policy).path)
-        #expect(agent.policyTensors() == saved.policyTensors())
+        try Self.expectRestoredAgentIsTheSavedPolicy(loaded, run: run)
     }
 
     // MARK: - The manifest's version

@@ -262,7 +262,7 @@ final class TrainingLoop: Sendable {
             ? nil : try? EnvironmentRegistry.makeUnitActionEnvironment(name: spec.name, modelPath: configuration.modelPath)
         let simulatorEvaluation = evaluationEnvironment == nil ? evaluator : nil
         let evaluation: Learner.Evaluation = evaluationEnvironment.map { .environment($0) }
-            ?? (simulatorEvaluation == nil ? .none : .external)
+            ?? (simulatorEvaluation == nil ? .off : .external)
         let envSteps = core.withLedger { $0.counters.envSteps }
         let learner = Learner(
             agent: agent, replay: replay, state: state,
@@ -277,7 +277,7 @@ final class TrainingLoop: Sendable {
             // Ordinals in the log number the transitions replay took, offset by what the log never saw.
             unlogged: envSteps - Int(recovered?.transitions ?? 0))
         let capacity = replay.capacity
-        let insertFailures = RateLimitedReporter(log: { [logger] in logger.error("\($0)") })
+        var insertFailures = RateLimitedLogger(logger)
         var lastFlush = ContinuousClock.now
 
         while true {
@@ -300,7 +300,7 @@ final class TrainingLoop: Sendable {
                 } catch {
                     // Validated at admission, so only a bug lands here; the batch is counted, not lost silently.
                     core.withLedger { $0.recordInsertFailed(wire.count, reason: "replay_insert") }
-                    insertFailures.report("learner: dropped an acknowledged batch of \(wire.count) transitions from "
+                    insertFailures.log(.error, "replay_insert", "learner: dropped an acknowledged batch of \(wire.count) transitions from "
                         + "actor \(wire.actorID) (seq \(wire.seq)): replay refused it: \(error)")
                 }
             }
