@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The ledger behind one lock, with the condition the training thread sleeps on.
 ///
@@ -10,9 +11,18 @@ import Foundation
 final class LearnerCore: @unchecked Sendable {
     private let condition = NSCondition()
     private var ledger: IngestLedger
+    /// Runs after each `wait` of the training thread, outside the lock: its drain and the samples
+    /// it took since may have made room for simulator transitions.
+    private let afterWait = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(ledger: IngestLedger) {
         self.ledger = ledger
+    }
+
+    /// Calls `body` after each of the training thread's waits (the simulator server retries the
+    /// requests that wait for room).
+    func onWaitEnded(_ body: @escaping @Sendable () -> Void) {
+        afterWait.withLock { $0 = body }
     }
 
     /// Runs `body` on the ledger under the lock.
@@ -34,6 +44,7 @@ final class LearnerCore: @unchecked Sendable {
 
     /// Sleeps until `ready` holds, then runs `body`, all under the lock.
     func wait<T>(until ready: (IngestLedger) -> Bool, then body: (inout IngestLedger) -> T) -> T {
+        defer { afterWait.withLock { $0 }?() }
         condition.lock()
         defer { condition.unlock() }
         while !ready(ledger) { condition.wait() }
@@ -43,6 +54,7 @@ final class LearnerCore: @unchecked Sendable {
     /// Sleeps until `ready` holds or `deadline` passes, then runs `body`, all under the lock.
     func wait<T>(until ready: (IngestLedger) -> Bool, deadline: ContinuousClock.Instant,
                  then body: (inout IngestLedger) -> T) -> T {
+        defer { afterWait.withLock { $0 }?() }
         condition.lock()
         defer { condition.unlock() }
         // NSCondition counts in wall-clock time: the deadline is carried over once.

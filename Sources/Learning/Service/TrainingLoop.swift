@@ -4,6 +4,7 @@ import Logging
 import MEow
 import NN
 import Replay
+import Simulators
 import Synchronization
 import Telemetry
 import Tensor
