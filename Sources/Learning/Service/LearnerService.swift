@@ -170,7 +170,7 @@ public final class LearnerService: Sendable {
         ledger.continueLogged(transitions: Int(recovered.transitions))
         let core = LearnerCore(ledger: ledger)
         self.core = core
-        publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes, ceiling: ceiling, log: log)
+        publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes, ceiling: ceiling)
         // Built-in environments are evaluated by the training thread; any other run through its
         // simulators, which the training thread waits for (a completed round wakes it).
         let builtInEvaluation = spec.spaces != nil && spec.fallbackReason == nil && !spec.acceptsAnyShape
