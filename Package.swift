@@ -175,6 +175,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
         .testTarget(
             name: "LearningTests", dependencies: ["Learning", "Simulators", "Replay", "Wire", "Environments"],
+            exclude: ["Fixtures"],
             swiftSettings: checkedSettings),
         .testTarget(
             name: "ActingTests", dependencies: ["Acting", "Learning", "Simulators", "Wire", "Environments", "MEow"],
