@@ -284,11 +284,17 @@ final class TrainingLoop: Sendable {
         while true {
             let waitStart = ContinuousClock.now
             // Timed wait: the health scalars and the metrics flush are due every `healthInterval`, idle or not.
+            // While a round of simulator evaluation holds training, room to sample is no reason to wake
+            // (the round's completion signals the condition); arriving batches still are.
+            let held = { simulatorEvaluation?.holdsTraining ?? false }
             let (batches, stop, warm) = core.wait(
-                until: { $0.hasWork || $0.stopRequested || ($0.shutdown == .finished && $0.queuedTransitions == 0) },
+                until: { ledger in
+                    ledger.queuedTransitions > 0 || (ledger.hasWork && !held()) || ledger.stopRequested
+                        || (ledger.shutdown == .finished && ledger.queuedTransitions == 0)
+                },
                 deadline: lastFlush + Self.healthInterval
             ) { ledger in (ledger.drain(), ledger.stopRequested, ledger.replaySize >= ledger.limiter.minSizeToSample) }
-            if batches.isEmpty && warm && !stop {
+            if batches.isEmpty && warm && !stop && !held() {
                 // Past warm-up, waiting means the limiter wants inserts: that is sample-blocked time.
                 let waited = ContinuousClock.now - waitStart
                 core.withLedger { $0.recordSampleBlocked(for: waited) }
@@ -325,7 +331,7 @@ final class TrainingLoop: Sendable {
                     try learner.record(evaluationAt: round.step, meanReturn: round.meanReturn, host: side)
                 }
             }
-            let evaluating = simulatorEvaluation?.withSchedule { $0.holdsTraining } ?? false
+            let evaluating = held()
 
             var updatedThisRound = false
             while !evaluating, let steps = core.withLedger({ ledger -> Int? in
