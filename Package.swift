@@ -42,8 +42,15 @@ let targetCPU: String = {
 /// with it: an incremental release build may keep a dependent module's inlined copy of a changed
 /// function body, so rebuild the dependents (or clean) before timing a change to Tensor.
 /// `MEOW_SIMD512` tells the GEMM router that the pure-Swift kernel was compiled for 512-bit vectors.
+///
+/// Debug builds (`swift build`, `swift test`) compile these modules with `-O` too: at `-Onone` one
+/// learning test ran 30–40 s of synchronous arithmetic, holding one of the cooperative pool's two threads
+/// (2 cores) while the async transport tests waited behind it. `-O` keeps overflow and bounds checks, so a
+/// test still traps where release would read out of bounds; the price is a slower debug build of these modules
+/// and stepping through optimised code in a debugger.
 let numericSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo", "-cross-module-optimization"], .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
     .unsafeFlags(["-target-cpu", targetCPU, "-Xcc", "-fno-math-errno"]),
 ] + (targetCPU == "skylake-avx512" ? [.define("MEOW_SIMD512")] : [])
 
@@ -122,7 +129,11 @@ let package = Package(
         // Option groups shared by every executable (STYLE.md: commands reuse @OptionGroups).
         .target(
             name: "CommandLineOptions",
-            dependencies: ["Learning", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Learning", "Tensor", "Telemetry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: checkedSettings),
 
         // Executables: parse, validate, call a library entry point.
@@ -131,6 +142,7 @@ let package = Package(
             dependencies: [
                 "Learning", "MEow", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: checkedSettings),
         .executableTarget(
@@ -138,6 +150,7 @@ let package = Package(
             dependencies: [
                 "Acting", "Learning", "MEow", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: checkedSettings),
         .executableTarget(
@@ -145,12 +158,13 @@ let package = Package(
             dependencies: [
                 "MEow", "Environments", "Learning", "Tensor", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: checkedSettings),
         .executableTarget(
             name: "meow-bench",
             dependencies: [
-                "NN", "MEow", "Environments", "Wire", "Transport",
+                "NN", "MEow", "Environments", "Wire", "Transport", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numericSettings),
