@@ -1,4 +1,3 @@
-import Learning
 import MEow
 import Synchronization
 import Telemetry

@@ -17,11 +17,15 @@ public final class Outbox: @unchecked Sendable {
     private let doorbell: AsyncStream<Void>.Continuation
     /// Rings whenever a batch arrives, so the upload task can sleep while the outbox is empty.
     public let arrivals: AsyncStream<Void>
+    /// Rings whenever a batch is acknowledged and leaves (room for the next): a gateway listens.
+    public let departures: AsyncStream<Void>
+    private let departed: AsyncStream<Void>.Continuation
 
     public init(capacity: Int) {
         precondition(capacity >= 1, "an outbox holds at least one batch")
         self.capacity = capacity
         (arrivals, doorbell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (departures, departed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Appends `batch`, waiting while the outbox is full.
@@ -77,6 +81,7 @@ public final class Outbox: @unchecked Sendable {
         transitions -= batches[index].count
         batches.remove(at: index)
         condition.broadcast()
+        departed.yield()
         return true
     }
 

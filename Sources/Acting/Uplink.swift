@@ -1,5 +1,4 @@
 import Foundation
-import Learning
 import MEow
 import Synchronization
 import Wire

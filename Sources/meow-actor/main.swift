@@ -191,7 +191,7 @@ extension ActorCommand {
             gateway = try SimulatorGateway(configuration: configuration, listen: listen, makePolicy: { obs, act, welcome in
                 let config = shape.applied(to: MEowConfig.preset(welcome.preset) ?? MEowConfig())
                 return try DistributedAgents.make(config: config, observationDimension: obs, actionDimension: act)
-            }, log: log)
+            })
         } catch {
             logger.error("meow-actor: \(error)")
             throw ExitCode(2)

@@ -2,6 +2,7 @@ import Foundation
 import MEow
 import NN
 import Replay
+import Simulators
 import Synchronization
 import Telemetry
 import Transport
@@ -183,7 +184,8 @@ public final class LearnerService: Sendable {
                                 makeAgent: makeAgent)
         simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
                                      sink: LedgerSimulatorSink(core: core, log: writeAheadLog), weights: publisher,
-                                     metrics: nil, evaluator: evaluator, makeAgent: makeAgent, log: log)
+                                     metrics: nil, evaluator: evaluator, makeAgent: { try makeAgent($0) })
+        core.onWaitEnded { [simulators] in simulators.roomMayHaveChanged() }
         if continuing {
             log("learner: write-ahead log \(writeAheadLog.directory): \(recovered.records.count) records, "
                 + "\(recovered.transitions) transitions logged, \(marks) batches stay duplicates"
