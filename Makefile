@@ -46,8 +46,9 @@ DIFF_CORPUS := .build/differential-corpus.bin
 # --no-parallel: on 2 cores the cooperative pool has 2 threads, and long synchronous tests (the fuzzers,
 # the training runs) hold both while the transport tests' async replies wait behind them until their
 # timeouts fire. The numeric modules are now built at -O in debug builds too (Package.swift), which halved
-# the suite (128 s -> 59 s one test at a time), but a parallel run was still slower (95 s) and a transport
-# test timed out behind the fuzzers, so tests run one at a time.
+# the suite (128 s -> 59 s one test at a time, load average 15). In parallel it gained little on a quiet
+# machine (37 s -> 32 s, load 7) and on a busy one was slower (95 s) with a transport test timed out
+# behind the fuzzers, so tests still run one at a time.
 test-swift:
 	$(SWIFT) build --build-tests
 	python3 protocol/python/tools/differential_corpus.py $(DIFF_CORPUS) 20000 3

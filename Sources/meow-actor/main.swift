@@ -145,12 +145,11 @@ struct ActorCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "meow.actor")
         let (configuration, file) = try makeConfiguration()
         blas.loadAndLog()
-        // ActorProcess and SimulatorGateway still take a line-logging closure: their lines go out at info level.
+        // ActorProcess still takes a line-logging closure: its lines go out at info level.
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
         let shape = self.shape
         if let gatewayListen {
-            try await runGateway(configuration: configuration, listen: gatewayListen, shape: shape, logger: logger,
-                                 log: log)
+            try await runGateway(configuration: configuration, listen: gatewayListen, shape: shape, logger: logger)
             return
         }
         let process: ActorProcess
@@ -184,8 +183,8 @@ struct ActorCommand: AsyncParsableCommand {
 
 extension ActorCommand {
     /// `--gateway-listen`: serve simulators with a local copy of the learner's policy.
-    func runGateway(configuration: ActorConfiguration, listen: String, shape: PolicyShapeOptions, logger: Logger,
-                    log: @escaping @Sendable (String) -> Void) async throws {
+    func runGateway(configuration: ActorConfiguration, listen: String, shape: PolicyShapeOptions, logger: Logger)
+        async throws {
         let gateway: SimulatorGateway
         do {
             gateway = try SimulatorGateway(configuration: configuration, listen: listen, makePolicy: { obs, act, welcome in
