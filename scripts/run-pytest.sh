@@ -7,7 +7,8 @@
 # PYTEST_WORKERS processes (default 2), a whole file to one worker (--dist loadfile): the
 # tests of one file share fixtures and a file's tests were written to run one after another.
 # Most of the time goes to waiting on learner and actor processes, so two workers on two
-# cores took the suite from 396 s to 181 s. PYTEST_WORKERS=1 runs it in one process.
+# cores took the suite from 244 s to 158 s (same machine and load). PYTEST_WORKERS=1 runs it
+# in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
