@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "CommandLineOptions",
             dependencies: [
-                "Learning", "Tensor", "Telemetry",
+                "Learning", "MEow", "Tensor", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -198,6 +198,12 @@ let package = Package(
             swiftSettings: checkedSettings),
         .testTarget(
             name: "SimulatorsTests", dependencies: ["Simulators", "MEow", "Replay", "Tensor", "Wire"],
+            swiftSettings: checkedSettings),
+        .testTarget(
+            name: "CommandLineOptionsTests",
+            dependencies: [
+                "CommandLineOptions", "Learning", "MEow", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],

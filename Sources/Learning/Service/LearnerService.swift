@@ -156,6 +156,7 @@ public final class LearnerService: Sendable {
             ledger.recordSeen(seen.key, seq: seen.seq)
             marks += 1
         }
+        var restored = (updates: 0, skippedUpdates: 0)
         if let resume {
             // Before anything listens: a batch accepted meanwhile must count on top of the checkpoint's steps.
             let state: LearnerTrainingState
@@ -166,10 +167,10 @@ public final class LearnerService: Sendable {
                 throw .checkpoint(error)
             }
             ledger.restore(state.ledger)
-            ledger.updates = state.updates
-            ledger.skippedUpdates = resume.manifest.counters.skippedUpdates
+            restored = (state.updates, resume.manifest.counters.skippedUpdates)
         }
-        ledger.policyVersion = versionOffset + restoredVersion
+        ledger.recordTraining(policyVersion: versionOffset + restoredVersion, updates: restored.updates,
+                              skippedUpdates: restored.skippedUpdates)
         ledger.continueLogged(transitions: Int(recovered.transitions))
         let core = LearnerCore(ledger: ledger)
         self.core = core

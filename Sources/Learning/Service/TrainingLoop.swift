@@ -387,10 +387,8 @@ final class TrainingLoop: @unchecked Sendable {
                 let version = versionOffset + UInt64(agent.updateCount)
                 let updates = state.updates
                 let (queued, steps) = core.withLedger { ledger in
-                    ledger.policyVersion = version
-                    ledger.updates = updates
-                    ledger.skippedUpdates = agent.skippedUpdates
-                    ledger.secondsPerUpdate = secondsPerUpdate
+                    ledger.recordTraining(policyVersion: version, updates: updates, skippedUpdates: agent.skippedUpdates,
+                                          secondsPerUpdate: secondsPerUpdate)
                     return (ledger.queuedTransitions, ledger.acceptedTransitions)
                 }
                 if version > publishedVersion && ContinuousClock.now - lastPublish >= publishInterval {
