@@ -43,9 +43,12 @@ test: deps
 # from the Python side is decoded by the Swift tests (WireTests.DifferentialTests).
 DIFF_CORPUS := .build/differential-corpus.bin
 
-# --no-parallel: on 2 cores the cooperative pool has 2 threads, and the long synchronous numeric tests
-# (training runs in a debug build) held both while the transport tests' async replies waited behind them
-# until their timeouts fired. One test at a time, each has the pool to itself (about 50 s in all).
+# --no-parallel: on 2 cores the cooperative pool has 2 threads, and long synchronous tests (the fuzzers,
+# the training runs) hold both while the transport tests' async replies wait behind them until their
+# timeouts fire. The numeric modules are now built at -O in debug builds too (Package.swift), which halved
+# the suite (128 s -> 59 s one test at a time, load average 15). In parallel it gained little on a quiet
+# machine (37 s -> 32 s, load 7) and on a busy one was slower (95 s) with a transport test timed out
+# behind the fuzzers, so tests still run one at a time.
 test-swift:
 	$(SWIFT) build --build-tests
 	python3 protocol/python/tools/differential_corpus.py $(DIFF_CORPUS) 20000 3
@@ -54,15 +57,14 @@ test-swift:
 # The Python suites run the client, the Gymnasium bridge and the C example against the real
 # learner and gateway (debug build from test-swift; MEOW_LEARNER_BIN overrides). Tests/system and
 # the multi-host test train for a few hundred updates, which wants release binaries: they are
-# (re)built here so a suite never runs stale ones (MEOW_BIN_DIR overrides).
+# (re)built here, all four products in one `swift build` (one planning pass instead of four), so a
+# suite never runs stale ones (MEOW_BIN_DIR overrides). scripts/run-pytest.sh runs the files on
+# two pytest-xdist workers (PYTEST_WORKERS overrides; 1 runs them in this process).
 MEOW_LEARNER_BIN ?= $(CURDIR)/.build/debug/meow-learner
 MEOW_BIN_DIR ?= $(CURDIR)/.build/release
 test-python: lint-python
 	@[ -x "$(MEOW_LEARNER_BIN)" ] || $(SWIFT) build --build-tests
-	$(SWIFT) build -c release --product meow-learner
-	$(SWIFT) build -c release --product meow-actor
-	$(SWIFT) build -c release --product meow
-	$(SWIFT) build -c release --product meow-bench
+	$(SWIFT) build -c release
 	@MEOW_LEARNER_BIN="$(MEOW_LEARNER_BIN)" MEOW_BIN_DIR="$(MEOW_BIN_DIR)" scripts/run-pytest.sh
 
 # The Python client is typed (py.typed): mypy --strict and ruff, configured in its pyproject.toml.

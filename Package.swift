@@ -42,8 +42,18 @@ let targetCPU: String = {
 /// with it: an incremental release build may keep a dependent module's inlined copy of a changed
 /// function body, so rebuild the dependents (or clean) before timing a change to Tensor.
 /// `MEOW_SIMD512` tells the GEMM router that the pure-Swift kernel was compiled for 512-bit vectors.
+///
+/// Debug builds (`swift build`, `swift test`) compile these modules with `-O` too, rather than testing in
+/// release: at `-Onone` the learning tests ran seconds to tens of seconds of synchronous arithmetic each,
+/// holding one of the cooperative pool's two threads (2 cores) while async transport tests waited behind
+/// them. Measured with `swift test --skip-build --no-parallel` on the 2-core machine: 128 s at `-Onone`,
+/// 59 s at `-O` (CheckpointResumeTests 30 → 6.7 s, the sampling-density test 21 → 2.5 s). `-O` keeps
+/// overflow and bounds checks and `@testable import`, so a test still traps where release would read out of
+/// bounds (a release test build, `-Ounchecked`, would not); the price is stepping through optimised code in
+/// a debugger.
 let numericSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo", "-cross-module-optimization"], .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
     .unsafeFlags(["-target-cpu", targetCPU, "-Xcc", "-fno-math-errno"]),
 ] + (targetCPU == "skylake-avx512" ? [.define("MEOW_SIMD512")] : [])
 
@@ -129,7 +139,11 @@ let package = Package(
         // Option groups shared by every executable (STYLE.md: commands reuse @OptionGroups).
         .target(
             name: "CommandLineOptions",
-            dependencies: ["Learning", "MEow", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Learning", "MEow", "Tensor", "Telemetry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: checkedSettings),
 
         // Executables: parse, validate, call a library entry point.
@@ -138,6 +152,7 @@ let package = Package(
             dependencies: [
                 "Learning", "MEow", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: checkedSettings),
         .executableTarget(
@@ -145,6 +160,7 @@ let package = Package(
             dependencies: [
                 "Acting", "Learning", "MEow", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: checkedSettings),
         .executableTarget(
@@ -152,12 +168,13 @@ let package = Package(
             dependencies: [
                 "MEow", "Environments", "Learning", "Tensor", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: checkedSettings),
         .executableTarget(
             name: "meow-bench",
             dependencies: [
-                "NN", "MEow", "Environments", "Wire", "Transport",
+                "NN", "MEow", "Environments", "Wire", "Transport", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numericSettings),

@@ -223,7 +223,7 @@ public final class ActorProcess: Sendable {
         // The stream that drew the environment seeds continues into the action noise.
         var root = Xoshiro256(seed: actorSeed)
         for _ in environmentSeeds { _ = root.next() }
-        var diagnostics = RateLimitedLogger(Logger(label: "meow.actor"))
+        let diagnostics = RateLimitedLogger(Logger(label: "meow.actor"))
         var rng = root.split()
         var loop = EnvironmentLoop(environments: environments, seeds: environmentSeeds, now: .now)
         var adder = TransitionAdder(actorID: configuration.actorID, runID: runID, observationSize: observationSize,

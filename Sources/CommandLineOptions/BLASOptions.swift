@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Learning
+import Logging
 import Tensor
 
 /// `--blas-core` and `--blas-threads`, on top of MEOW_BLAS_CORE / MEOW_BLAS_THREADS.
@@ -19,18 +20,23 @@ public struct BLASOptions: ParsableArguments {
         }
     }
 
-    /// Loads OpenBLAS with these choices and logs what runs to stderr.
+    /// Loads OpenBLAS with these choices and logs the kernel in use.
     public func loadAndLog() {
         Self.loadAndLog(core: blasCore, threads: blasThreads)
     }
 
-    /// Loads OpenBLAS with `core` and `threads` over MEOW_BLAS_CORE / MEOW_BLAS_THREADS.
+    /// Loads OpenBLAS with `core` and `threads` over MEOW_BLAS_CORE / MEOW_BLAS_THREADS, and logs
+    /// what runs: the library and kernel, the GEMM routing (info), a slow fallback (warning),
+    /// a faster kernel the CPU could run (notice).
     public static func loadAndLog(core: String?, threads: Int?) {
         var configuration = BLASConfiguration.fromEnvironment()
         if let core { configuration.core = core }
         if let threads { configuration.threads = threads }
-        for line in BLAS.load(configuration).logLines {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
+        let info = BLAS.load(configuration)
+        let logger = Logger(label: "meow.blas")
+        logger.info("\(info.summary)")
+        logger.info("\(info.routingSummary)")
+        for warning in info.warnings { logger.warning("\(warning)") }
+        for note in info.notes { logger.notice("\(note)") }
     }
 }

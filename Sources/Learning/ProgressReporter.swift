@@ -1,12 +1,13 @@
 import Foundation
+import Logging
 
 /// Where and how often the trainer prints its progress line.
 public enum ProgressMode: Sendable, Equatable {
     /// No progress output (tests, benchmarks).
     case off
-    /// Rewrite one stderr line in place when stderr is a terminal, else print a line every 10 s.
+    /// Rewrite one stderr line in place when stderr is a terminal, else log a line every 10 s.
     case automatic
-    /// Print a new stderr line at this interval, terminal or not.
+    /// Log a line at this interval, terminal or not.
     case lines(every: Duration)
 }
 
@@ -77,13 +78,18 @@ struct RemainingTime {
     }
 }
 
-/// Prints the progress line to stderr when it is due; costs one comparison otherwise.
+/// Shows the progress line when it is due; costs one comparison otherwise.
+///
+/// On a terminal the line is a display, not a log: it is rewritten in place on stderr, without a
+/// timestamp. Anywhere else (a file, a pipe, a container's log) each line is an info message of
+/// the `meow.train` logger, so it carries a timestamp like every other line.
 final class ProgressReporter {
     private let inPlace: Bool
     private let interval: Duration
     private var nextDue: ContinuousClock.Instant
     private let enabled: Bool
     private var wroteInPlace = false
+    private let logger = Logger(label: "meow.train")
 
     init(mode: ProgressMode, start: ContinuousClock.Instant) {
         switch mode {
@@ -109,7 +115,7 @@ final class ProgressReporter {
             Self.write("\r" + snapshot.line + "\u{1B}[K")
             wroteInPlace = true
         } else {
-            Self.write(snapshot.line + "\n")
+            logger.info("\(snapshot.line)")
         }
     }
 

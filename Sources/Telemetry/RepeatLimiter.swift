@@ -48,36 +48,52 @@ public struct RepeatLimiter: Sendable {
     public func heldBack(_ key: String) -> Int { pending[key]?.count ?? 0 }
 }
 
-/// A swift-log `Logger` whose repeated messages go through a `RepeatLimiter`.
+/// A swift-log `Logger` whose repeated messages go through one `RepeatLimiter`, shared by threads.
 ///
-/// `warning("connect", "cannot reach tcp://…: connection refused")` logs the first
-/// occurrence, then one line per burst with "(N times since the last report)".
-public struct RateLimitedLogger: Sendable {
-    public var logger: Logger
-    private var limiter: RepeatLimiter
+/// `warning("connect", "cannot reach tcp://…: connection refused")` logs the first occurrence of
+/// the key at once, then one line per `every` occurrences or per `interval`, whichever comes first,
+/// ending in "(N times since the last report)". The limiter sits behind a `Mutex`, held only to
+/// count, so the learner's handlers, the gateway's tasks and a training thread can share one.
+public final class RateLimitedLogger: Sendable {
+    public let logger: Logger
+    private let limiter: Mutex<RepeatLimiter>
 
     public init(_ logger: Logger, every: Int = 100, interval: Duration = .seconds(10)) {
         self.logger = logger
-        self.limiter = RepeatLimiter(every: every, interval: interval)
+        limiter = Mutex(RepeatLimiter(every: every, interval: interval))
     }
 
-    /// Logs `message` at `level` unless the key's limiter holds it back.
-    public mutating func log(
+    /// Logs `message` at `level` unless the limiter holds back this occurrence of `key`.
+    ///
+    /// A level the logger filters out is neither counted nor built.
+    /// - Returns: true when a line was written.
+    @discardableResult
+    public func log(
         _ level: Logger.Level, _ key: String, _ message: @autoclosure () -> String,
-        now: ContinuousClock.Instant = .now
-    ) {
-        guard let count = limiter.record(key, now: now) else { return }
+        metadata: @autoclosure () -> Logger.Metadata? = nil, now: ContinuousClock.Instant = .now
+    ) -> Bool {
+        guard level >= logger.logLevel, let count = limiter.withLock({ $0.record(key, now: now) }) else { return false }
         let text = count > 1 ? "\(message()) (\(count) times since the last report)" : message()
-        logger.log(level: level, "\(text)")
+        logger.log(level: level, "\(text)", metadata: metadata())
+        return true
     }
 
-    public mutating func warning(_ key: String, _ message: @autoclosure () -> String) {
-        log(.warning, key, message())
+    @discardableResult
+    public func warning(_ key: String, _ message: @autoclosure () -> String, now: ContinuousClock.Instant = .now)
+        -> Bool {
+        log(.warning, key, message(), now: now)
+    }
+
+    @discardableResult
+    public func error(_ key: String, _ message: @autoclosure () -> String, now: ContinuousClock.Instant = .now)
+        -> Bool {
+        log(.error, key, message(), now: now)
     }
 }
 
-/// A `RepeatLimiter` for one kind of message and where its lines go, for code that several
-/// threads share (the learner's handlers, the gateway): one key, shared behind a `Mutex`.
+/// `RateLimitedLogger`'s counterpart for the call sites that still log through a
+/// `(String) -> Void` closure (the learner service, the gateway); they move to `RateLimitedLogger`
+/// as they move to `Logger`, and this type goes with the last of them.
 public final class RateLimitedReporter: Sendable {
     private let limiter: Mutex<RepeatLimiter>
     private let log: @Sendable (String) -> Void

@@ -63,9 +63,9 @@ public struct BLASInfo: Sendable, Equatable {
     public var requestedCore: String?
     public var coreSource: CoreSource
     public var threads: Int
-    /// Lines starting with "WARNING:" that executables must print.
+    /// Problems the user should act on (GEMM runs slower than it could); executables log them as warnings.
     public var warnings: [String]
-    /// Informational lines (e.g. a better kernel exists).
+    /// Informational lines (e.g. a better kernel exists); executables log them as notices.
     public var notes: [String]
 
     /// One line for start-up logs, e.g. `BLAS: OpenBLAS 0.3.21 kernel=SkylakeX threads=1 (core chosen from CPUID)`.
@@ -75,11 +75,16 @@ public struct BLASInfo: Sendable, Equatable {
         return "BLAS: \(name) kernel=\(kernel ?? "unknown") threads=\(threads) (\(coreSource.rawValue))"
     }
 
-    /// The summary, the GEMM routing, warnings and notes, one per line, for logging.
+    /// The GEMM routing in one line: which kernel runs which shapes.
+    public var routingSummary: String {
+        GEMMRouting(blasVectorBits: loaded ? BLAS.vectorBits(kernel: kernel) : nil,
+                    datapathBits: CPUFeatures.host().datapathBits).summary
+    }
+
+    /// The summary, the GEMM routing, warnings and notes, one per line, for a report on stdout
+    /// (the benchmarks); executables log the same through swift-log with a level each.
     public var logLines: [String] {
-        let routing = GEMMRouting(blasVectorBits: loaded ? BLAS.vectorBits(kernel: kernel) : nil,
-                                  datapathBits: CPUFeatures.host().datapathBits)
-        return [summary, routing.summary] + warnings + notes.map { "note: \($0)" }
+        [summary, routingSummary] + warnings.map { "WARNING: \($0)" } + notes.map { "note: \($0)" }
     }
 }
 
@@ -178,8 +183,9 @@ public enum BLAS {
             return loaded.sgemm == nil ? nil : loaded
         }
         state.lock.unlock()
-        let info = load()
-        for warning in info.warnings { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        // Loaded on first use without an executable's `load` first (tests, library users): nothing
+        // is logged here (Tensor does not log); `BLAS.info` holds the outcome for whoever asks.
+        load()
         state.lock.lock()
         defer { state.lock.unlock() }
         return state.loaded?.sgemm == nil ? nil : state.loaded
@@ -215,7 +221,7 @@ public enum BLAS {
                             threads: config.threads, warnings: [], notes: choice.notes)
         guard config.enabled else {
             info.notes = []
-            info.warnings.append("WARNING: OpenBLAS disabled by configuration (MEOW_BLAS=off);"
+            info.warnings.append("OpenBLAS disabled by configuration (MEOW_BLAS=off);"
                                  + " every GEMM uses the pure-Swift kernel")
             return LoadedBLAS(info: info, sgemm: nil, dgemm: nil)
         }
@@ -227,7 +233,7 @@ public enum BLAS {
         guard let handle,
               let sgemmSymbol = dlsym(handle, "cblas_sgemm"),
               let dgemmSymbol = dlsym(handle, "cblas_dgemm") else {
-            info.warnings.append("WARNING: OpenBLAS could not be loaded (tried \(config.libraryNames.joined(separator: ", ")));"
+            info.warnings.append("OpenBLAS could not be loaded (tried \(config.libraryNames.joined(separator: ", ")));"
                                  + " every GEMM uses the pure-Swift kernel")
             return LoadedBLAS(info: info, sgemm: nil, dgemm: nil)
         }
@@ -246,7 +252,7 @@ public enum BLAS {
             info.version = String(cString: text).trimmingCharacters(in: .whitespaces)
         }
         if let kernel = info.kernel, features.avx2, !modernKernels.contains(kernel.lowercased()) {
-            info.warnings.append("WARNING: OpenBLAS runs its \(kernel) fallback kernel on a CPU with AVX2"
+            info.warnings.append("OpenBLAS runs its \(kernel) fallback kernel on a CPU with AVX2"
                                  + "\(features.avx512 ? "/AVX-512" : ""): GEMM is ~4x slower;"
                                  + " set MEOW_BLAS_CORE=\(features.bestCore ?? "Haswell")")
         }

@@ -3,6 +3,7 @@ import ArgumentParser
 import CommandLineOptions
 import Foundation
 import Learning
+import Logging
 import MEow
 import Transport
 
@@ -66,6 +67,7 @@ struct ActorCommand: AsyncParsableCommand {
     @Flag(help: "No progress line.") var quiet = false
     @OptionGroup(title: "Policy shape (must match the learner's)") var shape: PolicyShapeOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func validate() throws {
         _ = try makeConfiguration()
@@ -140,12 +142,14 @@ struct ActorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let logger = logging.bootstrap(label: "meow.actor")
         let (configuration, file) = try makeConfiguration()
         blas.loadAndLog()
-        let log = standardErrorLog
+        // ActorProcess still takes a line-logging closure: its lines go out at info level.
+        let log: @Sendable (String) -> Void = { logger.info("\($0)") }
         let shape = self.shape
         if let gatewayListen {
-            try await runGateway(configuration: configuration, listen: gatewayListen, shape: shape, log: log)
+            try await runGateway(configuration: configuration, listen: gatewayListen, shape: shape, logger: logger)
             return
         }
         let process: ActorProcess
@@ -163,15 +167,15 @@ struct ActorCommand: AsyncParsableCommand {
                     load: { try agent.loadPolicyTensors($0) })
             }, log: log)
         } catch {
-            log("meow-actor: \(error)")
+            logger.error("meow-actor: \(error)")
             throw ExitCode(2)
         }
         do {
             let stats = try await CommandRunner.withStopSignal({ process.requestStop() }) { try await process.run() }
-            log("meow-actor \(configuration.actorID): \(stats.state): \(stats.envSteps) env steps, "
-                + "\(stats.batchesAcked) batches acknowledged, policy version \(stats.heldVersion)")
+            let counts = "\(stats.envSteps) env steps, \(stats.batchesAcked) batches acknowledged"
+            logger.info("meow-actor \(configuration.actorID): \(stats.state): \(counts), policy version \(stats.heldVersion)")
         } catch {
-            log("meow-actor \(configuration.actorID): \(error)")
+            logger.error("meow-actor \(configuration.actorID): \(error)")
             throw ExitCode(1)
         }
     }
@@ -179,8 +183,8 @@ struct ActorCommand: AsyncParsableCommand {
 
 extension ActorCommand {
     /// `--gateway-listen`: serve simulators with a local copy of the learner's policy.
-    func runGateway(configuration: ActorConfiguration, listen: String, shape: PolicyShapeOptions,
-                    log: @escaping @Sendable (String) -> Void) async throws {
+    func runGateway(configuration: ActorConfiguration, listen: String, shape: PolicyShapeOptions, logger: Logger)
+        async throws {
         let gateway: SimulatorGateway
         do {
             gateway = try SimulatorGateway(configuration: configuration, listen: listen, makePolicy: { obs, act, welcome in
@@ -188,15 +192,15 @@ extension ActorCommand {
                 return try DistributedAgents.make(config: config, observationDimension: obs, actionDimension: act)
             })
         } catch {
-            log("meow-actor: \(error)")
+            logger.error("meow-actor: \(error)")
             throw ExitCode(2)
         }
         do {
             let stats = try await CommandRunner.withStopSignal({ gateway.requestStop() }) { try await gateway.run() }
-            log("meow-actor gateway \(configuration.actorID): \(stats.state): \(stats.envSteps) transitions, "
-                + "\(stats.batchesAcked) batches acknowledged, policy version \(stats.heldVersion)")
+            let counts = "\(stats.envSteps) transitions, \(stats.batchesAcked) batches acknowledged"
+            logger.info("meow-actor gateway \(configuration.actorID): \(stats.state): \(counts), policy version \(stats.heldVersion)")
         } catch {
-            log("meow-actor gateway \(configuration.actorID): \(error)")
+            logger.error("meow-actor gateway \(configuration.actorID): \(error)")
             throw ExitCode(1)
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Foundation
 import MEow
 
@@ -49,6 +50,8 @@ struct AgentBenchmark: ParsableCommand {
     @Option(help: "The PyTorch reference script.")
     var torchScript = "benchmarks/torch_reference.py"
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         guard repeats > 0, updates > 0, actions > 0, batchSize > 0 else {
             throw ValidationError("--repeats, --updates, --actions and --batch-size must be positive.")
@@ -66,6 +69,7 @@ struct AgentBenchmark: ParsableCommand {
     static let lateStep = 1_000_000
 
     func run() throws {
+        _ = logging.bootstrap(label: "meow.bench")
         let info = BLAS.load()
         for line in info.logLines { print(line) }
         let torch = torchReference.flatMap {

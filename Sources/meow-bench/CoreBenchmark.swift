@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Foundation
 import NN
 
@@ -26,6 +27,8 @@ struct CoreBenchmark: ParsableCommand {
     @Option(help: "Comma-separated sections to run: gemm, mlp, update, adam, activations.")
     var only: String = "gemm,mlp,update,adam,activations"
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1.") }
         guard repetitions >= 3 else { throw ValidationError("--repetitions must be at least 3.") }
@@ -36,6 +39,7 @@ struct CoreBenchmark: ParsableCommand {
     }
 
     func run() throws {
+        _ = logging.bootstrap(label: "meow.bench")
         var config = BLASConfiguration.fromEnvironment()
         if let blasCore { config.core = blasCore }
         config.threads = blasThreads

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Environments
 import Foundation
 
@@ -19,6 +20,8 @@ struct EnvironmentBenchmark: ParsableCommand {
     @Option(help: "Timed repeats; the median is reported.") var repeats = 5
     @Flag(help: "One JSON object per environment instead of a table.") var json = false
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         guard steps > 0, repeats > 0 else { throw ValidationError("--steps and --repeats must be positive.") }
         for name in env where (try? EnvironmentRegistry.entry(named: name)) == nil {
@@ -28,6 +31,7 @@ struct EnvironmentBenchmark: ParsableCommand {
     }
 
     func run() throws {
+        _ = logging.bootstrap(label: "meow.bench")
         for name in env {
             var environment = try EnvironmentRegistry.makeUnitActionEnvironment(name: name)
             var generator = EnvironmentGenerator(seed: 12345)

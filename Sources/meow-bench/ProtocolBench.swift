@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Transport
 import Wire
 
@@ -28,6 +29,8 @@ struct ProtocolBench: AsyncParsableCommand {
     @Option(help: "Action size (Hopper: 3).")
     var actionDim = 3
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         guard rounds > 0, transfers > 0, chunkBytes >= 1024, obsDim > 0, actionDim > 0 else {
             throw ValidationError("--rounds, --transfers, --obs-dim and --action-dim must be positive, --chunk-bytes at least 1024.")
@@ -35,6 +38,7 @@ struct ProtocolBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        _ = logging.bootstrap(label: "meow.bench")
         print("ACTION_REQUEST -> ACTION_REPLY over tcp://127.0.0.1 (obs \(obsDim), action \(actionDim), \(rounds) rounds)")
         print("rows    protocol p50  p99 us   raw nng p50  p99 us   p50 ratio")
         for rows in [1, 64] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Transport
 
 /// Raw nng transport figures over loopback TCP: REQ/REP latency and PUSH/PULL throughput.
@@ -24,6 +25,8 @@ struct TransportBench: AsyncParsableCommand {
     @Option(help: "Concurrent REQ contexts for the many-clients run (also the server's REP contexts).")
     var contexts = 8
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         guard rounds > 0, warmup >= 0, messages > 0, contexts > 0 else {
             throw ValidationError("--rounds, --messages and --contexts must be positive and --warmup not negative.")
@@ -31,6 +34,7 @@ struct TransportBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        _ = logging.bootstrap(label: "meow.bench")
         print("nng REQ/REP round trip over tcp://127.0.0.1 (echo, \(rounds) rounds)")
         print("payload      p50 us     p99 us    mean us")
         for size in [64, 4 << 10, 1_992_294] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Foundation
 import Wire
 
@@ -28,6 +29,8 @@ struct WireBench: ParsableCommand {
     @Option(help: "Timed repeats; the median is reported.")
     var repeats: Int = 15
 
+    @OptionGroup(title: "Logging") var logging: LogOptions
+
     func validate() throws {
         guard count >= 1, obsDim >= 1, actionDim >= 1 else {
             throw ValidationError("--count, --obs-dim and --action-dim must each be at least 1.")
@@ -38,6 +41,7 @@ struct WireBench: ParsableCommand {
     }
 
     func run() throws {
+        _ = logging.bootstrap(label: "meow.bench")
         let frame = Frame(.transitions(Self.batch(count: count, obsDim: obsDim, actionDim: actionDim)), requestID: 1)
         let bytes = try frame.encode()
         print("wire: TRANSITIONS n=\(count) obs=\(obsDim) act=\(actionDim), frame \(bytes.count) bytes, "

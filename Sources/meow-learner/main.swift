@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineOptions
 import Foundation
 import Learning
+import Logging
 import MEow
 import Transport
 
@@ -60,6 +61,7 @@ struct LearnerCommand: AsyncParsableCommand {
     @OptionGroup(title: "MEow hyperparameters (default: the config file, else the --env preset)") var hyperparameters: MEowOptions
     @OptionGroup(title: "Run settings: run directory, checkpoints, metrics endpoint") var runOptions: RunOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func validate() throws {
         if resume != nil && overwrite {
@@ -140,7 +142,7 @@ struct LearnerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let log = standardErrorLog
+        let logger = logging.bootstrap(label: "meow.learner")
         var checkpoint: LoadedCheckpoint?
         var logOnly: String?
         if let resume {
@@ -149,20 +151,20 @@ struct LearnerCommand: AsyncParsableCommand {
                 || manager.fileExists(atPath: resume + "/" + RunFiles.checkpoints + "/latest")
             if !hasCheckpoint && (WriteAheadLog.exists(in: resume) || manager.fileExists(atPath: resume + "/" + RunFiles.config)) {
                 // A crash before the first checkpoint: the log alone holds the run.
-                log("meow-learner: \(resume) has no checkpoint yet; continuing from its write-ahead log")
+                logger.notice("meow-learner: \(resume) has no checkpoint yet; continuing from its write-ahead log")
                 logOnly = resume
             } else {
                 do {
                     checkpoint = try CheckpointStore.load(URL(fileURLWithPath: resume))
                 } catch {
-                    log("meow-learner: cannot resume: \(error)")
+                    logger.error("meow-learner: cannot resume: \(error)")
                     throw ExitCode(2)
                 }
             }
         }
         let configuration = try makeConfiguration(resume: checkpoint, logOnly: logOnly)
         BLASOptions.loadAndLog(core: configuration.run.blasCore, threads: configuration.run.blasThreads)
-        log("meow-learner: effective configuration (docs/configuration.md)\n" + configuration.rendered)
+        logger.info("meow-learner: effective configuration (docs/configuration.md)\n\(configuration.rendered)")
         let agentConfig = configuration.agent
         let service: LearnerService
         do {
@@ -170,21 +172,21 @@ struct LearnerCommand: AsyncParsableCommand {
                                          overwrite: overwrite, dumpReplay: dumpReplay, makeAgent: { spaces in
                 try DistributedAgents.make(config: agentConfig, observationDimension: spaces.observationSize,
                                            actionDimension: spaces.actionSize)
-            }, log: { log($0) })
+            }, log: { logger.info("\($0)") })
         } catch {
-            log("meow-learner: \(error)")
+            logger.error("meow-learner: \(error)")
             throw ExitCode(2)
         }
 
         do {
             let stats = try await CommandRunner.withStopSignal({
-                log("meow-learner: stopping (signal): finishing the update, saving a checkpoint and the policy")
+                logger.notice("meow-learner: stopping (signal): finishing the update, saving a checkpoint and the policy")
                 service.requestStop()
             }) { try await service.run() }
             print("meow-learner: \(stats.envSteps) env steps, \(stats.updates) updates, policy version "
                   + "\(stats.policyVersion), \(stats.actors.count) actors; \(configuration.runDirectory)/policy.safetensors")
         } catch {
-            log("meow-learner: \(error)")
+            logger.error("meow-learner: \(error)")
             throw ExitCode(1)
         }
     }

@@ -25,6 +25,7 @@ struct ActCommand: ParsableCommand {
     @Flag(help: "Sample actions instead of taking the deterministic z₀ = 0 action.") var stochastic = false
     @Option(help: "Seed of the action noise for --stochastic.") var seed: UInt64 = 0
     @OptionGroup(title: "BLAS") var blas: BLASOptions
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func validate() throws {
         if !FileManager.default.fileExists(atPath: policy) {
@@ -36,6 +37,7 @@ struct ActCommand: ParsableCommand {
     }
 
     func run() throws {
+        _ = logging.bootstrap(label: "meow.act")
         blas.loadAndLog()
         let agent: MEowAgent
         do {

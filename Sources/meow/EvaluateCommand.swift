@@ -3,6 +3,7 @@ import Environments
 import Foundation
 import CommandLineOptions
 import Learning
+import Logging
 import Tensor
 
 /// Options shared by the commands that load a saved policy.
@@ -60,6 +61,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Sample actions instead of taking the deterministic z₀ = 0 action.") var stochastic = false
     @Option(help: "Seed of the action noise for --stochastic.") var noiseSeed: UInt64 = 0
     @OptionGroup(title: "BLAS") var blas: BLASOptions
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func validate() throws {
         if episodes < 1 {
@@ -68,15 +70,16 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
+        let logger = logging.bootstrap(label: "meow.evaluate")
         blas.loadAndLog()
         let (resolved, environment, agent) = try source.loadAgent(environment: env, modelPath: model)
-        log("evaluating \(resolved.environmentName)" + (resolved.modelPath.map { " (model \($0))" } ?? "")
-            + " over seeds 0..<\(episodes)")
+        let model = resolved.modelPath.map { " (model \($0))" } ?? ""
+        logger.info("evaluating \(resolved.environmentName)\(model) over seeds 0..<\(episodes)")
         var rng = Xoshiro256(seed: noiseSeed)
         let result = PolicyEvaluation.evaluate(
             agent: agent, environment: environment, episodes: episodes, deterministic: !stochastic, rng: &rng)
         for (seed, episode) in result.episodes.enumerated() {
-            log("seed \(seed): return \(String(format: "%.2f", episode.episodeReturn)), length \(episode.length)")
+            logger.info("seed \(seed): return \(String(format: "%.2f", episode.episodeReturn)), length \(episode.length)")
         }
         let mode = stochastic ? "stochastic" : "deterministic"
         print(
@@ -98,6 +101,7 @@ struct MultiGoalCheckCommand: ParsableCommand {
     @OptionGroup(title: "MEow hyperparameters (default: the run's config.json, else the multigoal preset)")
     var hyperparameters: MEowOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func validate() throws {
         if rollouts < 1 {
@@ -109,6 +113,7 @@ struct MultiGoalCheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        _ = logging.bootstrap(label: "meow.multigoal-check")
         blas.loadAndLog()
         let (_, _, agent) = try source.loadAgent(environment: "multigoal", overrides: hyperparameters.overrides)
         let report = try MultiGoalCheck.run(agent: agent, rollouts: rollouts, maxSteps: maxSteps, seed: noiseSeed)

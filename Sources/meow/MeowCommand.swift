@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Learning
+import Logging
 import MEow
 
 /// `meow`: train MEow on a built-in environment in one process, and evaluate saved policies.
@@ -14,9 +15,9 @@ struct MeowCommand: ParsableCommand {
                       ConfigCommand.self, ModelCommand.self])
 }
 
-/// Prints one line to stderr, where logs go; stdout carries results.
+/// Logs one line at info level as `meow` (stderr, through `LogOptions.bootstrap`); stdout carries results.
 func log(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    Logger(label: "meow").info("\(line)")
 }
 
 /// Runs a Learning configuration step, turning its error into the parser's one-line usage error.

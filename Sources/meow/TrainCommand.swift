@@ -3,6 +3,7 @@ import Foundation
 import CommandLineOptions
 import Environments
 import Learning
+import Logging
 
 /// `meow train`: the single-process trainer, fresh or resumed from a checkpoint.
 struct TrainCommand: ParsableCommand {
@@ -33,6 +34,7 @@ struct TrainCommand: ParsableCommand {
     var hyperparameters: MEowOptions
     @OptionGroup(title: "Run settings (default: the config file, else the documented defaults)") var runSettings: RunOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func validate() throws {
         if resume != nil {
@@ -68,6 +70,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        let logger = logging.bootstrap(label: "meow.train")
         if actors > 0 {
             let passed = OneMachineRun.passThrough(Array(CommandLine.arguments.dropFirst()))
             var run: OneMachineRun
@@ -112,10 +115,10 @@ struct TrainCommand: ParsableCommand {
             }
             BLASOptions.loadAndLog(core: settings.blasCore, threads: settings.blasThreads)
             let counters = checkpoint.manifest.counters
-            log("resuming \(checkpoint.directory.path) at step \(counters.steps) (\(counters.updates) updates)"
-                + (checkpoint.manifest.replay == nil
-                    ? "; no replay snapshot: \(checkpoint.manifest.config.learningStarts) steps refill replay before updates resume"
-                    : "; replay snapshot restored"))
+            let replay = checkpoint.manifest.replay == nil
+                ? "no replay snapshot: \(checkpoint.manifest.config.learningStarts) steps refill replay before updates resume"
+                : "replay snapshot restored"
+            logger.info("resuming \(checkpoint.directory.path) at step \(counters.steps) (\(counters.updates) updates); \(replay)")
             trainer = try LocalTrainer(resuming: checkpoint, settings: settings, options: options)
             print("environment: \(trainer.environmentName), run directory: \(trainer.runDirectory.path)")
             print(ConfigFile.render(environment: trainer.environmentName, model: trainer.modelPath, config: trainer.config,
@@ -135,7 +138,7 @@ struct TrainCommand: ParsableCommand {
         let summary = try trainer.run()
 
         if summary.interrupted {
-            log("stopped by signal after \(summary.steps) steps; checkpoint, policy and metrics saved")
+            logger.notice("stopped by signal after \(summary.steps) steps; checkpoint, policy and metrics saved")
         }
         let evaluation = summary.evaluations.last.map { String(format: "%.2f at step %d", $0.meanReturn, $0.step) } ?? "-"
         print(
@@ -164,8 +167,10 @@ struct ConfigCommand: ParsableCommand {
     @OptionGroup(title: "MEow hyperparameters") var hyperparameters: MEowOptions
     @OptionGroup(title: "Run settings") var runSettings: RunOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func run() throws {
+        _ = logging.bootstrap(label: "meow.config")
         if let markdown {
             guard let table = ConfigFile.keysMarkdown(section: markdown) else {
                 throw ValidationError("Invalid --markdown: expected \(ConfigFile.generatedSections.joined(separator: " or ")), "
@@ -191,8 +196,10 @@ struct ModelCommand: ParsableCommand {
 
     @Option(help: "The MuJoCo task: \(EnvironmentRegistry.entries.filter(\.acceptsModelPath).map(\.name).joined(separator: ", ")).")
     var env: String
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func run() throws {
+        _ = logging.bootstrap(label: "meow.model")
         let tasks = EnvironmentRegistry.entries.filter(\.acceptsModelPath).map(\.name)
         guard let entry = try? EnvironmentRegistry.entry(named: env), let text = MuJoCoModels.text(environment: entry.name)
         else {

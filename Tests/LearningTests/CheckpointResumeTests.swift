@@ -7,7 +7,10 @@ import Testing
 @testable import Learning
 
 /// Exact resume: a run stopped, checkpointed and continued in a new trainer equals one that never stopped.
-@Suite struct CheckpointResumeTests {
+///
+/// Serialized: each test trains for seconds on the calling thread, and two at once would hold both of the
+/// cooperative pool's threads (2 cores) while async tests elsewhere wait for one.
+@Suite(.serialized) struct CheckpointResumeTests {
     /// Pendulum with small networks: 300 steps, updates from step index 51, evaluations every 100 steps.
     static func tinyConfig() -> MEowConfig {
         var c = MEowConfig.preset("pendulum")!

@@ -102,7 +102,7 @@ public final class LearnerService: Sendable {
             throw .io(path: directory, reason: "cannot create the run directory (\(fileErrorReason(error))); choose another --run-dir or fix its permissions")
         }
         lock = try RunDirectoryLock(runDirectory: directory)
-        if !continuing { try LearnerRunFiles.claim(directory, overwrite: overwrite, log: log) }
+        if !continuing { try LearnerRunFiles.claim(directory, overwrite: overwrite) }
         let configPath = directory + "/" + RunFiles.config
         do {
             try RunDirectory.write(configuration.rendered, to: URL(fileURLWithPath: configPath))

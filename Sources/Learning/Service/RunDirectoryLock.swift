@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Logging
 import NN
 import Synchronization
 
@@ -100,14 +101,15 @@ public enum LearnerRunFiles {
     ]
 
     /// Lets a fresh run start in `directory`: refuses one that holds a run, unless `overwrite`,
-    /// which deletes that run's files first.
-    static func claim(_ directory: String, overwrite: Bool, log: @Sendable (String) -> Void) throws(LearnerError) {
+    /// which deletes that run's files first (and says so at notice level on `logger`).
+    static func claim(_ directory: String, overwrite: Bool, logger: Logger = Logger(label: "meow.learner"))
+        throws(LearnerError) {
         let manager = FileManager.default
         let names = (try? manager.contentsOfDirectory(atPath: directory)) ?? []
         let earlier = names.filter { entries.contains($0) || $0.hasPrefix(RunFiles.eventFilePrefix) }.sorted()
         guard !earlier.isEmpty else { return }
         guard overwrite else { throw .runDirectoryHoldsRun(path: directory, found: describe(directory)) }
-        log("learner: --overwrite: deleting the earlier run in \(directory) (\(describe(directory)))")
+        logger.notice("learner: --overwrite: deleting the earlier run in \(directory) (\(describe(directory)))")
         for name in earlier {
             do {
                 try manager.removeItem(atPath: directory + "/" + name)

@@ -44,7 +44,7 @@ import Testing
 
     @Test func aFreshRunRefusesADirectoryWithARunUnlessToldToOverwrite() throws {
         let directory = try runDirectory()
-        try LearnerRunFiles.claim(directory, overwrite: false, log: { _ in })  // empty: fine
+        try LearnerRunFiles.claim(directory, overwrite: false)  // empty: fine
         try Data(#"{"env": "pendulum"}"#.utf8).write(to: URL(fileURLWithPath: directory + "/config.json"))
         try Data(#"{"env_steps": 1200, "updates": 340}"#.utf8)
             .write(to: URL(fileURLWithPath: directory + "/learner-stats.json"))
@@ -53,9 +53,9 @@ import Testing
         #expect(FileManager.default.createFile(atPath: directory + "/notes.txt", contents: Data()))
         #expect(throws: LearnerError.runDirectoryHoldsRun(
             path: directory, found: "env pendulum, 1200 env steps, 340 updates, a write-ahead log")) {
-            try LearnerRunFiles.claim(directory, overwrite: false, log: { _ in })
+            try LearnerRunFiles.claim(directory, overwrite: false)
         }
-        try LearnerRunFiles.claim(directory, overwrite: true, log: { _ in })
+        try LearnerRunFiles.claim(directory, overwrite: true)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["notes.txt"],
                 "only the run's files go")
     }
