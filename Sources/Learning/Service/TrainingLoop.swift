@@ -278,7 +278,7 @@ final class TrainingLoop: Sendable {
             // Ordinals in the log number the transitions replay took, offset by what the log never saw.
             unlogged: envSteps - Int(recovered?.transitions ?? 0))
         let capacity = replay.capacity
-        var insertFailures = RateLimitedLogger(logger)
+        let insertFailures = RateLimitedLogger(logger)
         var lastFlush = ContinuousClock.now
 
         while true {
