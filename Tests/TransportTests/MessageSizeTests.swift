@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 @testable import Transport
 
-@Suite struct MessageSizeTests {
+@Suite(.ownExecutor) struct MessageSizeTests {
     // MARK: - RECVMAXSZ
 
     @Test func maxMessageSizeCountsTheFourByteRequestHeader() async throws {
