@@ -60,7 +60,7 @@ public final class SimulatorGateway: Sendable {
         runID = system.next()
         shared = UplinkState(stats: ActorStats(actorID: configuration.actorID, runID: runID,
                                                actorSeed: configuration.seed, environmentSeeds: []))
-        uplink = Uplink(configuration: configuration, runID: runID, shared: shared, log: log)
+        uplink = Uplink(configuration: configuration, runID: runID, shared: shared)
         dropLog = RateLimitedReporter(log: log)
     }
 
@@ -304,7 +304,7 @@ public final class SimulatorGateway: Sendable {
                         url: configuration.connect, tls: configuration.tls, hello: actorHello,
                         limits: configuration.limits, requestTimeout: .milliseconds(configuration.requestTimeoutMs),
                         backoffMinimum: .milliseconds(configuration.backoffMinimumMs),
-                        backoffMaximum: .milliseconds(configuration.backoffMaximumMs), log: log,
+                        backoffMaximum: .milliseconds(configuration.backoffMaximumMs),
                         onNewLearner: { [shared] in shared.learnerChanged(to: $0) })
                 }
                 let connection: LearnerConnection

@@ -161,7 +161,7 @@ struct ActorCommand: AsyncParsableCommand {
                         agent.act(observations: observations, count: count, deterministic: false, rng: &rng)
                     },
                     load: { try agent.loadPolicyTensors($0) })
-            }, log: log)
+            })
         } catch {
             log("meow-actor: \(error)")
             throw ExitCode(2)
