@@ -170,7 +170,7 @@ struct LearnerCommand: AsyncParsableCommand {
                                          overwrite: overwrite, dumpReplay: dumpReplay, makeAgent: { spaces in
                 try DistributedAgents.make(config: agentConfig, observationDimension: spaces.observationSize,
                                            actionDimension: spaces.actionSize)
-            }, log: { log($0) })
+            })
         } catch {
             log("meow-learner: \(error)")
             throw ExitCode(2)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MEow
 import NN
 import Replay
@@ -38,6 +39,9 @@ public final class LearnerService: Sendable {
     /// Serves ACTION_REQUEST from simulators.
     private let simulators: SimulatorServer
     private let started = ContinuousClock.now
+    private let logger = Logger(label: "meow.learner")
+    /// Where the parts that still take a line-logging closure (the write-ahead log, the publisher, the
+    /// training thread, the simulator server) write: this service's logger, at info.
     private let log: @Sendable (String) -> Void
     private let boundPort = Mutex<Int?>(nil)
     /// Env steps and updates at the start of this session (a resume's checkpoint), so rates count this session's only.
@@ -60,11 +64,9 @@ public final class LearnerService: Sendable {
     ///   - overwrite: a fresh run deletes an earlier run's files first.
     ///   - dumpReplay: debugging: a file that gets replay's rows when the training thread ends.
     ///   - makeAgent: builds the agent for the agreed spaces (on the training thread).
-    ///   - log: where start-up lines and the progress line go (stderr in the executable).
     public init(configuration: LearnerConfiguration, resume: LoadedCheckpoint? = nil, continuing: Bool? = nil,
                 overwrite: Bool = false, dumpReplay: String? = nil,
-                makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
-                log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
+                makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent) throws(LearnerError) {
         try configuration.validate()
         var spec = try EnvironmentSpec.resolve(configuration.environment, modelPath: configuration.modelPath)
         // A resumed run knows the spaces it recorded before any peer says HELLO.
@@ -76,10 +78,13 @@ public final class LearnerService: Sendable {
         let continuing = continuing ?? (resume != nil)
         self.configuration = configuration
         self.spec = spec
+        let log: @Sendable (String) -> Void = { [logger] in logger.info("\($0)") }
         self.log = log
         if let reason = spec.fallbackReason {
-            log("meow-learner: MuJoCo is not available here (\(reason)); \(spec.name) takes its spaces from the "
-                + "first peer's HELLO and the learner evaluates nothing itself")
+            logger.warning("""
+                meow-learner: MuJoCo is not available here (\(reason)); \(spec.name) takes its spaces from the \
+                first peer's HELLO and the learner evaluates nothing itself
+                """)
         }
         firstSteps = resume?.manifest.counters.steps ?? 0
         firstUpdates = resume?.manifest.counters.updates ?? 0
@@ -185,10 +190,12 @@ public final class LearnerService: Sendable {
                                      sink: LedgerSimulatorSink(core: core, log: writeAheadLog), weights: publisher,
                                      metrics: nil, evaluator: evaluator, makeAgent: makeAgent, log: log)
         if continuing {
-            log("learner: write-ahead log \(writeAheadLog.directory): \(recovered.records.count) records, "
-                + "\(recovered.transitions) transitions logged, \(marks) batches stay duplicates"
-                + (recovered.tornBytes > 0 ? ", a torn tail of \(recovered.tornBytes) bytes cut" : "")
-                + (versionOffset > 0 ? "; versions continue past \(ceiling.ceiling)" : ""))
+            let torn = recovered.tornBytes > 0 ? ", a torn tail of \(recovered.tornBytes) bytes cut" : ""
+            let versions = versionOffset > 0 ? "; versions continue past \(ceiling.ceiling)" : ""
+            logger.info("""
+                learner: write-ahead log \(writeAheadLog.directory): \(recovered.records.count) records, \
+                \(recovered.transitions) transitions logged, \(marks) batches stay duplicates\(torn)\(versions)
+                """)
         }
     }
 
@@ -217,14 +224,16 @@ public final class LearnerService: Sendable {
     /// Listens, trains and serves until stopped or finished; returns the final counters.
     public func run() async throws(LearnerError) -> LearnerStats {
         if budgetSpent {
-            log("learner: the run already took its \(firstSteps) env steps (total-steps "
-                + "\(configuration.agent.totalSteps)): nothing to train, peers are told the run is over; give a larger "
-                + "--total-steps to extend it")
+            logger.notice("""
+                learner: the run already took its \(firstSteps) env steps (total-steps \
+                \(configuration.agent.totalSteps)): nothing to train, peers are told the run is over; give a larger \
+                --total-steps to extend it
+                """)
             core.withLedgerAndSignal { $0.beginShutdown(.finished) }
         }
         training.start()
         if spec.waitsForFirstPeer {
-            log("learner: waiting for the first peer: its HELLO brings the spaces the networks are built for")
+            logger.info("learner: waiting for the first peer: its HELLO brings the spaces the networks are built for")
         } else {
             // Nothing is served before the policy it continues (a resume's) is published.
             await training.ready()
@@ -252,12 +261,14 @@ public final class LearnerService: Sendable {
             requestStop()
             throw .listen(url: configuration.listen, reason: "\(error)")
         }
-        log("learner: listening on \(configuration.listen)"
-            + (configuration.token == nil ? "" : " (auth token required)")
-            + "; env \(spec.envID); replay \(configuration.agent.bufferSize) transitions, "
-            + String(format: "%.1f MiB", Double(replayBytes) / 1_048_576)
-            + "; rate limiter \(configuration.resolvedSamplesPerInsert) samples/insert, min replay "
-            + "\(configuration.resolvedMinReplay), error buffer \(Int(configuration.resolvedErrorBuffer))")
+        let auth = configuration.token == nil ? "" : " (auth token required)"
+        let mebibytes = String(format: "%.1f MiB", Double(replayBytes) / 1_048_576)
+        logger.info("""
+            learner: listening on \(configuration.listen)\(auth); env \(spec.envID); replay \
+            \(configuration.agent.bufferSize) transitions, \(mebibytes); rate limiter \
+            \(configuration.resolvedSamplesPerInsert) samples/insert, min replay \(configuration.resolvedMinReplay), \
+            error buffer \(Int(configuration.resolvedErrorBuffer))
+            """)
 
         var metricsServer: MetricsServer?
         var mirror: MetricsMirror?
@@ -270,8 +281,7 @@ public final class LearnerService: Sendable {
                 let token = listen.isLoopback ? nil : configuration.token
                 let server = try MetricsServer(address: listen, registry: metrics.registry, token: token,
                                                isReady: { publisher.newestVersion != nil })
-                log("learner: metrics on http://\(server.address)/metrics"
-                    + (token == nil ? "" : " (bearer token required)"))
+                logger.info("learner: metrics on http://\(server.address)/metrics\(token == nil ? "" : " (bearer token required)")")
                 metricsServer = server
                 mirror = MetricsMirror(metrics: metrics, replayCapacity: configuration.agent.bufferSize)
                 simulators.attach(metrics: metrics)
@@ -284,7 +294,7 @@ public final class LearnerService: Sendable {
 
         simulators.start()
         let router = RequestRouter(core: core, publisher: publisher, log: writeAheadLog,
-                                   staleDrops: RateLimitedReporter(log: log),
+                                   staleDrops: RateLimitedReporter(log: { [logger] in logger.warning("\($0)") }),
                                    limits: configuration.limits, simulators: simulators)
         let server = Task {
             try? await socket.serve(contexts: configuration.serverContexts,
@@ -295,18 +305,34 @@ public final class LearnerService: Sendable {
             for await pipe in closedPipes { router.pipeClosed(pipe) }
         }
 
+        // Timers and the training thread's end arrive on one stream, so this task sleeps between them.
+        let (events, event) = AsyncStream.makeStream(of: ServiceEvent.self)
+        let timeout = Duration.milliseconds(configuration.resolvedPeerTimeoutMs)
+        let period = housekeepingPeriod(peerTimeout: timeout)
+        let ticker = Task {
+            while !Task.isCancelled {
+                // Timed wait: the housekeeping period (stats file, progress line, silent peers: all about time).
+                try? await Task.sleep(for: period)
+                event.yield(.tick)
+            }
+        }
+        let finisher = Task { [training] in
+            let outcome = await training.wait()
+            event.yield(.finished)
+            return outcome
+        }
+
         var lastStats = ContinuousClock.now
         // Failed handshakes never become pipes; nng only counts them (docs/deployment.md).
-        let handshakeFailures = RateLimitedReporter(log: log)
+        let handshakeFailures = RateLimitedReporter(log: { [logger] in logger.warning("\($0)") })
         var listenerFailures = configuration.tls == nil ? nil : listener.failures
         var lastProgress = ContinuousClock.now
         var previous = (steps: firstSteps, updates: firstUpdates, at: ContinuousClock.now)
-        let timeout = Duration.milliseconds(configuration.resolvedPeerTimeoutMs)
-        while !training.isFinished {
-            try? await Task.sleep(for: .milliseconds(50))
+        for await next in events {
+            if case .finished = next { break }
             let now = ContinuousClock.now
             let forgotten = core.withLedger { $0.forgetSilentPeers(now: now, timeout: timeout) }
-            for key in forgotten { log("learner: forgot actor \(key.actorID) (run \(key.runID)): silent") }
+            for key in forgotten { logger.info("learner: forgot actor \(key.actorID) (run \(key.runID)): silent") }
             if now - lastStats >= .milliseconds(configuration.statsIntervalMs) {
                 lastStats = now
                 let current = stats()
@@ -327,17 +353,20 @@ public final class LearnerService: Sendable {
             if configuration.progressIntervalMs > 0 && now - lastProgress >= .milliseconds(configuration.progressIntervalMs) {
                 lastProgress = now
                 let current = stats()
-                log(progressLine(current, since: previous))
+                logger.info("\(progressLine(current, since: previous))")
                 previous = (current.envSteps, current.updates, now)
             }
         }
-        let outcome = await training.wait()
+        ticker.cancel()
+        event.finish()
+        let outcome = await finisher.value
         // Tell peers why, briefly, before the socket goes: "run over" (retry 0) or "stopping" (retry later).
         core.withLedger { $0.beginShutdown($0.shutdown == .finished ? .finished : .stopping) }
-        let finished = core.withLedger { $0.shutdown == .finished }
+        let runOver = core.withLedger { $0.shutdown == .finished }
         // A resumed run with nothing to do stays a little longer, so peers started with it hear why.
         let grace = budgetSpent ? max(2 * configuration.heartbeatIntervalMs, 5000) : 2 * configuration.heartbeatIntervalMs
-        try? await Task.sleep(for: finished ? .milliseconds(grace) : .milliseconds(200))
+        // Timed wait: a drain budget: peers' next requests (a heartbeat period or two) hear why the learner goes.
+        try? await Task.sleep(for: runOver ? .milliseconds(grace) : .milliseconds(200))
         simulators.stop()
         socket.close()
         server.cancel()
@@ -349,9 +378,9 @@ public final class LearnerService: Sendable {
         try? final.write(to: configuration.resolvedStatsFile)
         mirror?.update(final, chunksServed: publisher.chunksServed,
                        evaluation: training.lastEvaluation.withLock { $0?.meanReturn })
-        if let path = outcome.policyPath { log("learner: saved the policy to \(path)") }
-        if let path = outcome.checkpoint { log("learner: last checkpoint \(path)") }
-        log("learner: " + progressLine(final, since: previous))
+        if let path = outcome.policyPath { logger.info("learner: saved the policy to \(path)") }
+        if let path = outcome.checkpoint { logger.info("learner: last checkpoint \(path)") }
+        logger.info("learner: \(progressLine(final, since: previous))")
         if let error = outcome.error { throw error }
         return final
     }
@@ -370,5 +399,21 @@ public final class LearnerService: Sendable {
         }
         if stats.tryLater > 0 { line += " try-later \(stats.tryLater)" }
         return line
+    }
+}
+
+/// What wakes `LearnerService.run` between requests: a housekeeping tick, or the training thread's end.
+private enum ServiceEvent: Sendable {
+    case tick
+    case finished
+}
+
+extension LearnerService {
+    /// How often `run` does its housekeeping: often enough for the stats file, the progress line and
+    /// a tenth of the peer timeout (so a silent peer is forgotten within 1.1 timeouts).
+    func housekeepingPeriod(peerTimeout: Duration) -> Duration {
+        var period = min(.milliseconds(configuration.statsIntervalMs), peerTimeout / 10)
+        if configuration.progressIntervalMs > 0 { period = min(period, .milliseconds(configuration.progressIntervalMs)) }
+        return max(period, .milliseconds(10))
     }
 }
