@@ -130,11 +130,14 @@ public final class ActorProcess: Sendable {
                                           interval: .milliseconds(Int(max(10, welcome.heartbeatIntervalMs)))) }
         let puller = Task { await uplink.pullWeights(connection: connection, requests: weightsRequests) }
         let reporter = Task { await uplink.report(outbox: outbox, started: started) }
-        // A stop or the end of the run wakes the environment thread if it waits for room, and the uploader.
+        // A stop, and then the end of the run, each change what a producer waiting for room gives up on:
+        // wake the environment thread (and the uploader) at each.
         let stopWatcher = Task { [shared] in
-            await shared.halted.wait()
-            outbox.wakeProducers()
-            outbox.ring()
+            for event in [shared.halted, shared.ended] {
+                await event.wait()
+                outbox.wakeProducers()
+                outbox.ring()
+            }
         }
 
         for await _ in environmentDone {}
@@ -142,7 +145,7 @@ public final class ActorProcess: Sendable {
         // Give the uploader the drain budget to empty the outbox, then stop everything.
         let drainBudget = Duration.milliseconds(configuration.drainTimeoutMs)
         let deadline = Task {
-            // Timed wait: the drain budget (--drain-timeout-ms) the uploader has to empty the outbox.
+            // Timed wait: the drain budget (`drainTimeoutMs`) the uploader has to empty the outbox.
             try? await Task.sleep(for: drainBudget)
             uploader.cancel()
         }

@@ -21,7 +21,8 @@ public final class Outbox: Sendable {
         /// Producers waiting for room, woken by an acknowledgement or `wakeProducers()`.
         var waiting: [DispatchSemaphore] = []
 
-        /// Wakes every waiting producer; each re-checks room and its give-up condition.
+        /// Removes the waiting producers, for the caller to signal once the lock is released; each
+        /// woken producer re-checks room and its give-up condition.
         mutating func takeWaiting() -> [DispatchSemaphore] {
             defer { waiting.removeAll() }
             return waiting

@@ -30,6 +30,8 @@ final class UplinkState: Sendable {
     /// Set once a stop is requested or the run ends: what the network tasks and a waiting
     /// producer await instead of re-reading the flags above.
     let halted = StopFlag()
+    /// Set once the run ends (`end` holds why): a stopping actor's last batch stops waiting then.
+    let ended = StopFlag()
 
     init(stats: ActorStats) { self.stats = Mutex(stats) }
 
@@ -52,6 +54,7 @@ final class UplinkState: Sendable {
 
     func finish(_ reason: UplinkEnd) {
         end.withLock { if $0 == nil { $0 = reason } }
+        ended.set()
         halted.set()
     }
 
