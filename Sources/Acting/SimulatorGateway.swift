@@ -69,7 +69,7 @@ public final class SimulatorGateway: Sendable {
 
     /// Asks the gateway to stop: answer waiting simulators, send what it holds, say GOODBYE.
     public func requestStop() {
-        shared.stopRequested.store(true, ordering: .relaxed)
+        shared.requestStop()
     }
 
     /// A snapshot of the counters (env steps are the transitions uploaded).
