@@ -100,21 +100,30 @@ let package = Package(
             ],
             swiftSettings: checkedSettings),
 
-        // The single-process trainer and the learner service (Learning/Service),
-        // composed from the agent, environments, replay, the wire protocol and the transport.
+        // The simulators' side of a run, shared by the learner and a meow-actor gateway: HELLO
+        // admission, sessions, episodes, the simulator server and its batched inference.
         .target(
-            name: "Learning",
+            name: "Simulators",
             dependencies: [
-                "MEow", "Environments", "Replay", "Tensor", "Wire", "Transport", "Telemetry",
+                "MEow", "Replay", "Tensor", "Wire", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: checkedSettings),
-        // The actor loop, composed from the same parts; its simulator gateway
-        // reuses Learning's simulator server.
+        // The single-process trainer and the learner service (Learning/Service),
+        // composed from the agent, environments, replay, the simulators, the wire protocol and the transport.
+        .target(
+            name: "Learning",
+            dependencies: [
+                "MEow", "Environments", "Replay", "Simulators", "Tensor", "Wire", "Transport", "Telemetry",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: checkedSettings),
+        // The actor loop, composed from the same parts; its simulator gateway serves
+        // simulators with the Simulators server. It never imports Learning.
         .target(
             name: "Acting",
             dependencies: [
-                "MEow", "Environments", "Wire", "Transport", "Learning", "Replay", "Telemetry",
+                "MEow", "Environments", "Wire", "Transport", "Simulators", "Replay", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: checkedSettings),
@@ -165,10 +174,13 @@ let package = Package(
         .testTarget(name: "ReplayTests", dependencies: ["Replay"], swiftSettings: checkedSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
         .testTarget(
-            name: "LearningTests", dependencies: ["Learning", "Replay", "Wire", "Environments"],
+            name: "LearningTests", dependencies: ["Learning", "Simulators", "Replay", "Wire", "Environments"],
             swiftSettings: checkedSettings),
         .testTarget(
-            name: "ActingTests", dependencies: ["Acting", "Learning", "Wire", "Environments", "MEow"],
+            name: "ActingTests", dependencies: ["Acting", "Learning", "Simulators", "Wire", "Environments", "MEow"],
+            swiftSettings: checkedSettings),
+        .testTarget(
+            name: "SimulatorsTests", dependencies: ["Simulators", "MEow", "Replay", "Tensor", "Wire"],
             swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],

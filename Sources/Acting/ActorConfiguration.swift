@@ -1,4 +1,3 @@
-import Learning
 import Transport
 import Wire
 
@@ -27,16 +26,19 @@ public struct ActorConfiguration: Sendable {
     public var batchSize: Int?
     /// Longest a partial batch waits; nil: the learner's upload interval.
     public var batchIntervalMs: Int?
-    /// Env steps between weight polls; nil: the learner's refresh period.
+    /// Env steps between weight polls (a gateway counts its simulators' transitions); nil: the
+    /// learner's refresh period.
     public var weightsEvery: Int?
-    /// Gateway mode: how often to ask the learner for newer weights (ms).
-    public var weightsPollMs = 100
     /// Stop after this many env steps (all copies together); nil: until told the run is over.
     public var maxSteps: Int?
     /// Time limit override for the built-in environment.
     public var maxEpisodeSteps: Int?
     /// Unacknowledged batches kept for resending; a full outbox pauses the environments.
-    public var outboxCapacity = ActorSettings.defaultOutboxCapacity
+    public var outboxCapacity = ActorConfiguration.defaultOutboxCapacity
+    /// One batch in flight: an actor behind the rate limiter stops collecting at once, so data is
+    /// fresh on arrival (docs/benchmarks.md, "Policy lag"). The config file's `actor` section
+    /// (Learning's `ActorSettings`) has the same default; ActingTests checks that they agree.
+    public static let defaultOutboxCapacity = 1
     /// How long one request may wait for its reply before it is resent.
     public var requestTimeoutMs = 2000
     /// First and largest wait between retries while the learner is unreachable.

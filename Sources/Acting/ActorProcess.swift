@@ -132,12 +132,9 @@ public final class ActorProcess: Sendable {
         let reporter = Task { await uplink.report(outbox: outbox, started: started) }
         // A stop, and then the end of the run, each change what a producer waiting for room gives up on:
         // wake the environment thread (and the uploader) at each.
-        let stopWatcher = Task { [shared] in
-            for event in [shared.halted, shared.ended] {
-                await event.wait()
-                outbox.wakeProducers()
-                outbox.ring()
-            }
+        shared.onStopOrEnd {
+            outbox.wakeProducers()
+            outbox.ring()
         }
 
         for await _ in environmentDone {}
@@ -154,7 +151,6 @@ public final class ActorProcess: Sendable {
         uploader.cancel()
         heartbeat.cancel()
         puller.cancel()
-        stopWatcher.cancel()
         weightsDoorbell.finish()
         reporter.cancel()
         _ = await reporter.value
@@ -236,7 +232,7 @@ public final class ActorProcess: Sendable {
                                     actionSize: actionSize, batchSize: batchSize, interval: interval)
         var client = VariableClient(updatePeriod: weightsEvery, lagRule: welcome.weightsLag)
         var steps = 0
-        let stopping = { [shared] in shared.halted.isSet }
+        let stopping = { [shared] in shared.isStopping }
 
         var generation = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
         var newLearnerAt: ContinuousClock.Instant?

@@ -1,4 +1,3 @@
-import Learning
 import Logging
 import MEow
 import Synchronization

@@ -34,11 +34,15 @@ public final class Outbox: Sendable {
     private let doorbell: AsyncStream<Void>.Continuation
     /// Rings whenever a batch arrives, so the upload task can sleep while the outbox is empty.
     public let arrivals: AsyncStream<Void>
+    /// Rings whenever a batch is acknowledged and leaves (room for the next): a gateway listens.
+    public let departures: AsyncStream<Void>
+    private let departed: AsyncStream<Void>.Continuation
 
     public init(capacity: Int) {
         precondition(capacity >= 1, "an outbox holds at least one batch")
         self.capacity = capacity
         (arrivals, doorbell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (departures, departed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Appends `batch`, waiting while the outbox is full.
@@ -115,6 +119,7 @@ public final class Outbox: Sendable {
         }
         guard let woken else { return false }
         for semaphore in woken { semaphore.signal() }
+        departed.yield()
         return true
     }
 

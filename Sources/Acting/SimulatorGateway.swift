@@ -1,7 +1,7 @@
 import Foundation
-import Learning
+import Logging
 import MEow
-import Replay
+import Simulators
 import Synchronization
 import Telemetry
 import Transport
@@ -11,19 +11,22 @@ import Wire
 ///
 /// ```
 ///  simulators ──REQ──▶ REP (gateway) ──▶ SimulatorServer: episodes, local inference ──▶ GatewaySink
-///                                                  ▲ weights (polled)                      │ batches with seq
+///                                                  ▲ weights (pulled when due)             │ TransitionAdder
 ///                                                  └──────────── learner ◀── Uplink ◀── Outbox
 /// ```
 /// To the learner the gateway is one actor: it says HELLO with the spaces of its first
-/// simulator, pulls weights like an actor, and uploads the transitions its simulators' rows
-/// completed as TRANSITIONS batches through the actor's uploader (seq, outbox, resend after a
-/// learner restart). EPISODE_STATS from simulators go upstream under the gateway's actor id;
-/// deterministic (evaluation) sessions' episodes are counted here only. The token guards both
-/// sides: the gateway presents it to the learner and requires it from simulators.
+/// simulator, pulls weights like an actor (`VariableClient`, counting its simulators'
+/// transitions as steps), and uploads the transitions its simulators' rows completed as
+/// TRANSITIONS batches through the actor's adder and uploader (seq, outbox, resend after a
+/// learner restart), each row with its episode id, step index and done flags. EPISODE_STATS
+/// from simulators go upstream under the gateway's actor id; deterministic (evaluation)
+/// sessions' episodes are counted here only. HELLO from a simulator passes the same
+/// `HelloAdmission` as at the learner; the token guards both sides: the gateway presents it to
+/// the learner and requires it from simulators.
 public final class SimulatorGateway: Sendable {
     /// Builds the inference policy for the agreed sizes and the learner's WELCOME (its preset).
     public typealias PolicyFactory = @Sendable (_ observationSize: Int, _ actionSize: Int, _ welcome: Welcome) throws
-        -> any DistributedAgent
+        -> any InferencePolicy
 
     private struct Upstream: Sendable {
         var connection: LearnerConnection?
@@ -35,18 +38,22 @@ public final class SimulatorGateway: Sendable {
     public let configuration: ActorConfiguration
     public let listen: String
     private let makePolicy: PolicyFactory
-    private let log: @Sendable (String) -> Void
+    private let logger = Logger(label: "meow.gateway")
     private let runID: UInt64
     private let shared: UplinkState
     private let uplink: Uplink
-    private let dropLog: RateLimitedReporter
+    private let admission: HelloAdmission
     private let upstream = Mutex(Upstream())
     private let boundPort = Mutex<Int?>(nil)
+    /// Rings when the learner first welcomes the gateway, when a stop is asked for, and when an
+    /// uplink task ends (the run is over): `run()` waits on it.
+    private let changes: AsyncStream<Void>
+    private let changed: AsyncStream<Void>.Continuation
     /// How long a simulator's HELLO waits for the learner's WELCOME before TRY_LATER.
     private let helloBudget: Duration = .seconds(3)
 
-    public init(configuration: ActorConfiguration, listen: String, makePolicy: @escaping PolicyFactory,
-                log: @escaping @Sendable (String) -> Void) throws(ActorError) {
+    public init(configuration: ActorConfiguration, listen: String, makePolicy: @escaping PolicyFactory)
+        throws(ActorError) {
         try configuration.validate()
         if configuration.token == nil && !EndpointURL.isLoopback(listen) {
             throw .invalidSetting(field: "gateway-listen",
@@ -55,13 +62,13 @@ public final class SimulatorGateway: Sendable {
         self.configuration = configuration
         self.listen = listen
         self.makePolicy = makePolicy
-        self.log = log
         var system = SystemRandomNumberGenerator()
         runID = system.next()
         shared = UplinkState(stats: ActorStats(actorID: configuration.actorID, runID: runID,
                                                actorSeed: configuration.seed, environmentSeeds: []))
         uplink = Uplink(configuration: configuration, runID: runID, shared: shared)
-        dropLog = RateLimitedReporter(log: log)
+        admission = HelloAdmission(server: "gateway", token: configuration.token)
+        (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The TCP port the gateway listens on, once `run()` has bound it.
@@ -70,10 +77,13 @@ public final class SimulatorGateway: Sendable {
     /// Asks the gateway to stop: answer waiting simulators, send what it holds, say GOODBYE.
     public func requestStop() {
         shared.requestStop()
+        changed.yield()
     }
 
     /// A snapshot of the counters (env steps are the transitions uploaded).
     public func stats() -> ActorStats { shared.stats.withLock { $0 } }
+
+    private var isStopping: Bool { shared.stopRequested.load(ordering: .relaxed) || shared.isEnded }
 
     /// Serves simulators and uploads until stopped or the learner ends the run.
     public func run() async throws(ActorError) -> ActorStats {
@@ -92,19 +102,22 @@ public final class SimulatorGateway: Sendable {
             throw .connect(url: listen, reason: "cannot listen for simulators: \(error)")
         }
         defer { socket.close() }
-        log("gateway \(configuration.actorID): serving simulators on \(listen)"
-            + (configuration.token == nil ? "" : " (auth token required)") + "; learner \(configuration.connect)")
+        let token = configuration.token == nil ? "" : " (auth token required)"
+        logger.info("gateway \(configuration.actorID): serving simulators on \(listen)\(token); learner \(configuration.connect)")
 
         let outbox = Outbox(capacity: configuration.outboxCapacity)
-        let sink = GatewaySink(owner: self, outbox: outbox)
+        let (weightsRequests, weightsDoorbell) = AsyncStream.makeStream(of: Void.self,
+                                                                        bufferingPolicy: .bufferingNewest(1))
+        let sink = GatewaySink(shared: shared, outbox: outbox, weightsDoorbell: weightsDoorbell,
+                               spaces: { [self] in upstream.withLock { $0.spaces } })
         var settings = SimulatorServerSettings()
         settings.seed = configuration.seed &+ UInt64(configuration.actorID)
         let server = SimulatorServer(
-            settings: settings, sink: sink, weights: GatewayWeights(shared: shared), metrics: nil,
+            settings: settings, sink: sink, weights: sink, metrics: nil,
             makeAgent: { [self] spaces in
                 guard let welcome = upstream.withLock({ $0.welcome }) else { throw ActorError.policy("no WELCOME yet") }
                 return try makePolicy(spaces.observationSize, spaces.actionSize, welcome)
-            }, log: log)
+            })
         server.start()
         let serving = Task {
             try? await socket.serve(contexts: 8, pipeHandler: { [self] bytes, pipe in
@@ -121,44 +134,63 @@ public final class SimulatorGateway: Sendable {
         }
 
         // The learner is dialed when the first simulator says HELLO (its spaces are the run's).
-        var connection: LearnerConnection?
-        while connection == nil && !shared.stopRequested.load(ordering: .relaxed) && !shared.isEnded {
-            try? await Task.sleep(for: .milliseconds(50))
+        var wakeups = changes.makeAsyncIterator()
+        var connection = upstream.withLock { $0.welcome != nil ? $0.connection : nil }
+        while connection == nil && !isStopping {
+            _ = await wakeups.next()
             connection = upstream.withLock { $0.welcome != nil ? $0.connection : nil }
         }
         var tasks: [Task<Void, Never>] = []
         var uploader: Task<Bool, Never>?
         if let connection, let welcome = upstream.withLock({ $0.welcome }) {
             shared.observe(learnerVersion: welcome.policyVersion)
-            uploader = Task { await uplink.upload(outbox: outbox, connection: connection) }
-            tasks.append(Task { await uplink.beat(connection: connection, outbox: outbox,
-                                                   interval: .milliseconds(Int(max(10, welcome.heartbeatIntervalMs)))) })
-            tasks.append(Task { await pollWeights(connection: connection) })
+            sink.configure(welcome: welcome, batchSize: batchSize(welcome), actorID: configuration.actorID,
+                           runID: runID, interval: .milliseconds(configuration.batchIntervalMs ?? Int(welcome.uploadIntervalMs)),
+                           weightsEvery: configuration.weightsEvery ?? Int(max(1, welcome.weightsRefreshSteps)))
+            server.roomMayHaveChanged()
+            let uploading = Task { await uplink.upload(outbox: outbox, connection: connection) }
+            uploader = uploading
+            tasks.append(Task { [changed] in
+                _ = await uploading.value
+                changed.yield()
+            })
+            tasks.append(Task { [changed] in
+                await uplink.beat(connection: connection, outbox: outbox,
+                                  interval: .milliseconds(Int(max(10, welcome.heartbeatIntervalMs))))
+                changed.yield()
+            })
+            tasks.append(Task { await uplink.pullWeights(connection: connection, requests: weightsRequests) })
             tasks.append(Task { await uplink.report(outbox: outbox, started: started) })
-            let interval = Duration.milliseconds(configuration.batchIntervalMs ?? Int(welcome.uploadIntervalMs))
+            // A partial batch leaves once its oldest row has waited the upload interval; an
+            // acknowledged batch makes room for the next one and for waiting requests.
+            tasks.append(Task { await sink.flushWhenDue() })
             tasks.append(Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(20))
-                    sink.flush(olderThan: interval)
+                for await _ in outbox.departures {
+                    sink.flushIfDue()
+                    server.roomMayHaveChanged()
                 }
             })
         }
-        while !shared.stopRequested.load(ordering: .relaxed) && !shared.isEnded {
-            try? await Task.sleep(for: .milliseconds(50))
+        while !isStopping {
+            _ = await wakeups.next()
         }
         server.stop()
-        sink.flush(olderThan: .zero)
+        let drainBudget = Duration.milliseconds(configuration.drainTimeoutMs)
+        sink.flushAll(until: .now + drainBudget)
         shared.environmentDone.store(true, ordering: .relaxed)
         outbox.ring()
         var drained = true
         if let uploader {
             let deadline = Task {
-                try? await Task.sleep(for: .milliseconds(configuration.drainTimeoutMs))
+                // Timed wait: the drain budget, after which what the outbox still holds is left unsent.
+                try? await Task.sleep(for: drainBudget)
                 uploader.cancel()
             }
             drained = await uploader.value
             deadline.cancel()
         }
+        sink.close()
+        weightsDoorbell.finish()
         for task in tasks { task.cancel() }
         for task in tasks { _ = await task.value }
         let end = shared.end.withLock { $0 }
@@ -171,7 +203,7 @@ public final class SimulatorGateway: Sendable {
         socket.close()
         serving.cancel()
         _ = await serving.value
-        if !drained { log("gateway \(configuration.actorID): \(outbox.count) batches left unsent at exit") }
+        if !drained { logger.warning("gateway \(configuration.actorID): \(outbox.count) batches left unsent at exit") }
         switch end {
         case .runOver: return uplink.finalStats(state: "run-over", started: started)
         case .failed(let error):
@@ -179,6 +211,10 @@ public final class SimulatorGateway: Sendable {
             throw error
         case nil: return uplink.finalStats(state: "finished", started: started)
         }
+    }
+
+    private func batchSize(_ welcome: Welcome) -> Int {
+        min(configuration.batchSize ?? Int(welcome.batchHint), Int(welcome.maxBatch))
     }
 
     // MARK: - Requests from simulators
@@ -189,14 +225,17 @@ public final class SimulatorGateway: Sendable {
         do {
             frame = try Frame.decode(bytes, limits: limits)
         } catch {
-            return Self.encode(.error(ErrorReply(error, failedType: FrameHeader.type(of: bytes))),
-                               requestID: FrameHeader.requestID(of: bytes), limits)
+            return Frame.replyBytes(undecodable: bytes, error: error, limits: limits, server: "gateway")
+        }
+        func encode(_ message: Message, extensions: [WireExtension] = []) -> [UInt8] {
+            Frame.replyBytes(message, requestID: frame.requestID, extensions: extensions, limits: limits,
+                             server: "gateway")
         }
         // The same session rules as the learner's (PROTOCOL.md 3.1): a request is served only on the
         // connection a simulator's HELLO was welcomed on, and only with that HELLO's ids.
         let session = server.entry(onPipe: pipe).map { PeerSession(role: .simulator, key: $0.peer) }
         if let refusal = PeerSessions.check(frame.message, session: session) {
-            return Self.encode(.error(refusal), requestID: frame.requestID, limits)
+            return encode(.error(refusal))
         }
         let reply: Message
         switch frame.message {
@@ -204,7 +243,7 @@ public final class SimulatorGateway: Sendable {
             reply = await welcome(hello, pipe: pipe, server: server)
         case .actionRequest(let request):
             let served = await server.serve(request, requestID: frame.requestID, pipe: pipe, extensions: frame.extensions)
-            return Self.encode(served.message, requestID: frame.requestID, limits, extensions: served.extensions)
+            return encode(served.message, extensions: served.extensions)
         case .episodeStats(let stats):
             if let entry = server.entry(onPipe: pipe) {
                 if entry.evaluationOnly {
@@ -229,32 +268,16 @@ public final class SimulatorGateway: Sendable {
                                       text: "a gateway serves simulators only (HELLO, ACTION_REQUEST, EPISODE_STATS, "
                                           + "GOODBYE); connect actors and observers to the learner"))
         }
-        return Self.encode(reply, requestID: frame.requestID, limits)
+        return encode(reply)
     }
 
-    private static func encode(_ message: Message, requestID: UInt32, _ limits: WireLimits,
-                               extensions: [WireExtension] = []) -> [UInt8] {
-        if let bytes = try? Frame(message, requestID: requestID, extensions: extensions).encode(limits: limits) {
-            return bytes
-        }
-        let fallback = ErrorReply(code: .internal, failedType: message.type.rawValue,
-                                  text: "the gateway could not encode its reply")
-        return (try? Frame(.error(fallback), requestID: requestID).encode(limits: limits)) ?? []
-    }
-
-    /// Welcomes a simulator: its token, the run's spaces (the learner's WELCOME for the first).
+    /// Welcomes a simulator: the shared admission (version, token, spaces), the learner's WELCOME
+    /// for the first one, a session slot.
     private func welcome(_ hello: Hello, pipe: UInt32, server: SimulatorServer) async -> Message {
-        if shared.stopRequested.load(ordering: .relaxed) || shared.isEnded {
+        if isStopping {
             return .refused(Refused(code: .shuttingDown, retryAfterMs: 0, text: "the gateway is stopping"))
         }
-        guard hello.minVersion <= WireV1.version && WireV1.version <= hello.maxVersion else {
-            return .refused(Refused(code: .unsupportedVersion, retryAfterMs: 0,
-                                    text: "the gateway speaks protocol \(WireV1.version)"))
-        }
-        if let token = configuration.token, !ConstantTime.equal(token, hello.authToken) {
-            return .refused(Refused(code: .authFailed, retryAfterMs: 0,
-                                    text: "wrong or missing auth token; give the gateway's --token"))
-        }
+        if let refused = admission.check(hello) { return .refused(refused) }
         guard hello.role == .simulator else {
             return .refused(Refused(code: .unexpectedMessage, retryAfterMs: 0,
                                     text: "a gateway serves simulators; connect actors and observers to the learner"))
@@ -268,19 +291,14 @@ public final class SimulatorGateway: Sendable {
             return .error(ErrorReply(code: .tryLater, failedType: MessageType.hello.rawValue, retryAfterMs: 500,
                                      text: "\(error)"))
         }
-        if let spaces = upstream.withLock({ $0.spaces }),
-           hello.observationSpace.shape != spaces.observation.shape || hello.actionSpace.shape != spaces.action.shape {
-            return .refused(Refused(code: .spaceMismatch, retryAfterMs: 0,
-                                    text: "this gateway serves observation shape \(spaces.observation.shape) and action "
-                                        + "shape \(spaces.action.shape); the simulator has \(hello.observationSpace.shape) "
-                                        + "and \(hello.actionSpace.shape)"))
+        if let spaces = upstream.withLock({ $0.spaces }), let refused = admission.check(hello, against: spaces) {
+            return .refused(refused)
         }
         guard let entry = server.welcome(hello, pipe: pipe) else {
-            return .refused(Refused(code: .full, retryAfterMs: 1000,
-                                    text: "the gateway serves its maximum of \(server.settings.limits.maxSessions) simulators"))
+            return .refused(admission.full(maxSessions: server.settings.limits.maxSessions))
         }
         var welcome = learnerWelcome
-        welcome.capabilities = entry.valuesGranted ? [.valueEstimates] : []
+        welcome.capabilities = HelloAdmission.capabilities(of: entry)
         welcome.policyVersion = shared.heldVersion.load(ordering: .relaxed)
         welcome.maxFrameBytes = UInt32(clamping: configuration.limits.maxFrameBytes)
         return .welcome(welcome)
@@ -296,7 +314,7 @@ public final class SimulatorGateway: Sendable {
                 observationSpace: hello.observationSpace, actionSpace: hello.actionSpace)
             let spaces = AgreedSpaces(observation: hello.observationSpace, action: hello.actionSpace)
             let configuration = self.configuration
-            let log = self.log
+            let logger = self.logger
             let budget = helloBudget
             let task = Task { [self] () -> Result<Welcome, ActorError> in
                 let opened = Result { () throws(ActorError) -> LearnerConnection in
@@ -316,6 +334,7 @@ public final class SimulatorGateway: Sendable {
                 }
                 let attempt = Task { try await connection.welcome().0 }
                 let timer = Task {
+                    // Timed wait: a simulator's HELLO waits this budget for the learner, then hears TRY_LATER.
                     try? await Task.sleep(for: budget)
                     attempt.cancel()
                 }
@@ -327,8 +346,11 @@ public final class SimulatorGateway: Sendable {
                         state.welcome = welcome
                         state.spaces = spaces
                     }
-                    log("gateway \(configuration.actorID): welcomed by learner \(welcome.learnerRunID) "
-                        + "(preset \(welcome.preset), policy version \(welcome.policyVersion))")
+                    changed.yield()
+                    logger.info("""
+                        gateway \(configuration.actorID): welcomed by learner \(welcome.learnerRunID) \
+                        (preset \(welcome.preset), policy version \(welcome.policyVersion))
+                        """)
                     return .success(welcome)
                 } catch {
                     connection.close()
@@ -348,37 +370,149 @@ public final class SimulatorGateway: Sendable {
         }
         return await task.value
     }
+}
 
-    // MARK: - Weights and transitions
+/// Packs the transitions the gateway's simulator server builds into seq-numbered batches with
+/// the actor's `TransitionAdder`, and hands the server the weights the uplink pulled.
+///
+/// Backpressure: one batch at a time is on its way to the learner. While it is not acknowledged
+/// (the learner's rate limiter answers TRY_LATER, or the learner is away) requests that complete
+/// transitions wait on the server and, past their budget, get TRY_LATER; nothing is dropped. So
+/// the learner's rate limiter paces simulators behind a gateway as it paces those connected to
+/// it directly: they run ahead of training by at most the batch in flight and the one filling.
+private final class GatewaySink: SimulatorSink, SimulatorWeightsSource {
+    private struct State {
+        /// nil until the learner's WELCOME fixes the batch size.
+        var adder: TransitionAdder?
+        /// Transitions that make a batch worth sending (the adder's own size is the learner's maximum).
+        var batchSize = 0
+        var client = VariableClient(updatePeriod: 1)
+        /// The learner generation `client` counts versions of.
+        var generation = 0
+        /// Transitions stored so far: the gateway's env steps, for the weights schedule.
+        var steps = 0
+        var closed = false
+    }
 
-    /// Polls the learner for newer weights into the mailbox the simulator server reads.
-    private func pollWeights(connection: LearnerConnection) async {
-        let period = Duration.milliseconds(max(10, configuration.weightsPollMs))
-        while !Task.isCancelled && !shared.isEnded {
-            await uplink.pullOnce(connection: connection)
-            try? await Task.sleep(for: period)
+    /// Unacknowledged batches at most (see the type's comment).
+    static let inFlight = 1
+
+    private let shared: UplinkState
+    private let outbox: Outbox
+    private let weightsDoorbell: AsyncStream<Void>.Continuation
+    private let spaces: @Sendable () -> AgreedSpaces?
+    private let state = Mutex(State())
+    /// Rings when a partial batch starts filling, so `flushWhenDue` can time it.
+    private let filling: AsyncStream<Void>
+    private let startedFilling: AsyncStream<Void>.Continuation
+
+    init(shared: UplinkState, outbox: Outbox, weightsDoorbell: AsyncStream<Void>.Continuation,
+         spaces: @escaping @Sendable () -> AgreedSpaces?) {
+        self.shared = shared
+        self.outbox = outbox
+        self.weightsDoorbell = weightsDoorbell
+        self.spaces = spaces
+        (filling, startedFilling) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    var agreedSpaces: AgreedSpaces? { spaces() }
+
+    /// Sizes the batches and the weights schedule from the learner's WELCOME.
+    func configure(welcome: Welcome, batchSize: Int, actorID: UInt32, runID: UInt64, interval: Duration,
+                   weightsEvery: Int) {
+        guard let spaces = spaces() else { return }
+        state.withLock { state in
+            state.adder = TransitionAdder(actorID: actorID, runID: runID, observationSize: spaces.observationSize,
+                                          actionSize: spaces.actionSize, batchSize: max(batchSize, Int(welcome.maxBatch)),
+                                          interval: interval)
+            state.batchSize = batchSize
+            state.client = VariableClient(updatePeriod: weightsEvery, lagRule: welcome.weightsLag)
+            state.generation = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
         }
     }
 
-    fileprivate var agreedSpaces: AgreedSpaces? { upstream.withLock { $0.spaces } }
-    fileprivate var batchSize: Int {
-        let hint = upstream.withLock { $0.welcome.map { (Int($0.batchHint), Int($0.maxBatch)) } } ?? (128, 512)
-        return min(configuration.batchSize ?? hint.0, hint.1)
+    func admit(upTo count: Int, store: Bool, evaluating: Bool, peer: PeerKey, actingVersion: UInt64,
+               prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission {
+        let type = MessageType.actionRequest.rawValue
+        let full = outbox.count >= Self.inFlight
+        let outcome: Result<SimulatorAdmission, SimulatorError> = state.withLock { state in
+            guard !state.closed else {
+                return .success(.refuse(ErrorReply(code: .shuttingDown, failedType: type, retryAfterMs: 1000,
+                                                   text: "the gateway is stopping")))
+            }
+            guard var adder = state.adder else {
+                return .success(.wait(ErrorReply(code: .tryLater, failedType: type, retryAfterMs: 200,
+                                                 text: "the gateway is still connecting to the learner")))
+            }
+            if count > 0 && full && adder.pendingCount + count >= state.batchSize {
+                return .success(.wait(ErrorReply(
+                    code: .tryLater, failedType: type, retryAfterMs: 50,
+                    text: "the learner has not taken the gateway's last batch yet; training is behind")))
+            }
+            let prepared: PreparedRequest
+            do throws(SimulatorError) {
+                prepared = try prepare()
+            } catch {
+                return .failure(error)
+            }
+            guard store && prepared.transitions.count > 0 else { return .success(.prepared(prepared)) }
+            let wasEmpty = adder.pendingCount == 0
+            let now = ContinuousClock.now
+            var ready: [Wire.TransitionBatch] = []
+            Self.add(prepared, actingVersion: actingVersion, to: &adder, now: now, ready: &ready)
+            if adder.pendingCount >= state.batchSize, let batch = adder.flush() { ready.append(batch) }
+            state.adder = adder
+            // Appended under the lock: batches must enter the outbox in seq order. The check above
+            // leaves room for it (a stop may still find the outbox full: append then waits).
+            for batch in ready { outbox.append(batch) }
+            if wasEmpty && adder.pendingCount > 0 { startedFilling.yield() }
+            state.steps += prepared.transitions.count
+            requestWeightsIfDue(&state)
+            return .success(.prepared(prepared))
+        }
+        if case .success(.prepared(let prepared, _)) = outcome, store {
+            shared.stats.withLock { $0.envSteps += prepared.transitions.count }
+        }
+        return try outcome.get()
     }
-    fileprivate var uplinkState: UplinkState { shared }
 
-    /// Counts `count` transitions thrown away, by reason, and logs it (the first, then once per 10 s).
-    fileprivate func recordDrop(_ count: Int, reason: String, detail: String) {
-        shared.stats.withLock { $0.droppedTransitions[reason, default: 0] += count }
-        dropLog.report("gateway \(configuration.actorID): dropped \(count) transitions (\(reason)): \(detail)")
+    /// Feeds one request's transitions to the adder row by row, collecting the batches it fills.
+    private static func add(_ prepared: PreparedRequest, actingVersion: UInt64, to adder: inout TransitionAdder,
+                            now: ContinuousClock.Instant, ready: inout [Wire.TransitionBatch]) {
+        let columns = prepared.transitions
+        let (o, a) = (columns.observationDimension, columns.actionDimension)
+        for row in 0 ..< columns.count {
+            let flags = DoneFlags(rawValue: prepared.transitionDoneFlags[row])
+            if let batch = adder.add(
+                observation: Array(columns.observations[row * o ..< (row + 1) * o]),
+                action: Array(columns.actions[row * a ..< (row + 1) * a]), reward: columns.rewards[row],
+                nextObservation: Array(columns.nextObservations[row * o ..< (row + 1) * o]),
+                terminated: flags.contains(.terminated), truncated: flags.contains(.truncated),
+                episodeID: prepared.transitionEpisodeIDs[row], stepIndex: prepared.transitionStepIndices[row],
+                policyVersion: actingVersion, now: now) {
+                ready.append(batch)
+            }
+        }
     }
-    fileprivate var identity: (actorID: UInt32, runID: UInt64) { (configuration.actorID, runID) }
-}
 
-/// The gateway's weights: the mailbox its poller fills, loaded by the simulator server.
-private struct GatewayWeights: SimulatorWeightsSource {
-    let shared: UplinkState
+    /// Rings the weights puller when the schedule says a pull is due (as the actor's environment
+    /// thread does every few steps), forgetting versions of an earlier learner run.
+    private func requestWeightsIfDue(_ state: inout State) {
+        let generation = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
+        if generation != state.generation {
+            state.generation = generation
+            state.client.reset(learnerVersion: shared.learnerVersion.load(ordering: .relaxed))
+        }
+        state.client.observe(learnerVersion: shared.learnerVersion.load(ordering: .relaxed))
+        if state.client.isDue(envSteps: state.steps) && !shared.pullInFlight.load(ordering: .relaxed) {
+            state.client.didPull(envSteps: state.steps)
+            shared.pullInFlight.store(true, ordering: .relaxed)
+            weightsDoorbell.yield()
+        }
+    }
 
+    /// The weights the uplink pulled into the mailbox, when newer than the server's.
+    ///
     /// Weights of a new learner run replace the held ones whatever their version number.
     func snapshot(newerThan held: UInt64?) -> (version: UInt64, tensors: [NamedTensor])? {
         guard let update = shared.mailbox.withLock({ $0 }),
@@ -387,106 +521,56 @@ private struct GatewayWeights: SimulatorWeightsSource {
         guard newLearner || held.map({ update.version > $0 }) ?? true else { return nil }
         shared.servedGeneration.store(update.generation, ordering: .relaxed)
         shared.heldVersion.store(update.version, ordering: .relaxed)
+        state.withLock { $0.client.didLoad(version: update.version) }
         shared.stats.withLock { stats in
             stats.heldVersion = update.version
             if stats.weightsVersions.count < 1000 { stats.weightsVersions.append(update.version) }
         }
         return (update.version, update.tensors)
     }
-}
 
-/// Packs the transitions the gateway's simulator server builds into seq-numbered batches.
-///
-/// Backpressure: one batch at a time is on its way to the learner. While it is not acknowledged
-/// (the learner's rate limiter answers TRY_LATER, or the learner is away) requests that complete
-/// transitions wait on the server and, past their budget, get TRY_LATER; nothing is dropped. So
-/// the learner's rate limiter paces simulators behind a gateway as it paces those connected to
-/// it directly: they run ahead of training by at most the batch in flight and the one filling.
-private final class GatewaySink: SimulatorSink, @unchecked Sendable {
-    private struct Pending {
-        var batches: [Replay.TransitionBatch] = []
-        var count = 0
-        /// The version that acted, per pending row.
-        var versions: [UInt64] = []
-        var firstAt: ContinuousClock.Instant?
-        var nextSeq: UInt64 = 0
-    }
-
-    /// Unacknowledged batches at most (see the type's comment).
-    static let inFlight = 1
-
-    private unowned let owner: SimulatorGateway
-    private let outbox: Outbox
-    private let pending = Mutex(Pending())
-
-    init(owner: SimulatorGateway, outbox: Outbox) {
-        self.owner = owner
-        self.outbox = outbox
-    }
-
-    var agreedSpaces: AgreedSpaces? { owner.agreedSpaces }
-
-    func admit(upTo count: Int, store: Bool, evaluating: Bool, peer: PeerKey, actingVersion: UInt64,
-               prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission {
-        if count > 0 && outbox.count >= Self.inFlight && pending.withLock({ $0.count + count >= owner.batchSize }) {
-            return .wait(ErrorReply(code: .tryLater, failedType: MessageType.actionRequest.rawValue, retryAfterMs: 50,
-                                    text: "the learner has not taken the gateway's last batch yet; training is behind"))
-        }
-        let prepared = try prepare()
-        guard store && prepared.transitions.count > 0 else { return .prepared(prepared) }
-        let size = owner.batchSize
-        pending.withLock { state in
-            state.batches.append(prepared.transitions)
-            state.count += prepared.transitions.count
-            state.versions += repeatElement(actingVersion, count: prepared.transitions.count)
-            if state.firstAt == nil { state.firstAt = .now }
-            // Appended under the lock: batches must enter the outbox in seq order. The check above
-            // leaves room for it (a stop may still find the outbox full: append then waits).
-            if state.count >= size, let full = take(&state) { outbox.append(full) }
-        }
-        owner.uplinkState.stats.withLock { $0.envSteps += prepared.transitions.count }
-        return .prepared(prepared)
-    }
-
-    /// Sends the partial batch once its oldest transition has waited `age`.
-    func flush(olderThan age: Duration) {
-        pending.withLock { state in
-            guard let first = state.firstAt, ContinuousClock.now - first >= age, outbox.count < Self.inFlight,
-                  let batch = take(&state) else { return }
-            outbox.append(batch)
+    /// Sends the partial batch once its oldest row has waited the upload interval, each time one
+    /// starts filling; ends when the sink closes.
+    func flushWhenDue() async {
+        for await _ in filling {
+            guard let deadline = state.withLock({ $0.adder.map { ($0.interval, $0.pendingCount) } }),
+                  deadline.1 > 0 else { continue }
+            // Timed wait: a partial batch leaves once its oldest row has waited the upload interval.
+            try? await Task.sleep(for: deadline.0)
+            if Task.isCancelled { return }
+            flushIfDue()
         }
     }
 
-    /// The pending columns as one batch with the next seq (called under the lock).
-    private func take(_ state: inout Pending) -> Wire.TransitionBatch? {
-        guard state.count > 0, let first = state.batches.first else { return nil }
-        var observations: [Float] = [], actions: [Float] = [], rewards: [Float] = []
-        var terminations: [Float] = [], next: [Float] = []
-        for batch in state.batches {
-            observations += batch.observations
-            actions += batch.actions
-            rewards += batch.rewards
-            terminations += batch.terminations
-            next += batch.nextObservations
+    /// Sends the partial batch if it is due and the outbox has room.
+    func flushIfDue() {
+        state.withLock { state in
+            guard outbox.count < Self.inFlight, var adder = state.adder else { return }
+            let batch = adder.takeIfDue(now: .now)
+            state.adder = adder
+            if let batch { outbox.append(batch) }
+            // Still due later (the outbox was full): the next departure sends it.
         }
-        let (actorID, runID) = owner.identity
-        let merged: Replay.TransitionBatch
-        do {
-            merged = try Replay.TransitionBatch(
-                observations: observations, actions: actions, rewards: rewards, terminations: terminations,
-                nextObservations: next, observationDimension: first.observationDimension,
-                actionDimension: first.actionDimension)
-        } catch {
-            // Simulators that disagree on shapes; the sequence number stays for the next batch.
-            owner.recordDrop(state.count, reason: "unmergeable", detail: "\(error)")
-            state = Pending(nextSeq: state.nextSeq)
-            return nil
+    }
+
+    /// Sends whatever is pending (the gateway is stopping), waiting for outbox room until
+    /// `deadline`; rows that find none are counted as dropped.
+    func flushAll(until deadline: ContinuousClock.Instant) {
+        state.withLock { state in
+            guard var adder = state.adder else { return }
+            let batch = adder.flush()
+            state.adder = adder
+            guard let batch else { return }
+            let appended = outbox.append(batch, giveUp: { [shared] in shared.isEnded || ContinuousClock.now > deadline })
+            if !appended {
+                shared.stats.withLock { $0.droppedTransitions[shared.dropReason, default: 0] += batch.count }
+            }
         }
-        let version = state.versions.min() ?? 0
-        let offsets = state.versions.map { UInt32(clamping: $0 - version) }
-        let seq = state.nextSeq
-        state = Pending(nextSeq: seq + 1)
-        return Wire.TransitionBatch(simulatorColumns: merged, actorID: actorID, runID: runID, seq: seq,
-                                    policyVersion: version, actingVersionOffsets: offsets)
+    }
+
+    /// Refuses further requests and ends `flushWhenDue`.
+    func close() {
+        state.withLock { $0.closed = true }
+        startedFilling.finish()
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Learning
 import Logging
 import MEow
 import Synchronization
@@ -27,21 +26,33 @@ final class UplinkState: Sendable {
     let mailbox = Mutex<(version: UInt64, tensors: [NamedTensor], generation: Int)?>(nil)
     let episodes = Mutex<[EpisodeSummary]>([])
     let stats: Mutex<ActorStats>
-    /// Set once a stop is requested or the run ends: what the network tasks and a waiting
-    /// producer await instead of re-reading the flags above.
-    let halted = StopFlag()
-    /// Set once the run ends (`end` holds why): a stopping actor's last batch stops waiting then.
-    let ended = StopFlag()
+    /// Called on a stop request and again at the end of the run: each changes what a waiter gives up on.
+    private let listeners = Mutex<[@Sendable () -> Void]>([])
 
     init(stats: ActorStats) { self.stats = Mutex(stats) }
 
     /// A stop was asked for (SIGINT/SIGTERM): finish the step, flush, say GOODBYE.
     func requestStop() {
         stopRequested.store(true, ordering: .relaxed)
-        halted.set()
+        notifyListeners()
     }
 
     var isEnded: Bool { end.withLock { $0 != nil } }
+
+    /// Whether a stop was requested or the run ended.
+    var isStopping: Bool { stopRequested.load(ordering: .relaxed) || isEnded }
+
+    /// Calls `listener` on every later stop request or end of the run, and at once if either came
+    /// already. It may run more than once, on any thread: it only wakes someone, who re-checks.
+    func onStopOrEnd(_ listener: @escaping @Sendable () -> Void) {
+        listeners.withLock { $0.append(listener) }
+        // Registered first, checked second: a stop in between calls it twice, never zero times.
+        if isStopping { listener() }
+    }
+
+    private func notifyListeners() {
+        for listener in listeners.withLock({ $0 }) { listener() }
+    }
 
     /// Why transitions still held at exit are dropped: the reason counted in `droppedTransitions`.
     var dropReason: String {
@@ -54,8 +65,7 @@ final class UplinkState: Sendable {
 
     func finish(_ reason: UplinkEnd) {
         end.withLock { if $0 == nil { $0 = reason } }
-        ended.set()
-        halted.set()
+        notifyListeners()
     }
 
     func observe(learnerVersion version: UInt64) {
@@ -97,11 +107,7 @@ struct Uplink: Sendable {
     /// The learner's first WELCOME; a stop meanwhile cancels the HELLO (and its backoff).
     func firstWelcome(_ connection: LearnerConnection) async -> Result<Welcome, UplinkEnd> {
         let hello = Task { try await connection.welcome().0 }
-        let watcher = Task { [shared] in
-            await shared.halted.wait()
-            if shared.halted.isSet { hello.cancel() }
-        }
-        defer { watcher.cancel() }
+        shared.onStopOrEnd { hello.cancel() }
         do {
             return .success(try await hello.value)
         } catch LearnerConnection.SessionError.runOver {

@@ -1,8 +1,12 @@
-/// Every backward rule, one case per operation.
+/// Every backward rule, one case per operation: this is the one table of derivatives.
 ///
 /// Each rule adds the gradient of the loss with respect to each input that
 /// needs one, given the output value `y` and its gradient `g`. Inputs that
 /// were broadcast receive `g` summed over the broadcast dimensions.
+///
+/// Where a fused SIMD kernel in Tensor computes a derivative (unary functions, minimum,
+/// LayerNorm, Swish), the case states the formula and names the kernel; those kernels are
+/// named `…Backward` and compute exactly the formula written here, nothing else.
 extension Tape {
     func propagate(_ operation: Operation<Scalar>, output y: Tensor<Scalar>, gradient g: Tensor<Scalar>) {
         switch operation {
@@ -37,18 +41,26 @@ extension Tape {
             }
 
         case let .layerNorm(x, gamma, beta, stats):
+            // y = γ ⊙ x̂ + β with x̂ = (x − μ)·r, r = 1/√(σ² + ε), per row of n features (stats holds μ, r).
+            // dx = r·(γ⊙g − mean(γ⊙g) − x̂·mean(γ⊙g⊙x̂)), dγ += Σ_rows g⊙x̂, dβ += Σ_rows g.
+            // Kernel: Kernels.layerNormBackward (Tensor/NormKernels.swift).
             let dx = gradientTarget(x)
             Kernels.layerNormBackward(x: x.value, gamma: gamma.value, stats: stats, dy: g, dx: dx?.buffer,
                                       dgamma: gradientBuffer(gamma), dbeta: gradientBuffer(beta),
                                       overwriteDX: dx?.fresh == true)
 
         case let .swish(x, beta, sigmoid):  // y = x s, s = sigmoid(beta x)
+            // dx = g (s + β x s (1 − s)), dβ += Σ_rows g x² s (1 − s).
+            // Kernel: Kernels.swishBackward (Tensor/NormKernels.swift).
             let dx = gradientTarget(x)
             Kernels.swishBackward(x: x.value, beta: beta.value, sigmoid: sigmoid, dy: g, dx: dx?.buffer,
                                   dbeta: gradientBuffer(beta), overwriteDX: dx?.fresh == true)
 
         case let .unary(f, x):  // dx += g f'(x), f' from x or y
-            if let dx = gradientBuffer(x) { Kernels.mapBackward(f, x: x.value, y: y, dy: g, accumulateInto: dx) }
+            // exp: f' = y; log: 1/x; tanh: 1 − y²; sigmoid: y (1 − y); atanh: 1/(1 − x²); square: 2x;
+            // negate: −1; affine(a, b): a; clamp(lo, hi): 1 inside [lo, hi], 0 outside.
+            // Kernel: Kernels.unaryBackward, per chunk Kernels.unaryBackwardChunk (Tensor/Kernels.swift).
+            if let dx = gradientBuffer(x) { Kernels.unaryBackward(f, x: x.value, y: y, dy: g, accumulateInto: dx) }
 
         case let .binary(op, a, b):
             switch op {
@@ -74,6 +86,7 @@ extension Tape {
             }
 
         case let .minimum(a, b):  // the gradient goes to the smaller input (a on ties)
+            // da += g·[a ≤ b], db += g·[a > b]. Kernel: Kernels.minimumBackward (Tensor/Kernels.swift).
             Kernels.minimumBackward(a: a.value, b: b.value, dy: g, da: gradientBuffer(a), db: gradientBuffer(b))
 
         case let .reduce(x, scale):  // dx += scale * g broadcast back

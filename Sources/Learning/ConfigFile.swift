@@ -1,5 +1,6 @@
 import Foundation
 import MEow
+import Simulators
 
 /// A JSON value as the config file holds it; numbers keep whether they were integers.
 enum JSONValue: Equatable, Decodable {

@@ -137,9 +137,10 @@ public enum Kernels {
         }
     }
 
-    /// g f'(x) for one chunk, from the input x and the output y.
+    /// Backward kernel of a unary function for one chunk: g f'(x), from the input x and the output y.
+    /// The formulas are listed with the `.unary` rule in Autodiff's `Backward.swift`.
     @_transparent
-    static func derivative<S: TensorScalar>(_ f: UnaryFunction, _ g: SIMD16<S>, _ x: SIMD16<S>,
+    static func unaryBackwardChunk<S: TensorScalar>(_ f: UnaryFunction, _ g: SIMD16<S>, _ x: SIMD16<S>,
                                             _ y: SIMD16<S>) -> SIMD16<S> {
         switch f {
         case .exp: return g * y
@@ -189,18 +190,18 @@ public enum Kernels {
         }
     }
 
-    /// dx += dy * f'(x), given the forward input x and output y.
+    /// Backward kernel of `map`: dx += dy * f'(x), given the forward input x and output y.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public static func mapBackward<S: TensorScalar>(_ f: UnaryFunction, x: Tensor<S>, y: Tensor<S>,
+    public static func unaryBackward<S: TensorScalar>(_ f: UnaryFunction, x: Tensor<S>, y: Tensor<S>,
                                                     dy: Tensor<S>, accumulateInto dx: Tensor<S>) {
-        precondition(x.count == dx.count && y.count == dx.count && dy.count == dx.count, "mapBackward shapes")
+        precondition(x.count == dx.count && y.count == dx.count && dy.count == dx.count, "unaryBackward shapes")
         let n = dx.count, px = UnsafePointer(pointer(x)), py = UnsafePointer(pointer(y))
         let pdy = UnsafePointer(pointer(dy)), pdx = pointer(dx)
         var i = 0
         while i < n {
             let w = Swift.min(16, n &- i)
-            st(ld(pdx + i, w) + derivative(f, ld(pdy + i, w), ld(px + i, w), ld(py + i, w)), pdx + i, w)
+            st(ld(pdx + i, w) + unaryBackwardChunk(f, ld(pdy + i, w), ld(px + i, w), ld(py + i, w)), pdx + i, w)
             i &+= 16
         }
     }

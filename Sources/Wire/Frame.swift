@@ -188,14 +188,14 @@ public struct Frame: Equatable, Sendable {
         guard expected == actual else { throw .badChecksum(expected: expected, actual: actual) }
         let flags = try header.getUInt32LE(at: 8)
         if flags & WireV1.mustUnderstandFlags != 0 { throw .invalidValue(field: "header.flags", index: 0) }
-        let rawType = try header.getUInt16LE(at: 6)
+        let rawType = try header.getUInt16LE(at: FrameHeader.typeOffset)
         guard let type = MessageType(rawValue: rawType) else { throw .unknownMessageType(rawType) }
 
         var reader = WireReader(bytes, range: WireV1.headerSize ..< frameLength)
         var message = try Message.read(type, from: &reader, limits: limits)
         var extensions = try readExtensions(&reader, prefix: type.fieldPrefix, limits: limits)
         try absorbKnownRecords(into: &message, from: &extensions)
-        return Frame(message, requestID: try header.getUInt32LE(at: 12), flags: flags, minor: minor,
+        return Frame(message, requestID: try header.getUInt32LE(at: FrameHeader.requestIDOffset), flags: flags, minor: minor,
                      extensions: extensions)
     }
 

@@ -186,7 +186,7 @@ extension ActorCommand {
             gateway = try SimulatorGateway(configuration: configuration, listen: listen, makePolicy: { obs, act, welcome in
                 let config = shape.applied(to: MEowConfig.preset(welcome.preset) ?? MEowConfig())
                 return try DistributedAgents.make(config: config, observationDimension: obs, actionDimension: act)
-            }, log: log)
+            })
         } catch {
             log("meow-actor: \(error)")
             throw ExitCode(2)

@@ -1,3 +1,4 @@
+import Learning
 import Testing
 import Transport
 import Wire
@@ -36,5 +37,14 @@ import Wire
                 limits: WireLimits(), requestTimeout: .milliseconds(100), backoffMinimum: .milliseconds(10),
                 backoffMaximum: .milliseconds(20))
         }
+    }
+
+    // MARK: - Defaults shared with the config file
+
+    /// The config file's `actor` section lives in Learning, which Acting does not import; its
+    /// default outbox must still be the actor's.
+    @Test func theConfigFilesOutboxDefaultIsTheActors() {
+        #expect(ActorSettings().outboxCapacity == ActorConfiguration.defaultOutboxCapacity)
+        #expect(ActorSettings.defaultOutboxCapacity == ActorConfiguration.defaultOutboxCapacity)
     }
 }

@@ -1,4 +1,5 @@
 import MEow
+import Simulators
 import Telemetry
 
 /// The learner's and the actors' configuration from one config file plus flags.

@@ -1,19 +1,7 @@
 import Replay
+import Simulators
 import Telemetry
 import Wire
-
-/// Names one actor process: its stable id and the random id of its current run.
-public struct PeerKey: Hashable, Sendable, Comparable {
-    public var actorID: UInt32
-    public var runID: UInt64
-
-    public init(actorID: UInt32, runID: UInt64) {
-        self.actorID = actorID
-        self.runID = runID
-    }
-
-    public static func < (a: PeerKey, b: PeerKey) -> Bool { (a.actorID, a.runID) < (b.actorID, b.runID) }
-}
 
 /// A welcomed peer, forgotten when it stays silent for the peer timeout.
 public struct PeerRecord: Sendable, Equatable {
@@ -263,18 +251,16 @@ public struct IngestLedger: Sendable {
 
     // MARK: - HELLO
 
+    /// The version and token checks every HELLO passes, shared with a gateway's.
+    public var admission: HelloAdmission { HelloAdmission(server: "learner", token: settings.token) }
+
     /// Welcomes or refuses a peer (PROTOCOL.md 5.1 to 5.3).
     public mutating func hello(_ hello: Hello, now: ContinuousClock.Instant) -> Message {
         if let retry = shutdownRetry {
             return refuse(.shuttingDown, retry: retry, shutdownText)
         }
-        guard hello.minVersion <= WireV1.version && WireV1.version <= hello.maxVersion else {
-            return refuse(.unsupportedVersion, retry: 0,
-                          "the learner speaks protocol \(WireV1.version); the peer offered "
-                            + "\(hello.minVersion) to \(hello.maxVersion)")
-        }
-        if let token = settings.token, !ConstantTime.equal(token, hello.authToken) {
-            return refuse(.authFailed, retry: 0, "wrong or missing auth token; give the learner's --token")
+        if let refused = admission.check(hello) {
+            return refuse(refused.code, retry: refused.retryAfterMs, refused.text)
         }
         let key = PeerKey(actorID: hello.actorID, runID: hello.runID)
         // Simulators share the actors' spaces: both feed the same replay (SimulatorServer.swift).

@@ -1,5 +1,6 @@
 import Foundation
 import Replay
+import Simulators
 import Telemetry
 import MEow
 import NN

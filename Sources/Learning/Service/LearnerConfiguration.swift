@@ -1,6 +1,7 @@
 import Environments
 import MEow
 import Replay
+import Simulators
 import Transport
 import Wire
 

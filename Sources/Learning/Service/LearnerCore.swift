@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The ledger behind one lock, with the condition the training thread sleeps on.
 ///
@@ -9,9 +10,18 @@ import Foundation
 final class LearnerCore: @unchecked Sendable {
     private let condition = NSCondition()
     private var ledger: IngestLedger
+    /// Runs after each `wait` of the training thread, outside the lock: its drain and the samples
+    /// it took since may have made room for simulator transitions.
+    private let afterWait = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(ledger: IngestLedger) {
         self.ledger = ledger
+    }
+
+    /// Calls `body` after each of the training thread's waits (the simulator server retries the
+    /// requests that wait for room).
+    func onWaitEnded(_ body: @escaping @Sendable () -> Void) {
+        afterWait.withLock { $0 = body }
     }
 
     /// Runs `body` on the ledger under the lock.
@@ -34,6 +44,7 @@ final class LearnerCore: @unchecked Sendable {
     /// Waits until `ready` holds or `timeout` passes, then runs `body`, all under the lock.
     func wait<T>(timeout: Duration, until ready: (IngestLedger) -> Bool,
                  then body: (inout IngestLedger) -> T) -> T {
+        defer { afterWait.withLock { $0 }?() }
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date().addingTimeInterval(Double(timeout.components.seconds)

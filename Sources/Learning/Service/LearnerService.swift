@@ -3,6 +3,7 @@ import Logging
 import MEow
 import NN
 import Replay
+import Simulators
 import Synchronization
 import Telemetry
 import Transport
@@ -188,7 +189,8 @@ public final class LearnerService: Sendable {
                                 makeAgent: makeAgent)
         simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
                                      sink: LedgerSimulatorSink(core: core, log: writeAheadLog), weights: publisher,
-                                     metrics: nil, evaluator: evaluator, makeAgent: makeAgent, log: log)
+                                     metrics: nil, evaluator: evaluator, makeAgent: { try makeAgent($0) })
+        core.onWaitEnded { [simulators] in simulators.roomMayHaveChanged() }
         if continuing {
             let torn = recovered.tornBytes > 0 ? ", a torn tail of \(recovered.tornBytes) bytes cut" : ""
             let versions = versionOffset > 0 ? "; versions continue past \(ceiling.ceiling)" : ""

@@ -1,4 +1,5 @@
 import Foundation
+import Simulators
 
 /// The learner's counters as JSON: written to the stats file every stats interval
 /// and at exit, for tests, scripts and the one-machine mode's summary.

@@ -1,3 +1,4 @@
+import Simulators
 import Telemetry
 import Wire
 
@@ -29,8 +30,7 @@ struct RequestRouter: Sendable {
         do {
             frame = try Frame.decode(bytes, limits: limits)
         } catch {
-            return encode(.error(ErrorReply(error, failedType: FrameHeader.type(of: bytes))),
-                          requestID: FrameHeader.requestID(of: bytes))
+            return Frame.replyBytes(undecodable: bytes, error: error, limits: limits, server: "learner")
         }
         if let refusal = core.withLedger({ $0.sessions.check(frame.message, onPipe: pipe) }) {
             return encode(.error(refusal), requestID: frame.requestID)
@@ -95,12 +95,9 @@ struct RequestRouter: Sendable {
         let reply = core.withLedger { $0.hello(hello, now: now) }
         guard hello.role == .simulator, case .welcome(var welcome) = reply else { return reply }
         guard let entry = simulators.welcome(hello, pipe: pipe, now: now) else {
-            let limit = simulators.settings.limits.maxSessions
-            return .refused(Refused(code: .full, retryAfterMs: 1000,
-                                    text: "the learner serves its maximum of \(limit) simulators"))
+            return .refused(core.withLedger { $0.admission }.full(maxSessions: simulators.settings.limits.maxSessions))
         }
-        if entry.valuesGranted { welcome.capabilities.insert(.valueEstimates) }
-        if entry.evaluationGranted { welcome.capabilities.insert(.evaluation) }
+        welcome.capabilities.formUnion(HelloAdmission.capabilities(of: entry))
         return .welcome(welcome)
     }
 
@@ -134,27 +131,6 @@ struct RequestRouter: Sendable {
     }
 
     private func encode(_ message: Message, requestID: UInt32, extensions: [WireExtension] = []) -> [UInt8] {
-        if let bytes = try? Frame(message, requestID: requestID, extensions: extensions).encode(limits: limits) {
-            return bytes
-        }
-        // Only a bug makes a reply unencodable; say so rather than leave the peer waiting.
-        let fallback = ErrorReply(code: .internal, failedType: message.type.rawValue,
-                                  text: "the learner could not encode its reply")
-        return (try? Frame(.error(fallback), requestID: requestID).encode(limits: limits)) ?? []
-    }
-}
-
-/// Header fields of a frame that did not decode, so its ERROR can still name them.
-public enum FrameHeader {
-    /// The message type of a frame whose header is readable, else 0 (PROTOCOL.md 6).
-    public static func type(of bytes: [UInt8]) -> UInt16 {
-        guard bytes.count >= 8, bytes[0 ..< 4].elementsEqual(WireV1.magic) else { return 0 }
-        return UInt16(bytes[6]) | UInt16(bytes[7]) << 8
-    }
-
-    /// The request id of a frame with a whole header, else 0.
-    public static func requestID(of bytes: [UInt8]) -> UInt32 {
-        guard bytes.count >= 16 else { return 0 }
-        return (0 ..< 4).reduce(UInt32(0)) { $0 | UInt32(bytes[12 + $1]) << (8 * $1) }
+        Frame.replyBytes(message, requestID: requestID, extensions: extensions, limits: limits, server: "learner")
     }
 }

@@ -1,4 +1,4 @@
-import Replay
+import Simulators
 import Wire
 
 /// The learner's simulator sink: transitions go through the write-ahead log into the ingest
@@ -34,8 +34,8 @@ struct LedgerSimulatorSink: SimulatorSink {
                 ledger.touch(peer, now: now)
                 return .success(.prepared(prepared))
             }
-            let batch = Wire.TransitionBatch(simulatorColumns: prepared.transitions, actorID: peer.actorID,
-                                             runID: peer.runID, seq: 0, policyVersion: actingVersion)
+            let batch = Wire.TransitionBatch(simulator: prepared, actorID: peer.actorID, runID: peer.runID, seq: 0,
+                                             policyVersion: actingVersion)
             ledger.reserveSimulatorTransitions(batch.count, peer: peer, now: now)
             let receipt = StoreReceipt()
             log.append(.batch(batch, marked: false)) { durable in
@@ -53,21 +53,13 @@ struct LedgerSimulatorSink: SimulatorSink {
     }
 }
 
-extension Wire.TransitionBatch {
-    /// Transitions a simulator server built, as one TRANSITIONS batch (terminated bit from the
-    /// terminations; truncation bootstraps like a non-terminal step, so it needs no bit).
-    ///
-    /// Replay keeps no episode ids or step indices, so they travel as zeros.
-    public init(simulatorColumns batch: Replay.TransitionBatch, actorID: UInt32, runID: UInt64, seq: UInt64,
-                policyVersion: UInt64, actingVersionOffsets: [UInt32]? = nil) {
-        self.init(
-            actorID: actorID, runID: runID, seq: seq, policyVersion: policyVersion,
-            observationSize: batch.observationDimension, actionSize: batch.actionDimension,
-            episodeIDs: [UInt64](repeating: 0, count: batch.count),
-            stepIndices: [UInt32](repeating: 0, count: batch.count),
-            observations: batch.observations, nextObservations: batch.nextObservations,
-            actions: batch.actions.map { min(max($0, -1), 1) }, rewards: batch.rewards,
-            doneFlags: batch.terminations.map { $0 != 0 ? DoneFlags.terminated.rawValue : 0 },
-            actingVersionOffsets: actingVersionOffsets)
+extension WeightsPublisher: SimulatorWeightsSource {}
+
+extension SimulatorServerSettings {
+    /// A learner's settings: its peer timeout, and a seed derived from the run's.
+    public init(learner configuration: LearnerConfiguration) {
+        self.init()
+        peerTimeout = .milliseconds(configuration.resolvedPeerTimeoutMs)
+        seed = configuration.agent.seed ^ 0x51A7_0A11
     }
 }

@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Simulators
 import Telemetry
 import MEow
 import NN

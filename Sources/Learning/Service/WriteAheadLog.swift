@@ -4,6 +4,7 @@ import Glibc
 import Dispatch
 import Foundation
 import NN
+import Simulators
 import Synchronization
 import Telemetry
 import Wire

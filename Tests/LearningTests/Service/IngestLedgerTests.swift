@@ -1,5 +1,6 @@
 import Learning
 import Replay
+import Simulators
 import Testing
 import Wire
 

@@ -1,6 +1,7 @@
 import Foundation
 import MEow
 import Replay
+import Simulators
 import Tensor
 import Testing
 import Wire

@@ -1,5 +1,6 @@
 import Learning
 import Replay
+import Simulators
 import Wire
 
 /// A ledger for Pendulum's spaces with small, explicit limits.

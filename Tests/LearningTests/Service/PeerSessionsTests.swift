@@ -1,4 +1,5 @@
 import Learning
+import Simulators
 import Testing
 import Wire
 

@@ -1,5 +1,6 @@
 import Foundation
 import Learning
+import Simulators
 import Synchronization
 import Testing
 import Wire

@@ -1,4 +1,4 @@
-import Learning
+import Simulators
 import Testing
 
 /// `EvaluationSchedule`: seeds handed out in shares per simulator, one result per seed.

@@ -1,5 +1,5 @@
-import Learning
 import Replay
+import Simulators
 import Wire
 
 // MARK: - Rows and requests
@@ -135,5 +135,21 @@ struct Harness {
             values.append(fakeValue(observation))
         }
         return (actions, values)
+    }
+}
+
+// MARK: - Pendulum's spaces and replies
+
+let pendulumObservation = Space(shape: [3], low: [-1, -1, -8], high: [1, 1, 8])
+let pendulumAction = Space(shape: [1], low: -2, high: 2)
+
+extension Message {
+    /// The code of an ERROR or REFUSED reply, else nil.
+    var errorCode: ErrorCode? {
+        switch self {
+        case .error(let error): error.code
+        case .refused(let refused): refused.code
+        default: nil
+        }
     }
 }

@@ -1,4 +1,4 @@
-import Learning
+import Simulators
 import Testing
 import Wire
 

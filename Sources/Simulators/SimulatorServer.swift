@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MEow
 import Replay
 import Synchronization
@@ -88,8 +89,6 @@ public protocol SimulatorWeightsSource: Sendable {
     func snapshot(newerThan held: UInt64?) -> (version: UInt64, tensors: [NamedTensor])?
 }
 
-extension WeightsPublisher: SimulatorWeightsSource {}
-
 /// Settings of a simulator server.
 public struct SimulatorServerSettings: Sendable {
     /// Sessions and episodes a server remembers at once.
@@ -104,12 +103,6 @@ public struct SimulatorServerSettings: Sendable {
     public var seed: UInt64 = 0x51A7
 
     public init() {}
-
-    /// A learner's settings: its peer timeout, and a seed derived from the run's.
-    public init(learner configuration: LearnerConfiguration) {
-        peerTimeout = .milliseconds(configuration.resolvedPeerTimeoutMs)
-        seed = configuration.agent.seed ^ 0x51A7_0A11
-    }
 }
 
 /// Counters of a simulator server, for the stats file.
@@ -151,15 +144,20 @@ public struct SimulatorServerStats: Codable, Sendable, Equatable {
 /// ```
 /// One dedicated thread owns the episodes and the inference agent, so neither needs a lock and
 /// inference never touches the training thread's agent: the inference agent is a second
-/// `DistributedAgent` that loads each newer weights snapshot (`loadPolicyTensors`, as actors
+/// `InferencePolicy` that loads each newer weights snapshot (`loadPolicyTensors`, as actors
 /// do). The thread takes every queued request at once and answers them with one forward pass
 /// (two when stochastic and deterministic requests are mixed), so concurrent simulators batch.
 ///
 /// Backpressure: a request whose transitions do not fit the sink waits on the server (the
 /// simulator's next step is simply later) and is answered ERROR TRY_LATER, with nothing
 /// applied, once its `requestBudget` is spent; the queue of waiting rows is bounded too.
+/// Waiting requests are tried again when the sink's owner says room may have opened
+/// (`roomMayHaveChanged`: the learner's training thread drained its queue, a gateway's batch
+/// was acknowledged) or a new request arrives; the thread otherwise sleeps until the oldest
+/// one's budget ends.
 /// Before the first update (policy version 0) stochastic requests get uniform random actions,
 /// as an actor's and the single-process trainer's warm-up do.
+// @unchecked: `condition` guards the queue fields; episodes, agent, heldVersion and rng are confined to the server thread.
 public final class SimulatorServer: @unchecked Sendable {
     private struct Job {
         let request: ActionRequest
@@ -181,8 +179,8 @@ public final class SimulatorServer: @unchecked Sendable {
     private let weights: any SimulatorWeightsSource
     /// The learner's evaluation rounds; nil where none are scheduled (a gateway).
     private let evaluator: SimulatorEvaluator?
-    private let makeAgent: @Sendable (AgreedSpaces) throws -> any DistributedAgent
-    private let log: @Sendable (String) -> Void
+    private let makeAgent: @Sendable (AgreedSpaces) throws -> any InferencePolicy
+    private let logger = Logger(label: "meow.simulators")
     private let attachedMetrics = Mutex<LearnerMetrics?>(nil)
     private var metrics: LearnerMetrics? { attachedMetrics.withLock { $0 } }
 
@@ -196,27 +194,29 @@ public final class SimulatorServer: @unchecked Sendable {
     private var incoming: [Job] = []
     private var incomingRows = 0
     private var endedSessions: [UInt64] = []
+    /// Requests the thread holds that wait for room in the sink.
+    private var waitingJobs = 0
+    /// Set by `roomMayHaveChanged` while requests wait: the thread tries them again.
+    private var roomChanged = false
     private var running = false
     private var stopped = false
     private var finished = false
 
     // Confined to the server thread.
     private var episodes: SimulatorEpisodes?
-    private var agent: (any DistributedAgent)?
+    private var agent: (any InferencePolicy)?
     private var heldVersion: UInt64?
     private var rng: Xoshiro256
 
     public init(settings: SimulatorServerSettings, sink: any SimulatorSink, weights: any SimulatorWeightsSource,
                 metrics: LearnerMetrics?, evaluator: SimulatorEvaluator? = nil,
-                makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
-                log: @escaping @Sendable (String) -> Void) {
+                makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any InferencePolicy) {
         self.settings = settings
         self.sink = sink
         self.weights = weights
         self.evaluator = evaluator
         attachedMetrics.withLock { $0 = metrics }
         self.makeAgent = makeAgent
-        self.log = log
         sessions = Mutex(SimulatorSessions(maxSessions: settings.limits.maxSessions))
         rng = Xoshiro256(seed: settings.seed)
     }
@@ -256,6 +256,17 @@ public final class SimulatorServer: @unchecked Sendable {
         incoming = []
         condition.unlock()
         for job in orphans { job.continuation.resume(returning: SimulatorReply(Self.shuttingDown)) }
+    }
+
+    /// Tells the server thread that the sink may have room now, so the requests that wait for
+    /// it are tried again at once. Cheap when none waits.
+    public func roomMayHaveChanged() {
+        condition.lock()
+        if waitingJobs > 0 {
+            roomChanged = true
+            condition.signal()
+        }
+        condition.unlock()
     }
 
     private static let shuttingDown = Message.error(ErrorReply(
@@ -373,14 +384,21 @@ public final class SimulatorServer: @unchecked Sendable {
         var lastEviction = ContinuousClock.now
         while true {
             condition.lock()
-            // Requests that wait for room are retried every couple of milliseconds.
-            let idle: TimeInterval = waiting.isEmpty ? 0.2 : 0.002
-            if incoming.isEmpty && endedSessions.isEmpty && !stopped {
-                _ = condition.wait(until: Date().addingTimeInterval(idle))
+            waitingJobs = waiting.count
+            if incoming.isEmpty && endedSessions.isEmpty && !stopped && !roomChanged {
+                // Timed wait: the next eviction of silent peers, or the end of the oldest waiting
+                // request's budget, whichever comes first; new requests and room wake it earlier.
+                var wakeAt = lastEviction + Self.evictionPeriod
+                if let oldest = waiting.map(\.received).min() { wakeAt = min(wakeAt, oldest + settings.requestBudget) }
+                let seconds = max(0, (wakeAt - ContinuousClock.now).secondsValue)
+                _ = condition.wait(until: Date().addingTimeInterval(seconds))
             }
+            roomChanged = false
             let fresh = incoming
             incoming = []
             incomingRows = 0
+            // Every request in hand may end up waiting: room that opens meanwhile is not missed.
+            waitingJobs = waiting.count + fresh.count
             let ended = endedSessions
             endedSessions = []
             let stopping = stopped
@@ -395,7 +413,7 @@ public final class SimulatorServer: @unchecked Sendable {
             // resumed run acts with its restored policy from the first request).
             if sink.agreedSpaces != nil && prepareState() { refreshWeights() }
             let now = ContinuousClock.now
-            if now - lastEviction >= .seconds(1) {
+            if now - lastEviction >= Self.evictionPeriod {
                 lastEviction = now
                 evict(now: now)
             }
@@ -421,6 +439,9 @@ public final class SimulatorServer: @unchecked Sendable {
         }
     }
 
+    /// How often the thread forgets silent sessions and episodes.
+    private static let evictionPeriod: Duration = .seconds(1)
+
     /// Builds the episodes and the inference agent once the spaces are known.
     private func prepareState() -> Bool {
         if episodes != nil && agent != nil { return true }
@@ -433,7 +454,7 @@ public final class SimulatorServer: @unchecked Sendable {
             do {
                 agent = try makeAgent(spaces)
             } catch {
-                log("simulators: could not build the inference policy: \(error)")
+                logger.error("simulators: could not build the inference policy: \(error)")
                 return false
             }
         }
@@ -448,7 +469,7 @@ public final class SimulatorServer: @unchecked Sendable {
             heldVersion = version
             counters.withLock { $0.policyVersion = version }
         } catch {
-            log("simulators: weights version \(version) do not fit the inference policy: \(error)")
+            logger.error("simulators: weights version \(version) do not fit the inference policy: \(error)")
         }
     }
 
@@ -649,7 +670,7 @@ public final class SimulatorServer: @unchecked Sendable {
         for session in silent { episodes?.endSession(session) }
         let report = episodes?.evict(olderThan: settings.peerTimeout, now: now) ?? EvictionReport()
         if !silent.isEmpty || report.episodes > 0 {
-            log("simulators: forgot \(silent.count) silent sessions and \(report.episodes) episodes")
+            logger.info("simulators: forgot \(silent.count) silent sessions and \(report.episodes) episodes")
         }
         let totals = episodes?.counters ?? SimulatorCounters()
         let running = episodes?.episodeCount ?? 0
@@ -721,5 +742,10 @@ extension Duration {
     /// Whole milliseconds, for messages.
     var milliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Seconds as a Double, for a condition's deadline.
+    var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }

@@ -1,5 +1,18 @@
 import Wire
 
+/// Names one actor process: its stable id and the random id of its current run.
+public struct PeerKey: Hashable, Sendable, Comparable {
+    public var actorID: UInt32
+    public var runID: UInt64
+
+    public init(actorID: UInt32, runID: UInt64) {
+        self.actorID = actorID
+        self.runID = runID
+    }
+
+    public static func < (a: PeerKey, b: PeerKey) -> Bool { (a.actorID, a.runID) < (b.actorID, b.runID) }
+}
+
 /// What a HELLO welcomed on one connection: its role and the ids it claimed.
 public struct PeerSession: Sendable, Equatable {
     public let role: Role
@@ -88,7 +101,7 @@ public struct PeerSessions: Sendable {
 
 extension Message {
     /// The (actor_id, run_id) a request names, for the messages that name one.
-    var claimedPeer: PeerKey? {
+    public var claimedPeer: PeerKey? {
         switch self {
         case .transitions(let batch): PeerKey(actorID: batch.actorID, runID: batch.runID)
         case .episodeStats(let stats): PeerKey(actorID: stats.actorID, runID: stats.runID)

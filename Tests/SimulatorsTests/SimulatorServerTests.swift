@@ -1,7 +1,7 @@
 import Foundation
-import Learning
 import MEow
 import Replay
+import Simulators
 import Synchronization
 import Tensor
 import Testing
@@ -18,6 +18,13 @@ struct SimulatorServerTests {
         private var preparedCount = 0
         private var evaluatingFlags: [Bool] = []
         var blocked = false
+        /// Rings each time a request is told to wait.
+        let waits: AsyncStream<Void>
+        private let waited: AsyncStream<Void>.Continuation
+
+        init() {
+            (waits, waited) = AsyncStream.makeStream(of: Void.self)
+        }
 
         var agreedSpaces: AgreedSpaces? { AgreedSpaces(observation: pendulumObservation, action: pendulumAction) }
 
@@ -28,6 +35,7 @@ struct SimulatorServerTests {
             evaluatingFlags.append(evaluating)
             // As the learner's sink: only a simulator that owes an evaluation round passes a full limiter.
             if blocked && count > 0 && !evaluating {
+                waited.yield()
                 return .wait(ErrorReply(code: .tryLater, retryAfterMs: 5, text: "full"))
             }
             preparedCount += 1
@@ -60,8 +68,8 @@ struct SimulatorServerTests {
         return config
     }
 
-    static func makeAgent(seed: UInt64 = 1) throws -> any DistributedAgent {
-        try DistributedAgents.make(config: config(seed: seed), observationDimension: 3, actionDimension: 1)
+    static func makeAgent(seed: UInt64 = 1) throws -> MEowAgent {
+        try MEowAgent(config: config(seed: seed), observationDimension: 3, actionDimension: 1)
     }
 
     func makeServer(sink: RecordingSink, weights: Snapshots = Snapshots(), budget: Duration = .seconds(5),
@@ -71,7 +79,7 @@ struct SimulatorServerTests {
         // A loaded test machine can starve the server thread for seconds; eviction is tested elsewhere.
         settings.peerTimeout = .seconds(600)
         let server = SimulatorServer(settings: settings, sink: sink, weights: weights, metrics: nil,
-                                     evaluator: evaluator, makeAgent: { _ in try Self.makeAgent() }, log: { _ in })
+                                     evaluator: evaluator, makeAgent: { _ in try Self.makeAgent() })
         server.start()
         return server
     }
@@ -202,6 +210,23 @@ struct SimulatorServerTests {
         sink.setBlocked(false)
         _ = try reply(await server.serve(request([(4, .step, [0, 0, 1], 1, 0)]), requestID: 3, pipe: 1))
         #expect(sink.stored.count == 1 && sink.stored[0].rewards == [1])
+    }
+
+    @Test func aWaitingRequestIsServedOnceTheSinkSaysThereIsRoom() async throws {
+        let sink = RecordingSink()
+        // A budget no test run reaches: only the wake-up can answer the request with actions.
+        let server = makeServer(sink: sink, budget: .seconds(600))
+        defer { server.stop() }
+        _ = server.welcome(simulatorHello(run: 3), pipe: 1)
+        _ = try reply(await server.serve(request([(4, .start, [0, 0, 0], 0, 0)]), requestID: 1, pipe: 1))
+        sink.setBlocked(true)
+        var waits = sink.waits.makeAsyncIterator()
+        let pending = Task { await server.serve(request([(4, .step, [0, 0, 1], 1, 0)]), requestID: 2, pipe: 1) }
+        _ = await waits.next()
+        sink.setBlocked(false)
+        server.roomMayHaveChanged()
+        _ = try reply(await pending.value)
+        #expect(sink.stored.count == 1 && server.stats().timeouts == 0)
     }
 
     // MARK: - Weights and values

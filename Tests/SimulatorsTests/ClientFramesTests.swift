@@ -1,5 +1,5 @@
 import Foundation
-import Learning
+import Simulators
 import Testing
 import Wire
 

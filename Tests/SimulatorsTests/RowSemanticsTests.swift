@@ -1,5 +1,5 @@
-import Learning
 import Replay
+import Simulators
 import Testing
 import Wire
 

@@ -151,7 +151,8 @@ public struct SimulatorEpisodes: Sendable {
                         // Evaluation: summed, never stored.
                     } else if let action = episode.action {
                         builder.append(observation: episode.observation, action: action, reward: reward,
-                                       terminated: false, nextObservation: observation)
+                                       flags: [], nextObservation: observation, episodeID: id,
+                                       stepIndex: episode.steps)
                     } else {
                         counters.stepsWithoutAction += 1
                     }
@@ -178,7 +179,8 @@ public struct SimulatorEpisodes: Sendable {
                         // Evaluation: summed, never stored.
                     } else if let action = episode.action {
                         builder.append(observation: episode.observation, action: action, reward: reward,
-                                       terminated: flags.contains(.terminated), nextObservation: observation)
+                                       flags: flags, nextObservation: observation, episodeID: id,
+                                       stepIndex: episode.steps)
                     } else {
                         counters.stepsWithoutAction += 1
                     }
@@ -355,8 +357,9 @@ public struct SimulatorEpisodes: Sendable {
             observationDimension: width, actionDimension: actionDimension,
             deterministic: request.deterministic, wantValues: request.wantValues, isDuplicate: isDuplicate,
             actingRows: actingRows, actingEpisodeIDs: actingRows.map { request.episodeIDs[$0] },
-            observations: observations, transitions: transitions.batch(), endedEpisodes: ended,
-            cachedReply: cachedReply)
+            observations: observations, transitions: transitions.batch(), transitionEpisodeIDs: transitions.episodeIDs,
+            transitionStepIndices: transitions.stepIndices, transitionDoneFlags: transitions.doneFlags,
+            endedEpisodes: ended, cachedReply: cachedReply)
     }
 }
 
@@ -408,7 +411,8 @@ private struct EpisodeState: Sendable {
     }
 }
 
-/// Transition columns grown row by row, then handed to replay as one batch.
+/// Transition columns grown row by row, then handed to replay as one batch, with each row's
+/// episode id, step index and done flags kept for the TRANSITIONS batch that carries them.
 private struct TransitionColumns {
     let observationDimension: Int
     let actionDimension: Int
@@ -417,6 +421,9 @@ private struct TransitionColumns {
     var rewards: [Float] = []
     var terminations: [Float] = []
     var nextObservations: [Float] = []
+    var episodeIDs: [UInt64] = []
+    var stepIndices: [UInt32] = []
+    var doneFlags: [UInt8] = []
 
     init(rows: Int, observationDimension: Int, actionDimension: Int) {
         self.observationDimension = observationDimension
@@ -430,13 +437,18 @@ private struct TransitionColumns {
 
     var count: Int { rewards.count }
 
-    mutating func append(observation: [Float], action: [Float], reward: Float, terminated: Bool,
-                         nextObservation: ArraySlice<Float>) {
+    /// One transition; `flags` are its END row's (empty for a STEP row). Replay's column
+    /// terminates on TERMINATED only: truncation bootstraps from the real final observation.
+    mutating func append(observation: [Float], action: [Float], reward: Float, flags: DoneFlags,
+                         nextObservation: ArraySlice<Float>, episodeID: UInt64, stepIndex: Int) {
         observations.append(contentsOf: observation)
         actions.append(contentsOf: action)
         rewards.append(reward)
-        terminations.append(terminated ? 1 : 0)
+        terminations.append(flags.contains(.terminated) ? 1 : 0)
         nextObservations.append(contentsOf: nextObservation)
+        episodeIDs.append(episodeID)
+        stepIndices.append(UInt32(clamping: stepIndex))
+        doneFlags.append(flags.rawValue)
     }
 
     func batch() -> Replay.TransitionBatch {

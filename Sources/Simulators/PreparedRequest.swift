@@ -31,6 +31,13 @@ public struct PreparedRequest: Sendable {
     public let observations: [Float]
     /// Transitions completed by this request, to insert into replay; empty for a duplicate.
     public let transitions: Replay.TransitionBatch
+    /// Per transition: its episode, as the request named it (replay keeps no episode ids, but
+    /// TRANSITIONS, the write-ahead log and the ingest path do).
+    public let transitionEpisodeIDs: [UInt64]
+    /// Per transition: its index within its episode, counting from 0.
+    public let transitionStepIndices: [UInt32]
+    /// Per transition: the done flags of the END row that closed it (TERMINATED, TRUNCATED), else 0.
+    public let transitionDoneFlags: [UInt8]
     /// Episodes this request ended (`END` rows of known episodes).
     public let endedEpisodes: [EndedEpisode]
     /// The reply to replay for a resend whose original was already answered.
