@@ -106,6 +106,8 @@ public final class SimulatorGateway: Sendable {
         logger.info("gateway \(configuration.actorID): serving simulators on \(listen)\(token); learner \(configuration.connect)")
 
         let outbox = Outbox(capacity: configuration.outboxCapacity)
+        // The end of the run wakes a stopping gateway's last batch if it waits for room.
+        shared.onStopOrEnd { outbox.wakeProducers() }
         let (weightsRequests, weightsDoorbell) = AsyncStream.makeStream(of: Void.self,
                                                                         bufferingPolicy: .bufferingNewest(1))
         let sink = GatewaySink(shared: shared, outbox: outbox, weightsDoorbell: weightsDoorbell,
@@ -561,7 +563,7 @@ private final class GatewaySink: SimulatorSink, SimulatorWeightsSource {
             let batch = adder.flush()
             state.adder = adder
             guard let batch else { return }
-            let appended = outbox.append(batch, giveUp: { [shared] in shared.isEnded || ContinuousClock.now > deadline })
+            let appended = outbox.append(batch, deadline: deadline, giveUp: { [shared] in shared.isEnded })
             if !appended {
                 shared.stats.withLock { $0.droppedTransitions[shared.dropReason, default: 0] += batch.count }
             }
