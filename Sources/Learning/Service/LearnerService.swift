@@ -307,36 +307,47 @@ public final class LearnerService: Sendable {
             for await pipe in closedPipes { router.pipeClosed(pipe) }
         }
 
-        // Timers and the training thread's end arrive on one stream, so this task sleeps between them.
+        // The next due housekeeping and the training thread's end arrive on one stream, so this task
+        // sleeps until whichever comes first.
         let (events, event) = AsyncStream.makeStream(of: ServiceEvent.self)
-        let timeout = Duration.milliseconds(configuration.resolvedPeerTimeoutMs)
-        let period = housekeepingPeriod(peerTimeout: timeout)
-        let ticker = Task {
-            while !Task.isCancelled {
-                // Timed wait: the housekeeping period (stats file, progress line, silent peers: all about time).
-                try? await Task.sleep(for: period)
-                event.yield(.tick)
-            }
-        }
         let finisher = Task { [training] in
             let outcome = await training.wait()
             event.yield(.finished)
             return outcome
         }
+        let timeout = Duration.milliseconds(configuration.resolvedPeerTimeoutMs)
+        let statsInterval = Duration.milliseconds(configuration.statsIntervalMs)
+        let progressInterval = configuration.progressIntervalMs > 0
+            ? Duration.milliseconds(configuration.progressIntervalMs) : nil
+        // A silent peer is forgotten within 1.1 peer timeouts.
+        let sweepInterval = max(timeout / 10, .milliseconds(10))
 
-        var lastStats = ContinuousClock.now
+        let serving = ContinuousClock.now
+        var lastStats = serving
+        var lastProgress = serving
+        var lastSweep = serving
         // Failed handshakes never become pipes; nng only counts them (docs/deployment.md).
         let handshakeFailures = RateLimitedReporter(log: { [logger] in logger.warning("\($0)") })
         var listenerFailures = configuration.tls == nil ? nil : listener.failures
-        var lastProgress = ContinuousClock.now
-        var previous = (steps: firstSteps, updates: firstUpdates, at: ContinuousClock.now)
-        for await next in events {
-            if case .finished = next { break }
-            let now = ContinuousClock.now
-            let forgotten = core.withLedger { $0.forgetSilentPeers(now: now, timeout: timeout) }
-            for key in forgotten { logger.info("learner: forgot actor \(key.actorID) (run \(key.runID)): silent") }
-            if now - lastStats >= .milliseconds(configuration.statsIntervalMs) {
-                lastStats = now
+        var previous = (steps: firstSteps, updates: firstUpdates, at: serving)
+        var pending = events.makeAsyncIterator()
+        while true {
+            var due = min(lastStats + statsInterval, lastSweep + sweepInterval)
+            if let progressInterval { due = min(due, lastProgress + progressInterval) }
+            let timer = Task {
+                // Timed wait: until the next housekeeping is due (stats file, progress line, silent peers).
+                try? await Task.sleep(until: due, clock: .continuous)
+                event.yield(.due(due))
+            }
+            guard case .due(let tick) = await pending.next() else {
+                timer.cancel()
+                break
+            }
+            if Self.isDue(&lastSweep, every: sweepInterval, at: tick) {
+                let forgotten = core.withLedger { $0.forgetSilentPeers(now: .now, timeout: timeout) }
+                for key in forgotten { logger.info("learner: forgot actor \(key.actorID) (run \(key.runID)): silent") }
+            }
+            if Self.isDue(&lastStats, every: statsInterval, at: tick) {
                 let current = stats()
                 try? current.write(to: configuration.resolvedStatsFile)
                 mirror?.update(current, chunksServed: publisher.chunksServed,
@@ -352,14 +363,12 @@ public final class LearnerService: Sendable {
                     }
                 }
             }
-            if configuration.progressIntervalMs > 0 && now - lastProgress >= .milliseconds(configuration.progressIntervalMs) {
-                lastProgress = now
+            if let progressInterval, Self.isDue(&lastProgress, every: progressInterval, at: tick) {
                 let current = stats()
                 logger.info("\(progressLine(current, since: previous))")
-                previous = (current.envSteps, current.updates, now)
+                previous = (current.envSteps, current.updates, .now)
             }
         }
-        ticker.cancel()
         event.finish()
         let outcome = await finisher.value
         // Tell peers why, briefly, before the socket goes: "run over" (retry 0) or "stopping" (retry later).
@@ -404,18 +413,22 @@ public final class LearnerService: Sendable {
     }
 }
 
-/// What wakes `LearnerService.run` between requests: a housekeeping tick, or the training thread's end.
+/// What wakes `LearnerService.run` between requests: housekeeping that fell due, or the training thread's end.
 private enum ServiceEvent: Sendable {
-    case tick
+    /// Housekeeping due at this instant.
+    case due(ContinuousClock.Instant)
     case finished
 }
 
 extension LearnerService {
-    /// How often `run` does its housekeeping: often enough for the stats file, the progress line and
-    /// a tenth of the peer timeout (so a silent peer is forgotten within 1.1 timeouts).
-    func housekeepingPeriod(peerTimeout: Duration) -> Duration {
-        var period = min(.milliseconds(configuration.statsIntervalMs), peerTimeout / 10)
-        if configuration.progressIntervalMs > 0 { period = min(period, .milliseconds(configuration.progressIntervalMs)) }
-        return max(period, .milliseconds(10))
+    /// Whether housekeeping done every `interval` is due at `tick` (the instant its timer was set
+    /// for); if so moves `last` on: to `tick`, so the schedule keeps its period however late the
+    /// wake-up, or to now after a wake-up later than a whole interval, so no burst catches up.
+    static func isDue(_ last: inout ContinuousClock.Instant, every interval: Duration,
+                      at tick: ContinuousClock.Instant) -> Bool {
+        guard tick >= last + interval else { return false }
+        let now = ContinuousClock.now
+        last = now - tick >= interval ? now : tick
+        return true
     }
 }
