@@ -64,7 +64,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
@@ -95,7 +94,6 @@ let package = Package(
             name: "Telemetry",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: checkedSettings),
@@ -131,7 +129,7 @@ let package = Package(
         // Option groups shared by every executable (STYLE.md: commands reuse @OptionGroups).
         .target(
             name: "CommandLineOptions",
-            dependencies: ["Learning", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Learning", "MEow", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: checkedSettings),
 
         // Executables: parse, validate, call a library entry point.
@@ -175,12 +173,19 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
         .testTarget(
             name: "LearningTests", dependencies: ["Learning", "Simulators", "Replay", "Wire", "Environments"],
+            exclude: ["Fixtures"],
             swiftSettings: checkedSettings),
         .testTarget(
             name: "ActingTests", dependencies: ["Acting", "Learning", "Simulators", "Wire", "Environments", "MEow"],
             swiftSettings: checkedSettings),
         .testTarget(
             name: "SimulatorsTests", dependencies: ["Simulators", "MEow", "Replay", "Tensor", "Wire"],
+            swiftSettings: checkedSettings),
+        .testTarget(
+            name: "CommandLineOptionsTests",
+            dependencies: [
+                "CommandLineOptions", "Learning", "MEow", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: checkedSettings),
         .testTarget(
             name: "TransportTests", dependencies: ["Transport"], exclude: ["Python"],

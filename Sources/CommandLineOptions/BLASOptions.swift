@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
+import Learning
 import Tensor
 
 /// `--blas-core` and `--blas-threads`, on top of MEOW_BLAS_CORE / MEOW_BLAS_THREADS.
+///
+/// Names and help come from `RunSettings.settings` (the `run` keys `blas-core`, `blas-threads`).
 public struct BLASOptions: ParsableArguments {
-    @Option(help: "OpenBLAS kernel core (e.g. SkylakeX, Haswell); default: chosen from the CPU.")
-    public var blasCore: String?
-    @Option(help: "OpenBLAS threads (default 1: robust when cores are shared).")
-    public var blasThreads: Int?
+    @Option(name: .of(run: \.blasCore), help: .of(run: \.blasCore)) public var blasCore: String?
+    @Option(name: .of(run: \.blasThreads), help: .of(run: \.blasThreads)) public var blasThreads: Int?
 
     public init() {}
 

@@ -1,74 +1,41 @@
 import ArgumentParser
 import Learning
+import MEow
 
 /// Every `MEowConfig` field as an optional flag, reusable by any executable that builds an agent.
 ///
-/// A flag left out keeps the preset's value (`--env` picks the preset). Names are the
-/// config fields in kebab case; `--steps` is `totalSteps`. Validation happens in
-/// `ConfigResolver` (Learning), which names the flag to change.
+/// A flag left out keeps the preset's value (`--env` picks the preset). ArgumentParser needs
+/// one stored property per flag, so each is declared here, but its names and help come from
+/// its entry in `MEowConfig.hyperparameters` and `overrides` walks the properties
+/// (SettingsOptions.swift), so nothing else is written per flag; Tests/CommandLineOptionsTests
+/// checks that the flags are exactly the table's. Validation happens in `ConfigResolver` (Learning), which names the flag to change.
 public struct MEowOptions: ParsableArguments {
-    @Option(help: withPresetDefault("Temperature α.", field: "alpha")) public var alpha: Float?
-    @Option(help: withPresetDefault("Discount γ.", field: "gamma")) public var gamma: Float?
-    @Option(help: withPresetDefault("Polyak rate τ of the target network.", field: "tau"))
-    public var tau: Float?
-    @Option(help: withPresetDefault("Lower bound of log σ(s).", field: "logSigmaMin"))
-    public var logSigmaMin: Float?
-    @Option(help: withPresetDefault("Upper bound of log σ(s).", field: "logSigmaMax"))
-    public var logSigmaMax: Float?
-    @Option(help: withPresetDefault("Hidden width of h_σ and the coupling networks.", field: "flowHidden"))
-    public var flowHidden: Int?
-    @Option(help: withPresetDefault("Hidden width of the reward-shift heads.", field: "shiftHidden"))
-    public var shiftHidden: Int?
-    @Option(help: withPresetDefault("Number of additive coupling layers (even).", field: "couplingLayers"))
-    public var couplingLayers: Int?
-    @Option(help: withPresetDefault("Dropout probability in the coupling networks.", field: "couplingDropout"))
-    public var couplingDropout: Float?
-    @Flag(inversion: .prefixedNo,
-        help: withPresetDefault("Learnable reward shifting (off gives Vanilla MEow).", field: "rewardShift"))
-    public var rewardShift: Bool?
-    @Flag(inversion: .prefixedNo, help: withPresetDefault("Shifting-based clipped double Q.", field: "clippedDoubleQ"))
-    public var clippedDoubleQ: Bool?
-    @Option(help: withPresetDefault("Adam learning rate.", field: "learningRate"))
-    public var learningRate: Float?
-    @Option(help: withPresetDefault("Global gradient-norm clip.", field: "gradClip"))
-    public var gradClip: Float?
-    @Option(help: withPresetDefault("Replay batch size.", field: "batchSize")) public var batchSize: Int?
-    @Option(help: withPresetDefault("Replay capacity in transitions.", field: "bufferSize"))
-    public var bufferSize: Int?
-    @Option(help: withPresetDefault("Random-action steps before learning starts.", field: "learningStarts"))
-    public var learningStarts: Int?
-    @Option(help: withPresetDefault("Gradient steps per environment step.", field: "updatesPerStep"))
-    public var updatesPerStep: Int?
-    @Option(name: [.customLong("steps"), .customLong("total-steps")],
-        help: withPresetDefault("Environment steps in the run.", field: "totalSteps"))
-    public var totalSteps: Int?
-    @Option(help: withPresetDefault("Evaluate every this many steps (0: off).", field: "evalEvery"))
-    public var evalEvery: Int?
-    @Option(help: withPresetDefault("Evaluation episodes (seeds 0 ..< N).", field: "evalEpisodes"))
-    public var evalEpisodes: Int?
-    @Flag(inversion: .prefixedNo,
-        help: withPresetDefault("Evaluate with z₀ = 0 rather than sampling.", field: "deterministicEval"))
-    public var deterministicEval: Bool?
-    @Option(help: withPresetDefault("Run seed.", field: "seed")) public var seed: UInt64?
+    @Option(name: .of(\.alpha), help: .of(\.alpha)) var alpha: Float?
+    @Option(name: .of(\.gamma), help: .of(\.gamma)) var gamma: Float?
+    @Option(name: .of(\.tau), help: .of(\.tau)) var tau: Float?
+    @Option(name: .of(\.logSigmaMin), help: .of(\.logSigmaMin)) var logSigmaMin: Float?
+    @Option(name: .of(\.logSigmaMax), help: .of(\.logSigmaMax)) var logSigmaMax: Float?
+    @Option(name: .of(\.flowHidden), help: .of(\.flowHidden)) var flowHidden: Int?
+    @Option(name: .of(\.shiftHidden), help: .of(\.shiftHidden)) var shiftHidden: Int?
+    @Option(name: .of(\.couplingLayers), help: .of(\.couplingLayers)) var couplingLayers: Int?
+    @Option(name: .of(\.couplingDropout), help: .of(\.couplingDropout)) var couplingDropout: Float?
+    @Flag(name: .of(\.rewardShift), inversion: .prefixedNo, help: .of(\.rewardShift)) var rewardShift: Bool?
+    @Flag(name: .of(\.clippedDoubleQ), inversion: .prefixedNo, help: .of(\.clippedDoubleQ)) var clippedDoubleQ: Bool?
+    @Option(name: .of(\.learningRate), help: .of(\.learningRate)) var learningRate: Float?
+    @Option(name: .of(\.gradClip), help: .of(\.gradClip)) var gradClip: Float?
+    @Option(name: .of(\.batchSize), help: .of(\.batchSize)) var batchSize: Int?
+    @Option(name: .of(\.bufferSize), help: .of(\.bufferSize)) var bufferSize: Int?
+    @Option(name: .of(\.learningStarts), help: .of(\.learningStarts)) var learningStarts: Int?
+    @Option(name: .of(\.updatesPerStep), help: .of(\.updatesPerStep)) var updatesPerStep: Int?
+    @Option(name: .of(\.totalSteps), help: .of(\.totalSteps)) var totalSteps: Int?
+    @Option(name: .of(\.evalEvery), help: .of(\.evalEvery)) var evalEvery: Int?
+    @Option(name: .of(\.evalEpisodes), help: .of(\.evalEpisodes)) var evalEpisodes: Int?
+    @Flag(name: .of(\.deterministicEval), inversion: .prefixedNo, help: .of(\.deterministicEval))
+    var deterministicEval: Bool?
+    @Option(name: .of(\.seed), help: .of(\.seed)) var seed: UInt64?
 
     public init() {}
 
     /// The flags given, as overrides of a preset.
-    public var overrides: ConfigOverrides {
-        var o = ConfigOverrides()
-        (o.alpha, o.gamma, o.tau) = (alpha, gamma, tau)
-        (o.logSigmaMin, o.logSigmaMax) = (logSigmaMin, logSigmaMax)
-        (o.flowHidden, o.shiftHidden, o.couplingLayers, o.couplingDropout) =
-            (flowHidden, shiftHidden, couplingLayers, couplingDropout)
-        (o.rewardShift, o.clippedDoubleQ) = (rewardShift, clippedDoubleQ)
-        (o.learningRate, o.gradClip, o.batchSize, o.bufferSize) = (learningRate, gradClip, batchSize, bufferSize)
-        (o.learningStarts, o.updatesPerStep, o.totalSteps) = (learningStarts, updatesPerStep, totalSteps)
-        (o.evalEvery, o.evalEpisodes, o.deterministicEval, o.seed) = (evalEvery, evalEpisodes, deterministicEval, seed)
-        return o
-    }
-}
-
-/// `text` followed by the presets' default for the `MEowConfig` field (`ConfigResolver.presetDefault`).
-private func withPresetDefault(_ text: String, field: String) -> ArgumentHelp {
-    ArgumentHelp(text + " " + ConfigResolver.presetDefault(field: field))
+    public var overrides: ConfigOverrides { CommandLineOptions.overrides(from: self) }
 }

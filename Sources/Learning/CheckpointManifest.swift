@@ -157,9 +157,11 @@ public struct AgentRecord: Sendable, Equatable, Codable {
 /// loading checks them all before anything is restored. docs/checkpoints.md describes
 /// every field.
 public struct CheckpointManifest: Sendable, Equatable, Codable {
-    /// Bumped when the layout or a field's meaning changes; older readers refuse newer files.
+    /// Bumped when the layout or a field's meaning changes; older readers refuse newer files
+    /// (docs/checkpoints.md lists the versions).
     public static let currentFormatVersion = 1
 
+    /// The layout this manifest follows; a manifest without the field is version 1.
     public var formatVersion: Int
     /// `MEowVersion.current` of the writer.
     public var meowVersion: String

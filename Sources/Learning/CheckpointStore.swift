@@ -28,7 +28,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case missingFile(path: String)
     /// manifest.json is not valid JSON of the expected shape (truncated or corrupted).
     case corruptManifest(path: String, reason: String)
-    /// The manifest was written by a newer format.
+    /// The manifest's format version is not one this build reads (a newer one).
     case unsupportedFormat(path: String, version: Int)
     /// The manifest parses but a value in it cannot be used.
     case invalidManifest(reason: String)
@@ -53,8 +53,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case let .corruptManifest(path, reason):
             "checkpoint manifest \(path) is truncated or corrupted (\(reason)); resume from another checkpoint"
         case let .unsupportedFormat(path, version):
-            "checkpoint \(path) has format version \(version), newer than this build's "
-                + "\(CheckpointManifest.currentFormatVersion); use a newer meow"
+            "checkpoint \(path) has format version \(version), which this build does not know (it reads "
+                + "versions 1 to \(CheckpointManifest.currentFormatVersion)); use a newer meow"
         case let .invalidManifest(reason):
             "checkpoint manifest is invalid: \(reason)"
         case let .sizeMismatch(path, expected, actual):
@@ -324,13 +324,17 @@ public struct CheckpointStore: Sendable {
     public static func load(_ url: URL) throws(CheckpointError) -> LoadedCheckpoint {
         let directory = try locate(url)
         let manifestURL = directory.appendingPathComponent(manifestName)
-        guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
+        guard var data = FileManager.default.contents(atPath: manifestURL.path) else {
             throw .missingFile(path: manifestURL.path)
         }
         // The version first, so a newer format is reported as such rather than as corruption.
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let version = object["formatVersion"] as? Int, version > CheckpointManifest.currentFormatVersion {
-            throw .unsupportedFormat(path: manifestURL.path, version: version)
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            if object["formatVersion"] == nil {
+                data = Self.addingFormatVersion(1, to: data, empty: object.isEmpty)
+            } else if let version = object["formatVersion"] as? Int,
+                      !(1...CheckpointManifest.currentFormatVersion).contains(version) {
+                throw .unsupportedFormat(path: manifestURL.path, version: version)
+            }
         }
         let manifest: CheckpointManifest
         do {
@@ -356,6 +360,15 @@ public struct CheckpointStore: Sendable {
         }
         return LoadedCheckpoint(
             directory: directory, manifest: manifest, agent: AgentCheckpoint(files: agentFiles, record: manifest.agent))
+    }
+
+    /// A manifest written before versions were recorded is version 1: the field is spliced in
+    /// after the opening brace, so every other byte (and every double in it) is read as written.
+    private static func addingFormatVersion(_ version: Int, to data: Data, empty: Bool) -> Data {
+        guard let brace = data.firstIndex(of: UInt8(ascii: "{")) else { return data }
+        var patched = data
+        patched.insert(contentsOf: Array("\"formatVersion\":\(version)\(empty ? "" : ",")".utf8), at: brace + 1)
+        return patched
     }
 
     /// The bytes of a listed file, after checking its size and checksum.

@@ -168,31 +168,31 @@ struct ConfigKey<Root>: @unchecked Sendable {
     }
 }
 
+extension ConfigKey {
+    /// The config-file key of a setting.
+    init(_ setting: Setting<Root>) {
+        self = switch setting.field {
+        case let .float(path): .float(setting.name, path)
+        case let .int(path): .int(setting.name, path)
+        case let .uint64(path): .uint64(setting.name, path)
+        case let .bool(path): .bool(setting.name, path)
+        case let .string(path): .string(setting.name, path)
+        case let .optionalInt(path): .optionalInt(setting.name, path)
+        case let .optionalString(path): .optionalString(setting.name, path)
+        }
+    }
+}
+
 /// The keys of the config file, in the order `meow config` prints them.
 ///
-/// docs/configuration.md lists every one; a test checks that these tables cover every
-/// field of `MEowConfig` and `RunSettings` and that the page names every key.
+/// docs/configuration.md lists every one (its `meow` and `run` tables are `keysMarkdown`); a test checks
+/// that these tables cover every field of their structs and that the page names every key.
 enum ConfigKeys {
-    static let meow: [ConfigKey<MEowConfig>] = [
-        .float("alpha", \.alpha), .float("gamma", \.gamma), .float("tau", \.tau),
-        .float("log-sigma-min", \.logSigmaMin), .float("log-sigma-max", \.logSigmaMax),
-        .int("flow-hidden", \.flowHidden), .int("shift-hidden", \.shiftHidden),
-        .int("coupling-layers", \.couplingLayers), .float("coupling-dropout", \.couplingDropout),
-        .bool("reward-shift", \.rewardShift), .bool("clipped-double-q", \.clippedDoubleQ),
-        .float("learning-rate", \.learningRate), .float("grad-clip", \.gradClip),
-        .int("batch-size", \.batchSize), .int("buffer-size", \.bufferSize),
-        .int("learning-starts", \.learningStarts), .int("updates-per-step", \.updatesPerStep),
-        .int("total-steps", \.totalSteps), .int("eval-every", \.evalEvery), .int("eval-episodes", \.evalEpisodes),
-        .bool("deterministic-eval", \.deterministicEval), .uint64("seed", \.seed),
-    ]
+    /// The hyperparameters, one key per entry of `MEowConfig.hyperparameters`.
+    static let meow: [ConfigKey<MEowConfig>] = MEowConfig.hyperparameters.map(ConfigKey.init)
 
-    static let run: [ConfigKey<RunSettings>] = [
-        .string("exp-name", \.expName), .optionalString("run-dir", \.runDir),
-        .int("checkpoint-every", \.checkpointEvery), .int("keep-checkpoints", \.keepCheckpoints),
-        .bool("checkpoint-replay", \.checkpointReplay), .int("replay-chunk-mib", \.replayChunkMiB),
-        .optionalInt("blas-threads", \.blasThreads), .optionalString("blas-core", \.blasCore),
-        .optionalString("metrics-listen", \.metricsListen),
-    ]
+    /// The run settings, one key per entry of `RunSettings.settings`.
+    static let run: [ConfigKey<RunSettings>] = RunSettings.settings.map(ConfigKey.init)
 
     /// The distributed learner's own settings (`LearnerConfiguration`); `env`, `meow` and `run`
     /// give the rest (run directory, checkpoints, metrics endpoint).
@@ -389,6 +389,40 @@ public enum ConfigFile {
         let modelLine = model.map { "  \"model\": \(jsonString($0)),\n" } ?? ""
             + (spaces.map { "  \"spaces\": \($0.json),\n" } ?? "")
         return "{\n  \"env\": \(jsonString(environment)),\n" + modelLine + sections.joined(separator: ",\n") + "\n}\n"
+    }
+
+    /// The sections whose key table `keysMarkdown(section:)` generates.
+    public static let generatedSections = ["meow", "run"]
+
+    /// The key table of `section` in docs/configuration.md, generated from `MEowConfig.hyperparameters`
+    /// or `RunSettings.settings` (`meow config --markdown SECTION` prints it; a test checks that the
+    /// page holds it unchanged); nil for a section whose table is written by hand.
+    public static func keysMarkdown(section: String) -> String? {
+        switch section {
+        case "meow":
+            keysMarkdown(MEowConfig.hyperparameters, ConfigKeys.meow) {
+                $0.defaultIs == .perPreset ? $0.presetValuesPhrase : "—"
+            }
+        case "run": keysMarkdown(RunSettings.settings, ConfigKeys.run)
+        default: nil
+        }
+    }
+
+    /// One row per setting: key, type, `Root()`'s value, `presets` when given, and `help` plus `note`.
+    private static func keysMarkdown<Root: SettingsTable>(
+        _ settings: [Setting<Root>], _ keys: [ConfigKey<Root>], presets: ((Setting<Root>) -> String)? = nil
+    ) -> String {
+        let defaults = Root()
+        let rows = zip(settings, keys).map { setting, key in
+            let flags = setting.aliases.map { "Also `--\($0)`." }
+            let meaning = ([setting.help, setting.note] + flags).filter { !$0.isEmpty }.joined(separator: " ")
+            let cells = ["`\(key.name)`", key.type, key.render(defaults)] + (presets.map { [$0(setting)] } ?? [])
+                + [meaning]
+            return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
+        }
+        let header = ["key", "type", "default"] + (presets == nil ? [] : ["per preset"]) + ["meaning"]
+        return (["| " + header.joined(separator: " | ") + " |", "|" + String(repeating: " --- |", count: header.count)]
+            + rows).joined(separator: "\n") + "\n"
     }
 
     /// The nearest known key within edit distance 2 (a typo), or nil.

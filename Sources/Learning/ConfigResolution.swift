@@ -2,122 +2,70 @@ import Environments
 import Foundation
 import MEow
 
-/// Command-line overrides of `MEowConfig`: nil leaves the preset's value.
+/// Command-line overrides of a settings struct: a field not given keeps the preset's, the
+/// config file's or the default value.
 ///
-/// One optional per config field, same names; executables fill it from their
-/// `@OptionGroup` and `ConfigResolver` applies it, so validation lives here where tests
-/// can reach it.
-public struct ConfigOverrides: Sendable, Equatable {
-    public var alpha: Float?
-    public var gamma: Float?
-    public var tau: Float?
-    public var logSigmaMin: Float?
-    public var logSigmaMax: Float?
-    public var flowHidden: Int?
-    public var shiftHidden: Int?
-    public var couplingLayers: Int?
-    public var couplingDropout: Float?
-    public var rewardShift: Bool?
-    public var clippedDoubleQ: Bool?
-    public var learningRate: Float?
-    public var gradClip: Float?
-    public var batchSize: Int?
-    public var bufferSize: Int?
-    public var learningStarts: Int?
-    public var updatesPerStep: Int?
-    public var totalSteps: Int?
-    public var evalEvery: Int?
-    public var evalEpisodes: Int?
-    public var deterministicEval: Bool?
-    public var seed: UInt64?
+/// Fields are set and read by their key path (`overrides.tau = 0.01`); every one must be in
+/// `Root.settings`, which `applied(to:)` walks. An optional field's override is its value
+/// (`overrides.runDir = "runs/x"`): nil means not given. Executables fill it from their
+/// `@OptionGroup`s and `ConfigResolver` applies it, so validation lives here where tests can reach it.
+@dynamicMemberLookup
+public struct Overrides<Root: SettingsTable>: Sendable, Equatable {
+    /// The given values; only the fields named in `given` count.
+    private var values = Root()
+    /// The kebab-case names of the fields given.
+    public private(set) var given: Set<String> = []
 
     public init() {}
 
-    /// `base` with every non-nil override written over it.
-    public func applied(to base: MEowConfig) -> MEowConfig {
-        var c = base
-        func set<V>(_ field: WritableKeyPath<MEowConfig, V>, _ value: V?) {
-            if let value { c[keyPath: field] = value }
+    /// The override of `field`, nil when none was given.
+    public subscript<V>(dynamicMember field: WritableKeyPath<Root, V>) -> V? {
+        get { given.contains(Self.name(of: field)) ? values[keyPath: field] : nil }
+        set { set(field, to: newValue) }
+    }
+
+    /// The override of an optional `field`, nil when none was given.
+    public subscript<V>(dynamicMember field: WritableKeyPath<Root, V?>) -> V? {
+        get { given.contains(Self.name(of: field)) ? values[keyPath: field] : nil }
+        set { set(field, to: newValue.map { Optional($0) }) }
+    }
+
+    /// `base` with every given override written over it.
+    public func applied(to base: Root) -> Root {
+        var root = base
+        for setting in Root.settings where given.contains(setting.name) {
+            setting.copy(from: values, to: &root)
         }
-        set(\.alpha, alpha)
-        set(\.gamma, gamma)
-        set(\.tau, tau)
-        set(\.logSigmaMin, logSigmaMin)
-        set(\.logSigmaMax, logSigmaMax)
-        set(\.flowHidden, flowHidden)
-        set(\.shiftHidden, shiftHidden)
-        set(\.couplingLayers, couplingLayers)
-        set(\.couplingDropout, couplingDropout)
-        set(\.rewardShift, rewardShift)
-        set(\.clippedDoubleQ, clippedDoubleQ)
-        set(\.learningRate, learningRate)
-        set(\.gradClip, gradClip)
-        set(\.batchSize, batchSize)
-        set(\.bufferSize, bufferSize)
-        set(\.learningStarts, learningStarts)
-        set(\.updatesPerStep, updatesPerStep)
-        set(\.totalSteps, totalSteps)
-        set(\.evalEvery, evalEvery)
-        set(\.evalEpisodes, evalEpisodes)
-        set(\.deterministicEval, deterministicEval)
-        set(\.seed, seed)
-        return c
+        return root
+    }
+
+    public static func == (a: Overrides, b: Overrides) -> Bool {
+        a.given == b.given && a.applied(to: Root()) == b.applied(to: Root())
+    }
+
+    private mutating func set<V>(_ field: WritableKeyPath<Root, V>, to value: V?) {
+        let name = Self.name(of: field)
+        if let value {
+            values[keyPath: field] = value
+            given.insert(name)
+        } else {
+            given.remove(name)
+        }
+    }
+
+    private static func name<V>(of field: WritableKeyPath<Root, V>) -> String {
+        guard let setting = Root.setting(field) else {
+            preconditionFailure("\(field) is missing from \(Root.self).settings")
+        }
+        return setting.name
     }
 }
+
+/// Command-line overrides of `MEowConfig`: nil leaves the preset's (or the file's) value.
+public typealias ConfigOverrides = Overrides<MEowConfig>
 
 /// Command-line overrides of `RunSettings`: nil leaves the file's (or the default) value.
-public struct RunSettingsOverrides: Sendable, Equatable {
-    public var expName: String?
-    public var runDir: String?
-    public var checkpointEvery: Int?
-    public var keepCheckpoints: Int?
-    public var checkpointReplay: Bool?
-    public var replayChunkMiB: Int?
-    public var blasThreads: Int?
-    public var blasCore: String?
-    public var metricsListen: String?
-
-    public init() {}
-
-    /// `base` with every non-nil override written over it.
-    public func applied(to base: RunSettings) -> RunSettings {
-        var s = base
-        if let expName { s.expName = expName }
-        if let runDir { s.runDir = runDir }
-        if let checkpointEvery { s.checkpointEvery = checkpointEvery }
-        if let keepCheckpoints { s.keepCheckpoints = keepCheckpoints }
-        if let checkpointReplay { s.checkpointReplay = checkpointReplay }
-        if let replayChunkMiB { s.replayChunkMiB = replayChunkMiB }
-        if let blasThreads { s.blasThreads = blasThreads }
-        if let blasCore { s.blasCore = blasCore }
-        if let metricsListen { s.metricsListen = metricsListen }
-        return s
-    }
-}
-
-/// The kebab-case names of the fields an overrides struct sets (non-nil optionals).
-func givenFields(_ overrides: Any) -> Set<String> {
-    var names = Set<String>()
-    for child in Mirror(reflecting: overrides).children {
-        guard let label = child.label else { continue }
-        let value = Mirror(reflecting: child.value)
-        if value.displayStyle == .optional && !value.children.isEmpty { names.insert(kebabCase(label)) }
-    }
-    return names
-}
-
-/// `logSigmaMax` -> `log-sigma-max`, `replayChunkMiB` -> `replay-chunk-mib`.
-func kebabCase(_ name: String) -> String {
-    var out = ""
-    // The unit MiB is one word.
-    let characters = Array(name.replacingOccurrences(of: "MiB", with: "Mib"))
-    for (i, c) in characters.enumerated() {
-        let previousIsLower = i > 0 && characters[i - 1].isLowercase
-        if c.isUppercase && previousIsLower { out.append("-") }
-        out.append(contentsOf: c.lowercased())
-    }
-    return out
-}
+public typealias RunSettingsOverrides = Overrides<RunSettings>
 
 /// A configuration mistake, reported in one sentence that says what to change.
 public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
@@ -232,13 +180,13 @@ public enum ConfigResolver {
             try config.validate()
         } catch {
             throw blame(error.field, error.expected, section: "meow", file: file?.meow, path: configFile,
-                        flags: givenFields(overrides))
+                        flags: overrides.given)
         }
         do {
             try settings.validate()
         } catch {
             throw blame(error.field, error.expected, section: "run", file: file?.run, path: configFile,
-                        flags: givenFields(runOverrides))
+                        flags: runOverrides.given)
         }
         return ResolvedConfiguration(environmentName: name, config: config, settings: settings, modelPath: model)
     }
@@ -297,33 +245,10 @@ public enum ConfigResolver {
         return resolved
     }
 
-    /// What `--help` says a hyperparameter defaults to: "(default: 0.99)" when every preset
-    /// agrees, else each value with the presets that use it, "(default: the --env preset's;
-    /// 0.25: hopper, halfcheetah; 0.1: walker2d; ...)". `field` is the `MEowConfig` property
-    /// name; the values are read from the presets themselves, so help and presets never drift.
-    public static func presetDefault(field: String) -> String {
-        var groups: [(value: String, presets: [String])] = []
-        for name in MEowConfig.presetNames {
-            guard let preset = MEowConfig.preset(name),
-                  let child = Mirror(reflecting: preset).children.first(where: { $0.label == field }) else { continue }
-            let value = switch child.value {
-            case let flag as Bool: flag ? "on" : "off"
-            default: "\(child.value)"
-            }
-            if let index = groups.firstIndex(where: { $0.value == value }) {
-                groups[index].presets.append(name)
-            } else {
-                groups.append((value, [name]))
-            }
-        }
-        guard groups.count > 1 else { return groups.first.map { "(default: \($0.value))" } ?? "" }
-        return "(default: the --env preset's; "
-            + groups.map { "\($0.value): \($0.presets.joined(separator: ", "))" }.joined(separator: "; ") + ")"
-    }
-
-    /// The command-line flag for a `MEowConfigError` field (`total-steps` is `--steps`).
+    /// The command-line flag for a validation error's field: the table's for a hyperparameter
+    /// (`total-steps` is `--steps`), else `--field`.
     public static func flag(forField field: String) -> String {
-        field == "total-steps" ? "--steps" : "--\(field)"
+        MEowConfig.hyperparameter(named: field)?.flag ?? "--\(field)"
     }
 
     private static func canonicalName(_ name: String) throws(ConfigurationError) -> String {

@@ -103,12 +103,16 @@ public final class LocalTrainer {
     /// The agent being trained; after `run()` it holds the final policy.
     public let agent: any TrainableAgent
 
-    private var environment: any Environment
+    private let environment: any Environment
     private let evaluationEnvironment: any Environment
-    private(set) var replay: ReplayBuffer
+    /// Replay before the run starts (restored from the checkpoint or empty); the learner owns it then.
+    private var initialReplay: ReplayBuffer
+    /// The learner of the run in progress or finished.
+    private var learner: Learner?
+    /// Replay as the learner holds it (before `run()`, as restored).
+    var replay: ReplayBuffer { learner?.replay ?? initialReplay }
     /// The checkpoint this trainer continues from, nil for a fresh run.
     private let resume: LoadedCheckpoint?
-    private let checkpoints: CheckpointStore
     /// Warnings about repeated events (an unstable simulation), first occurrence then rate-limited.
     private var diagnostics = RateLimitedLogger(Logger(label: "meow.train"))
 
@@ -218,7 +222,6 @@ public final class LocalTrainer {
         self.environment = environment
         self.evaluationEnvironment = evaluationEnvironment
         self.resume = resume
-        checkpoints = CheckpointStore(runDirectory: runDirectory, keep: settings.keepCheckpoints)
         // A buffer larger than the run would never be filled: cap it to save memory.
         let capacity = min(config.bufferSize, config.totalSteps)
         agent = try makeAgent(config, observationDimension, actionDimension)
@@ -239,59 +242,77 @@ public final class LocalTrainer {
                             + "\(restored.observationDimension)/\(restored.actionDimension) values, this run needs "
                             + "\(capacity) of \(observationDimension)/\(actionDimension)")
                 }
-                replay = restored
+                initialReplay = restored
                 return
             }
         }
         do {
-            replay = try ReplayBuffer(
+            initialReplay = try ReplayBuffer(
                 capacity: capacity, observationDimension: observationDimension, actionDimension: actionDimension)
         } catch {
             throw LearningError.replay(error)
         }
     }
 
-    // MARK: - Loop state
+    // MARK: - The environment side
 
-    /// Everything the loop carries from one step to the next; a checkpoint stores all of it.
-    struct LoopState {
+    /// The single-process data source: one environment stepped in the learner's thread, its
+    /// transitions added straight to the learner's replay. A checkpoint stores all of it.
+    final class EnvironmentSide: LearnerHost {
+        var environment: any Environment
         var steps = 0
-        var updates = 0
         var episodes = 0
         var lastEpisodicReturn: Double?
-        var evaluations: [EvaluationPoint] = []
-        var best: BestRecord?
-        var observation: [Float]
+        var observation: [Float] = []
         var episodeReturn = 0.0
         var episodeLength = 0
         var exploration: Xoshiro256
-        var replaySampling: Xoshiro256
-        var evaluation: Xoshiro256
-        /// Updates run at step index t only when t exceeds this.
-        var learningResumesAfterStep: Int
         /// Episodes an unstable simulation ended in this session (their last transitions were dropped).
         var unstableEpisodes = 0
+
+        init(environment: any Environment, exploration: Xoshiro256) {
+            self.environment = environment
+            self.exploration = exploration
+        }
+
+        func checkpointPart() -> CheckpointPart {
+            CheckpointPart(
+                steps: steps, episodes: episodes,
+                spaces: SpacesRecord(
+                    observationDimension: environment.observationSpace.count,
+                    actionDimension: environment.actionSpace.count,
+                    observationSpace: environment.observationSpace.description,
+                    actionSpace: environment.actionSpace.description),
+                randomStreams: [RandomStreamName.exploration: exploration],
+                environmentState: (environment as? any SnapshotEnvironment)?.snapshot(),
+                episode: EpisodeRecord(
+                    episodeReturn: episodeReturn, length: episodeLength, observation: observation,
+                    lastEpisodicReturn: lastEpisodicReturn))
+        }
     }
 
-    private func freshState() -> LoopState {
+    /// A fresh run: the environment's first reset, and three generators split from the seed
+    /// (exploration here; replay sampling and evaluation for the learner).
+    private func freshStart() -> (EnvironmentSide, LearnerState) {
         var root = Xoshiro256(seed: config.seed)
-        let exploration = root.split()
+        let side = EnvironmentSide(environment: environment, exploration: root.split())
         let replaySampling = root.split()
         let evaluation = root.split()
-        return LoopState(
-            observation: environment.reset(seed: config.seed), exploration: exploration,
-            replaySampling: replaySampling, evaluation: evaluation, learningResumesAfterStep: config.learningStarts)
+        side.observation = side.environment.reset(seed: config.seed)
+        return (side, LearnerState(
+            replaySampling: replaySampling, evaluation: evaluation,
+            learningResumesAfterStep: config.learningStarts, evalEvery: config.evalEvery))
     }
 
-    private func restoredState(_ checkpoint: LoadedCheckpoint) throws -> LoopState {
+    /// The environment side and learner state a checkpoint continues.
+    private func restoredStart(_ checkpoint: LoadedCheckpoint) throws -> (EnvironmentSide, LearnerState) {
         let m = checkpoint.manifest
-        var state = LoopState(
-            steps: m.counters.steps, updates: m.counters.updates, episodes: m.counters.episodes,
-            lastEpisodicReturn: m.episode?.lastEpisodicReturn, evaluations: m.evaluations, best: m.best,
-            observation: [], exploration: try m.randomStream(RandomStreamName.exploration),
-            replaySampling: try m.randomStream(RandomStreamName.replay),
-            evaluation: try m.randomStream(RandomStreamName.evaluation),
-            learningResumesAfterStep: m.counters.learningResumesAfterStep)
+        let learnerState = try LearnerCheckpoint.state(
+            from: m, replayRestored: m.replay != nil, minReplay: config.learningStarts)
+        let side = EnvironmentSide(
+            environment: environment, exploration: try m.randomStream(RandomStreamName.exploration))
+        (side.steps, side.episodes, side.lastEpisodicReturn) = (
+            m.counters.steps, m.counters.episodes, m.episode?.lastEpisodicReturn)
         if let snapshot = m.environmentState, let episode = m.episode,
            var snapshotting = environment as? any SnapshotEnvironment {
             do {
@@ -302,18 +323,14 @@ public final class LocalTrainer {
             guard episode.observation.count == environment.observationSpace.count else {
                 throw CheckpointError.invalidManifest(reason: "the episode's observation has the wrong length")
             }
-            environment = snapshotting
-            state.observation = episode.observationValues
-            (state.episodeReturn, state.episodeLength) = (episode.episodeReturn, episode.length)
+            side.environment = snapshotting
+            side.observation = episode.observationValues
+            (side.episodeReturn, side.episodeLength) = (episode.episodeReturn, episode.length)
         } else {
             // No environment state: start a new episode, seeded from the run seed and the step.
-            state.observation = environment.reset(seed: config.seed &+ UInt64(state.steps))
+            side.observation = side.environment.reset(seed: config.seed &+ UInt64(side.steps))
         }
-        if m.replay == nil && state.steps > 0 {
-            // Replay starts empty: refill learning-starts transitions before updating again.
-            state.learningResumesAfterStep = max(state.learningResumesAfterStep, state.steps + config.learningStarts)
-        }
-        return state
+        return (side, learnerState)
     }
 
     // MARK: - The loop
@@ -342,58 +359,55 @@ public final class LocalTrainer {
 
     private func train(logger: FanOutLogger) throws -> TrainingSummary {
         if resume == nil { logger.hyperparameters(hyperparameterPairs) }
-        var state = try resume.map(restoredState) ?? freshState()
-        let firstStep = state.steps
-        var lastCheckpointStep: Int? = resume == nil ? nil : firstStep
-        var lastCheckpoint: URL? = resume?.directory
-
-        let actionDimension = environment.actionSpace.count
-        var batch = TransitionBatch(
-            count: config.batchSize, observationDimension: replay.observationDimension,
-            actionDimension: actionDimension)
+        let (side, learnerState) = try resume.map(restoredStart) ?? freshStart()
+        let firstStep = side.steps
+        let learner = Learner(
+            agent: agent, replay: initialReplay, state: learnerState,
+            run: Learner.RunDescription(
+                environment: environmentName, model: modelPath, config: config, run: settings,
+                directory: runDirectory, lossLogInterval: options.lossLogInterval),
+            evaluation: .environment(evaluationEnvironment), metrics: logger, envSteps: firstStep,
+            resumed: resume?.directory)
+        self.learner = learner
+        let actionDimension = side.environment.actionSpace.count
 
         let clock = ContinuousClock()
-        let start = clock.now
+        let start = learner.sessionStart.at
         let progress = ProgressReporter(mode: options.progress, start: start)
-        func stepsPerSecond(_ step: Int, at now: ContinuousClock.Instant) -> Double {
-            let seconds = Self.seconds(now - start)
-            return seconds > 0 ? Double(step - firstStep) / seconds : 0
-        }
-        var lastLoss: Float?
         var interrupted = false
-        var remaining = RemainingTime(updatesAfterStep: state.learningResumesAfterStep)
+        var remaining = RemainingTime(updatesAfterStep: learner.state.learningResumesAfterStep)
 
         for t in firstStep..<config.totalSteps {
             // 1. Act: uniform random actions until learning starts, then the stochastic policy (docs/algorithm.md §5.1, §7.12).
             let action: [Float]
             if t < config.learningStarts {
-                action = (0..<actionDimension).map { _ in 2 * state.exploration.nextUniform(Float.self) - 1 }
+                action = (0..<actionDimension).map { _ in 2 * side.exploration.nextUniform(Float.self) - 1 }
             } else {
                 action = agent.act(
-                    observations: state.observation, count: 1, deterministic: false, rng: &state.exploration)
+                    observations: side.observation, count: 1, deterministic: false, rng: &side.exploration)
             }
 
             // 2. Step; the environment maps [-1, 1] onto its own action box.
-            let result = environment.step(action: action)
+            let result = side.environment.step(action: action)
             let step = t + 1
-            state.steps = step
-            state.episodeReturn += result.reward
-            state.episodeLength += 1
+            side.steps = step
+            side.episodeReturn += result.reward
+            side.episodeLength += 1
 
             // 3. Store the [-1, 1] action (docs/algorithm.md §7.13) and the real s' even on truncation;
             //    only `terminated` masks bootstrapping (docs/algorithm.md §4.6, §7.6).
             //    An unstable simulation ended the episode in a state that is not the dynamics'
             //    (docs/mujoco.md): its last transition is dropped and counted, never stored.
             if result.info.simulationUnstable {
-                state.unstableEpisodes += 1
-                logger.log(tag: MetricName.unstableEpisodes, value: Float(state.unstableEpisodes), step: step)
+                side.unstableEpisodes += 1
+                logger.log(tag: MetricName.unstableEpisodes, value: Float(side.unstableEpisodes), step: step)
                 diagnostics.warning(
                     "unstable", "step \(step): the simulation became unstable; the episode ends and its last "
-                        + "transition is dropped (\(state.unstableEpisodes) so far)")
+                        + "transition is dropped (\(side.unstableEpisodes) so far)")
             } else {
                 do {
-                    try replay.insert(
-                        observation: state.observation, action: action, reward: Float(result.reward),
+                    try learner.insert(
+                        observation: side.observation, action: action, reward: Float(result.reward),
                         terminated: result.terminated, nextObservation: result.observation)
                 } catch {
                     throw LearningError.replay(error)
@@ -402,43 +416,20 @@ public final class LocalTrainer {
 
             // 4. Episode end: log and reset; otherwise continue from s'.
             if result.isLast {
-                logger.log(tag: MetricName.episodicReturn, value: state.episodeReturn, step: step)
-                logger.log(tag: MetricName.episodicLength, value: Float(state.episodeLength), step: step)
-                state.episodes += 1
-                state.lastEpisodicReturn = state.episodeReturn
-                (state.episodeReturn, state.episodeLength) = (0, 0)
-                state.observation = environment.reset(seed: nil)
+                logger.log(tag: MetricName.episodicReturn, value: side.episodeReturn, step: step)
+                logger.log(tag: MetricName.episodicLength, value: Float(side.episodeLength), step: step)
+                side.episodes += 1
+                side.lastEpisodicReturn = side.episodeReturn
+                (side.episodeReturn, side.episodeLength) = (0, 0)
+                side.observation = side.environment.reset(seed: nil)
             } else {
-                state.observation = result.observation
+                side.observation = result.observation
             }
 
-            // 5. Learn, strictly after learningStarts (docs/algorithm.md §5.1, §7.12), on uniform replay batches.
-            if t > state.learningResumesAfterStep {
-                for _ in 0..<config.updatesPerStep {
-                    replay.sample(into: &batch, using: &state.replaySampling)
-                    let statistics = agent.update(batch: batch)
-                    state.updates += 1
-                    lastLoss = statistics.loss
-                    if state.updates % options.lossLogInterval == 0 {
-                        logger.logUpdate(statistics, alpha: config.alpha, skippedUpdates: agent.skippedUpdates, step: step)
-                        logger.log(
-                            tag: MetricName.stepsPerSecond, value: stepsPerSecond(step, at: clock.now).rounded(),
-                            step: step)
-                    }
-                }
-            }
-
-            // 6. Evaluate every evalEvery steps in the separate evaluation environment.
-            var newBest = false
-            if config.evalEvery > 0 && step % config.evalEvery == 0 {
-                newBest = evaluate(at: step, state: &state, logger: logger)
-            }
-
-            // 7. Checkpoint every checkpointEvery steps, and whenever the evaluation found a new best.
-            let due = settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0
-            if due || newBest {
-                lastCheckpoint = try saveCheckpoint(state, best: newBest, logger: logger)
-                lastCheckpointStep = step
+            // 5-7. Learn strictly after learning-starts (docs/algorithm.md §5.1, §7.12), evaluate, checkpoint.
+            let updates = t > learner.state.learningResumesAfterStep ? config.updatesPerStep : 0
+            try Self.rethrow { () throws(Learner.CheckpointFailure) in
+                _ = try learner.step(envSteps: step, updates: updates, host: side)
             }
 
             let now = clock.now
@@ -446,9 +437,10 @@ public final class LocalTrainer {
             if progress.isDue(now) {
                 progress.report(
                     ProgressSnapshot(
-                        step: step, totalSteps: config.totalSteps, stepsPerSecond: stepsPerSecond(step, at: now),
-                        lastEpisodicReturn: state.lastEpisodicReturn,
-                        lastEvaluationReturn: state.evaluations.last?.meanReturn, lastLoss: lastLoss,
+                        step: step, totalSteps: config.totalSteps,
+                        stepsPerSecond: learner.stepsPerSecond(step, at: now),
+                        lastEpisodicReturn: side.lastEpisodicReturn,
+                        lastEvaluationReturn: learner.state.evaluations.last?.meanReturn, lastLoss: learner.lastLoss,
                         secondsLeft: remaining.secondsLeft(step: step, totalSteps: config.totalSteps, at: now)),
                     now: now)
             }
@@ -461,12 +453,8 @@ public final class LocalTrainer {
         progress.finish()
 
         // A final evaluation unless the last step just had one; an interrupted run exits promptly instead.
-        var finalBest = false
-        if config.evalEvery > 0 && !interrupted && state.evaluations.last?.step != state.steps {
-            finalBest = evaluate(at: state.steps, state: &state, logger: logger)
-        }
-        if lastCheckpointStep != state.steps || finalBest {
-            lastCheckpoint = try saveCheckpoint(state, best: finalBest, logger: logger)
+        try Self.rethrow { () throws(Learner.CheckpointFailure) in
+            try learner.finish(envSteps: side.steps, evaluate: !interrupted, host: side)
         }
 
         let policyPath = file(RunFiles.policy).path
@@ -477,66 +465,23 @@ public final class LocalTrainer {
         }
         let end = clock.now
         return TrainingSummary(
-            environment: environmentName, steps: state.steps, updates: state.updates,
-            skippedUpdates: agent.skippedUpdates, episodes: state.episodes,
-            lastEpisodicReturn: state.lastEpisodicReturn, evaluations: state.evaluations,
-            elapsedSeconds: Self.seconds(end - start), stepsPerSecond: stepsPerSecond(state.steps, at: end),
+            environment: environmentName, steps: side.steps, updates: learner.state.updates,
+            skippedUpdates: agent.skippedUpdates, episodes: side.episodes,
+            lastEpisodicReturn: side.lastEpisodicReturn, evaluations: learner.state.evaluations,
+            elapsedSeconds: (end - start).seconds, stepsPerSecond: learner.stepsPerSecond(side.steps, at: end),
             interrupted: interrupted, policyPath: policyPath, resumedFromStep: resume.map { _ in firstStep },
-            lastCheckpoint: lastCheckpoint?.path)
+            lastCheckpoint: learner.lastCheckpointDirectory?.path)
     }
 
-    // MARK: - Pieces of the loop
-
-    /// Deterministic (by default) evaluation over seeds 0 ..< evalEpisodes, logged as `Test/return`.
-    ///
-    /// Returns whether it is the best so far.
-    private func evaluate(at step: Int, state: inout LoopState, logger: FanOutLogger) -> Bool {
-        let result = PolicyEvaluation.evaluate(
-            agent: agent, environment: evaluationEnvironment, episodes: config.evalEpisodes,
-            deterministic: config.deterministicEval, rng: &state.evaluation)
-        logger.log(tag: MetricName.testReturn, value: result.meanReturn, step: step)
-        state.evaluations.append(EvaluationPoint(step: step, meanReturn: result.meanReturn))
-        guard result.meanReturn > (state.best?.testReturn ?? -.infinity) else { return false }
-        state.best = BestRecord(step: step, testReturn: result.meanReturn)
-        return true
-    }
-
-    /// Writes a checkpoint of `state` (with a replay snapshot when the settings ask for one).
-    private func saveCheckpoint(_ state: LoopState, best: Bool, logger: FanOutLogger) throws -> URL {
-        // Rows logged so far must be on disk so the manifest can record where the file ends.
+    /// Runs `body`, reporting a checkpoint that could not be written as this trainer's errors do.
+    private static func rethrow(_ body: () throws(Learner.CheckpointFailure) -> Void) throws {
         do {
-            try logger.flush()
-        } catch {
-            throw LearningError.cannotWrite(path: file(RunFiles.metrics).path, reason: error.description)
+            try body()
+        } catch let .metrics(path, reason) {
+            throw LearningError.cannotWrite(path: path, reason: reason)
+        } catch let .store(error) {
+            throw error
         }
-        let metricsSize = (try? FileManager.default.attributesOfItem(atPath: file(RunFiles.metrics).path))?[.size]
-        let snapshot = (environment as? any SnapshotEnvironment)?.snapshot()
-        let agentCheckpoint = agent.checkpoint()
-        var manifest = CheckpointManifest(
-            environment: environmentName, config: config, run: settings,
-            spaces: SpacesRecord(
-                observationDimension: environment.observationSpace.count,
-                actionDimension: environment.actionSpace.count,
-                observationSpace: environment.observationSpace.description,
-                actionSpace: environment.actionSpace.description),
-            counters: CheckpointCounters(
-                steps: state.steps, updates: state.updates, skippedUpdates: agent.skippedUpdates,
-                episodes: state.episodes, policyVersion: agent.updateCount,
-                learningResumesAfterStep: state.learningResumesAfterStep),
-            randomStreams: [
-                RandomStreamName.exploration: state.exploration.state,
-                RandomStreamName.replay: state.replaySampling.state,
-                RandomStreamName.evaluation: state.evaluation.state,
-            ],
-            agent: agentCheckpoint.record, environmentState: snapshot,
-            episode: EpisodeRecord(
-                episodeReturn: state.episodeReturn, length: state.episodeLength, observation: state.observation,
-                lastEpisodicReturn: state.lastEpisodicReturn),
-            evaluations: state.evaluations, best: state.best, metricsBytes: (metricsSize as? NSNumber)?.intValue)
-        manifest.model = modelPath
-        return try checkpoints.save(
-            manifest: manifest, agent: agentCheckpoint, replay: settings.checkpointReplay ? replay : nil,
-            maxChunkBytes: settings.replayChunkMiB << 20, best: best)
     }
 
     private func makeLogger() throws -> FanOutLogger {
@@ -567,11 +512,6 @@ public final class LocalTrainer {
 
     private func file(_ name: String) -> URL {
         runDirectory.appendingPathComponent(name)
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }
 

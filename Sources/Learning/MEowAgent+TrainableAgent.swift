@@ -8,7 +8,7 @@ extension MEowAgent: TrainableAgent {
         provenance = PolicyMetadata.provenance(environment: name, model: model)
     }
 
-    public func update(batch: TransitionBatch) -> UpdateStatistics {
+    public func update(batch: TransitionBatch) -> UpdateMetrics {
         update(
             observations: batch.observations, actions: batch.actions, rewards: batch.rewards,
             terminations: batch.terminations, nextObservations: batch.nextObservations, count: batch.count)

@@ -44,17 +44,20 @@ public struct SavedPolicy: Sendable, Equatable {
         }
         var saved = SavedPolicy(weightsFile: path)
         if manager.fileExists(atPath: path) {
+            let metadata: PolicyFileMetadata
             do {
-                let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-                saved.metadata = try MEowAgent.metadata(ofSafetensors: bytes)
+                metadata = try PolicyFileMetadata.read(path).metadata
+            } catch let error as PolicyFormatError {
+                throw error
             } catch {
                 throw LearningError.unusablePolicy(path: path, reason: fileErrorReason(error))
             }
+            saved.metadata = metadata.entries
+            saved.observationDimension = metadata.observationDimension
+            saved.actionDimension = metadata.actionDimension
         }
         saved.environment = saved.metadata[PolicyMetadata.environment]
         saved.model = saved.metadata[PolicyMetadata.model]
-        saved.observationDimension = saved.metadata["observation_dimension"].flatMap { Int($0) }
-        saved.actionDimension = saved.metadata["action_dimension"].flatMap { Int($0) }
         try saved.readRunConfig()
         return saved
     }

@@ -23,7 +23,7 @@ public protocol TrainableAgent: AnyObject {
     func values(observations: [Float], count: Int) -> [Float]
 
     /// One update (docs/algorithm.md §4.8) on a replay batch.
-    func update(batch: TransitionBatch) -> UpdateStatistics
+    func update(batch: TransitionBatch) -> UpdateMetrics
 
     /// Records the environment (and MuJoCo model file) the policy acts in, for the policy file's metadata.
     func recordEnvironment(_ name: String, model: String?)
@@ -39,9 +39,6 @@ public protocol TrainableAgent: AnyObject {
     /// naming the file that does not fit, and changes nothing then.
     func restore(from checkpoint: AgentCheckpoint) throws
 }
-
-/// What one update did, for the metrics file and the progress line: the agent's own `UpdateMetrics`.
-public typealias UpdateStatistics = UpdateMetrics
 
 extension TrainableAgent {
     /// Nothing to record: an agent without policy metadata.

@@ -1,3 +1,4 @@
+import MEow
 import Telemetry
 
 /// Tags the trainer and the learner log beyond `MetricName` (docs/metrics.md).
@@ -14,7 +15,7 @@ extension ScalarLogger {
     /// The loss-type scalars of one update, named as the reference code names them.
     ///
     /// Shared by the single-process trainer and the learner service so their curves overlay.
-    public func logUpdate(_ s: UpdateStatistics, alpha: Float, skippedUpdates: Int, step: Int) {
+    public func logUpdate(_ s: UpdateMetrics, alpha: Float, skippedUpdates: Int, step: Int) {
         log(tag: MetricName.qfLoss, value: s.loss, step: step)
         log(tag: MetricName.alpha, value: alpha, step: step)
         log(tag: TrainerMetricName.gradientNorm, value: s.gradientNorm, step: step)

@@ -1,6 +1,71 @@
 import Foundation
 import NN
 
+/// Why a policy file's metadata cannot be read by this build; names the file.
+public enum PolicyFormatError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// `format_version` is newer than this build's, or not a version at all.
+    case unknownVersion(path: String, version: String)
+    /// `format` names another kind of file.
+    case notAPolicy(path: String, format: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownVersion(path, version):
+            "policy file \(path) has format_version '\(version)', which this build does not know (it reads "
+                + "versions up to \(PolicyFileMetadata.currentFormatVersion)); use a newer meow"
+        case let .notAPolicy(path, format):
+            "\(path) is not a policy file: its metadata field 'format' is '\(format)', a policy's is "
+                + "'\(MEowAgent.policyFormat)'"
+        }
+    }
+}
+
+/// A policy file's metadata, read once for every reader: `fromPolicyFile` (`meow act`),
+/// `SavedPolicy` (`meow evaluate`) and `loadPolicy`.
+///
+/// `format_version` says how the tensors and the metadata are to be read
+/// (docs/checkpoints.md). A file without it was written before versions were recorded and
+/// is version 1; a newer or unparseable version is refused with the file's name, never
+/// guessed at. A file without `format` is read as far as its metadata goes (loading the
+/// weights checks it).
+public struct PolicyFileMetadata: Sendable, Equatable {
+    /// The newest version this build reads; `savePolicy` writes it.
+    public static let currentFormatVersion = 1
+
+    /// Every `__metadata__` entry as written.
+    public let entries: [String: String]
+    /// The file's format version (1 when the file records none).
+    public let formatVersion: Int
+
+    /// Checks the `__metadata__` entries of the file at `path`.
+    public init(entries: [String: String], path: String) throws(PolicyFormatError) {
+        if let format = entries["format"], format != MEowAgent.policyFormat {
+            throw .notAPolicy(path: path, format: format)
+        }
+        let text = entries["format_version"] ?? "1"
+        guard let version = Int(text), (1...Self.currentFormatVersion).contains(version) else {
+            throw .unknownVersion(path: path, version: text)
+        }
+        self.entries = entries
+        formatVersion = version
+    }
+
+    /// The metadata of the safetensors file at `path`, and the file's bytes (which the caller loads next).
+    public static func read(_ path: String) throws -> (metadata: PolicyFileMetadata, bytes: [UInt8]) {
+        let bytes: [UInt8]
+        do {
+            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw MEowError.fileAccess(path: path, reason: fileErrorReason(error))
+        }
+        return (try PolicyFileMetadata(entries: try MEowAgent.metadata(ofSafetensors: bytes), path: path), bytes)
+    }
+
+    /// The dimensions the weights were built for, when recorded.
+    public var observationDimension: Int? { entries["observation_dimension"].flatMap { Int($0) } }
+    public var actionDimension: Int? { entries["action_dimension"].flatMap { Int($0) } }
+}
+
 extension MEowAgent {
     // MARK: - A policy file on its own
 
@@ -13,20 +78,13 @@ extension MEowAgent {
     /// settings (dropout, learning rate, ...) keep their defaults: acting and the values are
     /// in eval mode and do not read them.
     public static func fromPolicyFile(_ path: String) throws -> MEowAgent {
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw MEowError.fileAccess(path: path, reason: fileErrorReason(error))
-        }
-        let metadata = try MEowAgent.metadata(ofSafetensors: bytes)
-        for (key, expected) in [("format", policyFormat), ("format_version", policyFormatVersion)]
-        where metadata[key] != expected {
-            throw MEowError.metadataMismatch(key: key, expected: expected, found: metadata[key] ?? "")
+        let (metadata, bytes) = try PolicyFileMetadata.read(path)
+        guard metadata.entries["format"] == policyFormat else {
+            throw MEowError.metadataMismatch(key: "format", expected: policyFormat, found: metadata.entries["format"] ?? "")
         }
         func number<T: LosslessStringConvertible>(_ key: String, _: T.Type) throws -> T {
-            guard let text = metadata[key], let value = T(text) else {
-                throw MEowError.metadataMismatch(key: key, expected: "a number", found: metadata[key] ?? "")
+            guard let text = metadata.entries[key], let value = T(text) else {
+                throw MEowError.metadataMismatch(key: key, expected: "a number", found: metadata.entries[key] ?? "")
             }
             return value
         }

@@ -1,7 +1,9 @@
 /// Every MEow hyperparameter, with its default and where it comes from.
 ///
-/// Field names are the CLI flags in kebab case (`logSigmaMax` is
-/// `--log-sigma-max`). The values of each preset come from docs/algorithm.md
+/// Every field has one entry in `MEowConfig.hyperparameters` (Hyperparameters.swift): its
+/// kebab-case name (`logSigmaMax` is `--log-sigma-max` and the config key `log-sigma-max`),
+/// aliases and help, from which the flags, the config keys and the docs are derived.
+/// The values of each preset come from docs/algorithm.md
 /// §6 (the official code's per-environment settings); `validate()`
 /// reports a mistake in one sentence that names the field.
 public struct MEowConfig: Sendable, Equatable, Codable {

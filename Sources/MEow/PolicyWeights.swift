@@ -61,8 +61,8 @@ extension MEowError: CustomStringConvertible {
 extension MEowAgent {
     /// Identifies the file kind in the safetensors metadata.
     public static let policyFormat = "meow-policy"
-    /// Bumped when tensor names or meanings change.
-    public static let policyFormatVersion = "1"
+    /// Bumped when tensor names or meanings change (`PolicyFileMetadata` reads it).
+    public static let policyFormatVersion = String(PolicyFileMetadata.currentFormatVersion)
 
     // MARK: - Tensors
 
@@ -146,9 +146,9 @@ extension MEowAgent {
         } catch {
             throw MEowError.fileAccess(path: path, reason: fileErrorReason(error))
         }
-        let found = try MEowAgent.metadata(ofSafetensors: bytes)
+        let found = try PolicyFileMetadata(entries: try MEowAgent.metadata(ofSafetensors: bytes), path: path).entries
         let expected = policyMetadata
-        for key in ["format", "format_version", "observation_dimension", "action_dimension", "log_sigma_min",
+        for key in ["format", "observation_dimension", "action_dimension", "log_sigma_min",
                     "log_sigma_max", "coupling_layers", "reward_shift_heads"] {
             let value = found[key] ?? ""
             let same = key.hasPrefix("log_sigma") ? Float(value) == Float(expected[key]!) : value == expected[key]

@@ -162,17 +162,23 @@ public final class SimulatorEvaluator: Sendable {
     private let schedule = Mutex(EvaluationSchedule())
     private let onComplete: @Sendable () -> Void
 
-    /// `onComplete` runs (outside the lock) when a round completes: it wakes the training thread.
+    /// `onComplete` runs (outside the lock) when a round completes or stops holding training (its
+    /// last simulator left): it wakes the training thread.
     public init(onComplete: @escaping @Sendable () -> Void = {}) {
         self.onComplete = onComplete
     }
 
-    /// Runs `body` on the schedule under the lock; wakes the training thread if a round completed.
+    /// Whether an open round holds training; a read that never completes a round, so it may be
+    /// called with the training thread's lock held.
+    public var holdsTraining: Bool { schedule.withLock { $0.holdsTraining } }
+
+    /// Runs `body` on the schedule under the lock; wakes the training thread if a round completed
+    /// or training is no longer held.
     public func withSchedule<T: Sendable>(_ body: (inout EvaluationSchedule) -> T) -> T {
         let (value, done) = schedule.withLock { schedule -> (T, Bool) in
-            let wasOpen = schedule.isOpen
+            let (wasOpen, wasHolding) = (schedule.isOpen, schedule.holdsTraining)
             let value = body(&schedule)
-            return (value, wasOpen && !schedule.isOpen)
+            return (value, (wasOpen && !schedule.isOpen) || (wasHolding && !schedule.holdsTraining))
         }
         if done { onComplete() }
         return value

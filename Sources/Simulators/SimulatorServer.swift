@@ -187,7 +187,8 @@ public final class SimulatorServer: @unchecked Sendable {
     /// Pipe-to-session table, read and written by the request handlers.
     private let sessions: Mutex<SimulatorSessions>
     private let counters = Mutex(SimulatorServerStats())
-    private let latencies = Mutex(LatencyWindow())
+    /// The latest request latencies in milliseconds, for p50/p99 in the stats file.
+    private let latencies = Mutex(RingWindow<Double>(capacity: 4096))
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -709,32 +710,9 @@ public final class SimulatorServer: @unchecked Sendable {
         let latency = ContinuousClock.now - job.received
         if case .actionReply = message {
             metrics?.recordActionRequest(latency: latency)
-            latencies.withLock { $0.record(latency) }
+            latencies.withLock { $0.recordMilliseconds(of: latency) }
         }
         job.continuation.resume(returning: SimulatorReply(message, extensions: extensions))
-    }
-}
-
-/// The latest request latencies, for p50/p99 in the stats file.
-struct LatencyWindow: Sendable {
-    private var milliseconds: [Double] = []
-    private var next = 0
-    let capacity = 4096
-
-    mutating func record(_ latency: Duration) {
-        let value = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) * 1e-15
-        if milliseconds.count < capacity {
-            milliseconds.append(value)
-        } else {
-            milliseconds[next] = value
-            next = (next + 1) % capacity
-        }
-    }
-
-    func quantile(_ q: Double) -> Double? {
-        guard !milliseconds.isEmpty else { return nil }
-        let sorted = milliseconds.sorted()
-        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))]
     }
 }
 

@@ -158,11 +158,22 @@ struct ConfigCommand: ParsableCommand {
     @Option(help: "Environment and preset (default: the config file's env, else pendulum).") var env: String?
     @Option(help: "MuJoCo model file (MJCF) replacing the task's built-in model.") var model: String?
     @Option(help: "A JSON config file to start from.") var config: String?
+    @Option(help: ArgumentHelp("Print the key table of a section (\(ConfigFile.generatedSections.joined(separator: " or "))) "
+        + "as docs/configuration.md shows it, instead (scripts/gen-config-docs.sh).", valueName: "section"))
+    var markdown: String?
     @OptionGroup(title: "MEow hyperparameters") var hyperparameters: MEowOptions
     @OptionGroup(title: "Run settings") var runSettings: RunOptions
     @OptionGroup(title: "BLAS") var blas: BLASOptions
 
     func run() throws {
+        if let markdown {
+            guard let table = ConfigFile.keysMarkdown(section: markdown) else {
+                throw ValidationError("Invalid --markdown: expected \(ConfigFile.generatedSections.joined(separator: " or ")), "
+                    + "got '\(markdown)'; change --markdown.")
+            }
+            print(table, terminator: "")
+            return
+        }
         let resolved = try resolve { () throws(ConfigurationError) in
             try ConfigResolver.resolve(
                 environmentName: env, configFile: config, overrides: hyperparameters.overrides,

@@ -80,16 +80,6 @@ import Testing
         }
     }
 
-    // MARK: - Help text
-
-    @Test func helpDefaultsComeFromThePresets() {
-        #expect(ConfigResolver.presetDefault(field: "learningRate") == "(default: \(MEowConfig().learningRate))")
-        #expect(ConfigResolver.presetDefault(field: "rewardShift") == "(default: on)")
-        let gamma = ConfigResolver.presetDefault(field: "gamma")
-        #expect(gamma.hasPrefix("(default: the --env preset's; 0.99: hopper,"))
-        #expect(gamma.hasSuffix("; 0.9: multigoal)"))
-    }
-
     // MARK: - Saved runs
 
     @Test func aSavedRunsConfigWinsOverThePreset() throws {

@@ -1,6 +1,7 @@
 import Environments
 import Replay
 import Foundation
+import MEow
 import Tensor
 import Testing
 
@@ -72,7 +73,7 @@ import Testing
             (0..<count).flatMap { _ in [Float(1), 0] }
         }
         func values(observations: [Float], count: Int) -> [Float] { Array(repeating: 0, count: count) }
-        func update(batch: TransitionBatch) -> UpdateStatistics { fatalError("not trained") }
+        func update(batch: TransitionBatch) -> UpdateMetrics { fatalError("not trained") }
         func savePolicy(to path: String) throws {}
         func loadPolicy(from path: String) throws {}
     }

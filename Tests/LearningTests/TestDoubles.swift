@@ -1,6 +1,7 @@
 import Environments
 import Foundation
 import Learning
+import MEow
 import Replay
 import Tensor
 
@@ -102,12 +103,12 @@ final class ScriptedAgent: TrainableAgent {
         Array(repeating: 0, count: count)
     }
 
-    func update(batch: TransitionBatch) -> UpdateStatistics {
+    func update(batch: TransitionBatch) -> UpdateMetrics {
         updateCount += 1
         log.append(.update(rows: batch.count))
         onUpdate?(updateCount)
         let n = Float(batch.count)
-        return UpdateStatistics(
+        return UpdateMetrics(
             loss: batch.rewards.reduce(0, +) / n, gradientNorm: Float(batch.slots.reduce(0, +)), skipped: false,
             meanQ: batch.observations.reduce(0, +) / n, meanTargetV: batch.terminations.reduce(0, +) / n,
             meanLogSigma: -1, minLogSigma: -2, maxLogSigma: 0)

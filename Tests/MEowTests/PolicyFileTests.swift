@@ -59,7 +59,7 @@ import Testing
         var bytes: [UInt8] = []
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes.append(contentsOf: $0) }
         try Data(bytes + header).write(to: URL(fileURLWithPath: path))
-        #expect(throws: MEowError.metadataMismatch(key: "format", expected: "meow-policy", found: "other")) {
+        #expect(throws: PolicyFormatError.notAPolicy(path: path, format: "other")) {
             try MEowAgent.fromPolicyFile(path)
         }
         #expect(throws: MEowError.self) { try MEowAgent.fromPolicyFile(path + ".missing") }

@@ -1,4 +1,5 @@
 import Simulators
+import Synchronization
 import Testing
 
 /// `EvaluationSchedule`: seeds handed out in shares per simulator, one result per seed.
@@ -74,5 +75,25 @@ import Testing
         d.schedule.open(step: 5, episodes: 2)
         let none = d.seeds(for: 7)
         #expect(d.schedule.isOpen && !d.schedule.holdsTraining && none.isEmpty)
+    }
+
+    /// The training thread sleeps while a round holds it: the evaluator must wake it both when the
+    /// round completes and when its last simulator leaves without completing it.
+    @Test func theEvaluatorWakesTrainingWhenTheHoldEnds() {
+        let wakes = Mutex(0)
+        let evaluator = SimulatorEvaluator(onComplete: { wakes.withLock { $0 += 1 } })
+        evaluator.withSchedule { $0.add(session: 3) }
+        evaluator.withSchedule { $0.open(step: 10, episodes: 1) }
+        let seeds = evaluator.withSchedule { $0.assignment(for: 3) }
+        #expect(seeds == [0] && evaluator.holdsTraining && wakes.withLock { $0 } == 0)
+        evaluator.withSchedule { $0.remove(session: 3) }
+        #expect(!evaluator.holdsTraining && wakes.withLock { $0 } == 1)
+
+        evaluator.withSchedule { $0.add(session: 4) }
+        let again = evaluator.withSchedule { $0.assignment(for: 4) }
+        #expect(again == [0] && evaluator.holdsTraining)
+        let started = evaluator.withSchedule { $0.start(session: 4, episode: 1, seed: 0) }
+        evaluator.withSchedule { $0.end(session: 4, episode: 1, episodeReturn: -3, length: 20, finished: true) }
+        #expect(started && !evaluator.holdsTraining && wakes.withLock { $0 } == 2)
     }
 }

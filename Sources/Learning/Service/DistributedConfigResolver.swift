@@ -46,7 +46,7 @@ public enum DistributedConfigResolver {
 
         var config = try file?.meowConfig(over: preset) ?? preset
         config = meow.applied(to: config)
-        let meowFlags = givenFields(meow)
+        let meowFlags = meow.given
         if let resume {
             let given = meowFlags.union(file?.keys(in: "meow") ?? [])
             for key in ConfigKeys.meow where given.contains(key.name) && !changeableOnResume.contains(key.name) {
@@ -94,7 +94,7 @@ public enum DistributedConfigResolver {
             try c.run.validate()
         } catch {
             throw blame(field: error.field, expected: error.expected, section: "run", file: file,
-                        flags: givenFields(run))
+                        flags: run.given)
         }
         do {
             try c.validate()

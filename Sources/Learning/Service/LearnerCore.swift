@@ -5,8 +5,9 @@ import Synchronization
 ///
 /// Handlers (on the REP contexts' tasks) and the training thread (a dedicated
 /// thread) only ever hold the lock for bookkeeping, never during an update or a
-/// network wait. NSCondition gives the training thread a timed wait, so an idle
-/// learner sleeps instead of spinning.
+/// network wait. Every change the training thread waits for goes through
+/// `withLedgerAndSignal`, so it sleeps until that event instead of polling.
+// @unchecked: `ledger` is guarded by `condition`; Mutex has no condition variable for a thread to sleep on.
 final class LearnerCore: @unchecked Sendable {
     private let condition = NSCondition()
     private var ledger: IngestLedger
@@ -41,16 +42,25 @@ final class LearnerCore: @unchecked Sendable {
         return try body(&ledger)
     }
 
-    /// Waits until `ready` holds or `timeout` passes, then runs `body`, all under the lock.
-    func wait<T>(timeout: Duration, until ready: (IngestLedger) -> Bool,
+    /// Sleeps until `ready` holds, then runs `body`, all under the lock.
+    func wait<T>(until ready: (IngestLedger) -> Bool, then body: (inout IngestLedger) -> T) -> T {
+        defer { afterWait.withLock { $0 }?() }
+        condition.lock()
+        defer { condition.unlock() }
+        while !ready(ledger) { condition.wait() }
+        return body(&ledger)
+    }
+
+    /// Sleeps until `ready` holds or `deadline` passes, then runs `body`, all under the lock.
+    func wait<T>(until ready: (IngestLedger) -> Bool, deadline: ContinuousClock.Instant,
                  then body: (inout IngestLedger) -> T) -> T {
         defer { afterWait.withLock { $0 }?() }
         condition.lock()
         defer { condition.unlock() }
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds)
-            + Double(timeout.components.attoseconds) * 1e-18)
+        // NSCondition counts in wall-clock time: the deadline is carried over once.
+        let wallDeadline = Date().addingTimeInterval((deadline - ContinuousClock.now).seconds)
         while !ready(ledger) {
-            if !condition.wait(until: deadline) { break }
+            if !condition.wait(until: wallDeadline) { break }
         }
         return body(&ledger)
     }

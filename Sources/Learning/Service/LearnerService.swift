@@ -161,31 +161,29 @@ public final class LearnerService: Sendable {
             ledger.recordSeen(seen.key, seq: seen.seq)
             marks += 1
         }
+        var restored = (updates: 0, skippedUpdates: 0)
         if let resume {
             // Before anything listens: a batch accepted meanwhile must count on top of the checkpoint's steps.
-            let state: LearnerTrainingState
             do {
-                state = try LearnerCheckpoint.state(from: resume.manifest, replayRestored: true,
-                                                    minReplay: configuration.resolvedMinReplay)
+                ledger.restore(try LearnerCheckpoint.ledger(from: resume.manifest))
             } catch {
                 throw .checkpoint(error)
             }
-            ledger.restore(state.ledger)
-            ledger.updates = state.updates
-            ledger.skippedUpdates = resume.manifest.counters.skippedUpdates
+            restored = (resume.manifest.counters.updates, resume.manifest.counters.skippedUpdates)
         }
-        ledger.policyVersion = versionOffset + restoredVersion
+        ledger.recordTraining(policyVersion: versionOffset + restoredVersion, updates: restored.updates,
+                              skippedUpdates: restored.skippedUpdates)
         ledger.continueLogged(transitions: Int(recovered.transitions))
         let core = LearnerCore(ledger: ledger)
         self.core = core
-        publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes, ceiling: ceiling, log: log)
+        publisher = WeightsPublisher(chunkBytes: configuration.weightsChunkBytes, ceiling: ceiling)
         // Built-in environments are evaluated by the training thread; any other run through its
         // simulators, which the training thread waits for (a completed round wakes it).
         let builtInEvaluation = spec.spaces != nil && spec.fallbackReason == nil && !spec.acceptsAnyShape
         let evaluator = builtInEvaluation ? nil : SimulatorEvaluator(onComplete: { core.withLedgerAndSignal { _ in } })
         training = TrainingLoop(core: core, publisher: publisher, configuration: configuration, spec: spec,
                                 resume: resume, recovered: continuing ? recovered : nil, writeAheadLog: writeAheadLog,
-                                versionOffset: versionOffset, dumpReplay: dumpReplay, evaluator: evaluator, log: log,
+                                versionOffset: versionOffset, dumpReplay: dumpReplay, evaluator: evaluator,
                                 makeAgent: makeAgent)
         simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
                                      sink: LedgerSimulatorSink(core: core, log: writeAheadLog), weights: publisher,

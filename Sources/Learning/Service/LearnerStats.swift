@@ -92,8 +92,7 @@ public struct LearnerStats: Codable, Sendable {
         sampleBlockedSeconds = ledger.limiter.sampleWait.seconds
         staleness = ledger.staleness.summary
         self.lastLoss = lastLoss
-        meanRecentReturn = ledger.recentReturns.isEmpty
-            ? nil : ledger.recentReturns.reduce(0, +) / Double(ledger.recentReturns.count)
+        meanRecentReturn = ledger.episodes.meanRecentReturn
         var actors: [String: Actor] = [:]
         for (id, tally) in ledger.tallies {
             let peer = ledger.peers.values.first { $0.key.actorID == id && $0.role == .actor }

@@ -92,7 +92,7 @@ struct RequestRouter: Sendable {
     }
 
     private func welcome(_ hello: Hello, pipe: UInt32, now: ContinuousClock.Instant) -> Message {
-        let reply = core.withLedger { $0.hello(hello, now: now) }
+        let reply = core.withLedgerAndSignal { $0.hello(hello, now: now) }
         guard hello.role == .simulator, case .welcome(var welcome) = reply else { return reply }
         guard let entry = simulators.welcome(hello, pipe: pipe, now: now) else {
             return .refused(core.withLedger { $0.admission }.full(maxSessions: simulators.settings.limits.maxSessions))

@@ -1,22 +1,24 @@
 import Environments
 import Foundation
-import Simulators
-import Telemetry
+import Logging
 import MEow
 import NN
 import Replay
+import Simulators
 import Synchronization
+import Telemetry
 import Tensor
 import Wire
 
-/// The learner's training thread: drain ingested batches into replay, then update
-/// while the rate limiter allows, then sleep until there is work.
+/// The learner's training thread: drain ingested batches into replay, then step the
+/// `Learner` while the rate limiter allows, then sleep until there is work.
 ///
 /// It runs on one dedicated thread, not on Swift's cooperative pool: an update takes
 /// milliseconds of CPU, and on a 2-core machine two of them would starve every request
 /// handler. The agent and the replay buffer belong to this thread alone; everything it
-/// shares goes through the ledger's lock or the weights publisher.
-final class TrainingLoop: @unchecked Sendable {
+/// shares goes through the ledger's lock or the weights publisher. `meow train` drives the
+/// same `Learner` (LocalTrainer.swift); only where the data comes from differs.
+final class TrainingLoop: Sendable {
     /// Builds the agent once the spaces are known (at start-up, or at a preset's first HELLO).
     typealias AgentFactory = @Sendable (AgreedSpaces) throws -> any DistributedAgent
 
@@ -41,7 +43,7 @@ final class TrainingLoop: @unchecked Sendable {
     private let versionOffset: UInt64
     /// Debug: where to write replay's rows when the loop ends (`--dump-replay`).
     private let dumpReplay: String?
-    private let log: @Sendable (String) -> Void
+    private let logger = Logger(label: "meow.learner")
     private let done = Mutex<(outcome: Outcome?, waiter: CheckedContinuation<Outcome, Never>?)>((nil, nil))
     /// The loss of the last update, for the stats file.
     let lastLoss = Mutex<Float?>(nil)
@@ -56,8 +58,7 @@ final class TrainingLoop: @unchecked Sendable {
 
     init(core: LearnerCore, publisher: WeightsPublisher, configuration: LearnerConfiguration, spec: EnvironmentSpec,
          resume: LoadedCheckpoint?, recovered: RecoveredLog?, writeAheadLog: WriteAheadLog, versionOffset: UInt64,
-         dumpReplay: String?, evaluator: SimulatorEvaluator?, log: @escaping @Sendable (String) -> Void,
-         makeAgent: @escaping AgentFactory) {
+         dumpReplay: String?, evaluator: SimulatorEvaluator?, makeAgent: @escaping AgentFactory) {
         self.evaluator = evaluator
         self.core = core
         self.publisher = publisher
@@ -69,7 +70,6 @@ final class TrainingLoop: @unchecked Sendable {
         self.writeAheadLog = writeAheadLog
         self.versionOffset = versionOffset
         self.dumpReplay = dumpReplay
-        self.log = log
     }
 
     /// Starts the thread.
@@ -128,10 +128,10 @@ final class TrainingLoop: @unchecked Sendable {
 
     // MARK: - Start-up
 
-    /// The agent, replay and loop state of this session: fresh, or continued from `resume`, with
-    /// the write-ahead log's transitions back in replay.
+    /// The agent, replay and learner state of this session: fresh, or continued from `resume`,
+    /// with the write-ahead log's transitions back in replay.
     private func prepare(_ spaces: AgreedSpaces) throws(LearnerError)
-        -> (agent: any DistributedAgent, replay: ReplayBuffer, state: LearnerTrainingState) {
+        -> (agent: any DistributedAgent, replay: ReplayBuffer, state: LearnerState) {
         let agent: any DistributedAgent
         do {
             agent = try makeAgent(spaces)
@@ -141,7 +141,6 @@ final class TrainingLoop: @unchecked Sendable {
         }
         let config = configuration.agent
         var replay: ReplayBuffer
-        var state: LearnerTrainingState
         var snapshot = false
         do {
             if let resume {
@@ -178,26 +177,25 @@ final class TrainingLoop: @unchecked Sendable {
                     logged += wire.count
                 }
             }
-            if let resume {
-                state = try LearnerCheckpoint.state(from: resume.manifest, replayRestored: snapshot || logged > 0,
-                                                    minReplay: configuration.resolvedMinReplay)
-            } else {
-                state = LearnerCheckpoint.fresh(config: config, minReplay: configuration.resolvedMinReplay)
-            }
+            let state = try resume.map {
+                try LearnerCheckpoint.state(from: $0.manifest, replayRestored: snapshot || logged > 0,
+                                            minReplay: configuration.resolvedMinReplay)
+            } ?? LearnerCheckpoint.fresh(config: config, minReplay: configuration.resolvedMinReplay)
             let restoredCount = replay.count
             // The ledger's counters were restored before anything listened (LearnerService.init);
             // here only the limiter learns about the restored transitions.
             core.withLedgerAndSignal { $0.restoreReplay(count: restoredCount) }
-            state.ledger = core.withLedger { $0.counters }
             if let resume {
-                log("learner: resumed \(resume.directory.path) at \(resume.manifest.counters.steps) env steps, "
-                    + "\(state.updates) updates, policy version \(agent.updateCount)")
+                logger.info("""
+                    learner: resumed \(resume.directory.path) at \(resume.manifest.counters.steps) env steps, \
+                    \(state.updates) updates, policy version \(agent.updateCount)
+                    """)
             }
             if resume != nil || recovered != nil {
-                log("learner: replay holds \(restoredCount) transitions: "
-                    + (snapshot ? "the checkpoint's snapshot and " : "") + "\(logged) from the write-ahead log"
-                    + (restoredCount == 0 ? "; replay refills, updates resume after env step "
-                        + "\(state.learningResumesAfterStep)" : ""))
+                let source = snapshot ? "the checkpoint's snapshot and " : ""
+                let refill = restoredCount == 0
+                    ? "; replay refills, updates resume after env step \(state.learningResumesAfterStep)" : ""
+                logger.info("learner: replay holds \(restoredCount) transitions: \(source)\(logged) from the write-ahead log\(refill)")
             }
             return (agent, replay, state)
         } catch let error as CheckpointError {
@@ -214,32 +212,27 @@ final class TrainingLoop: @unchecked Sendable {
 
     private func run() -> Outcome {
         var outcome = Outcome()
-        // A preset learns its spaces from the first actor's HELLO.
-        var spaces: AgreedSpaces?
-        while spaces == nil {
-            let (known, mode) = core.wait(timeout: .milliseconds(200), until: { $0.spaces != nil || $0.shutdown != .running }) {
-                ($0.spaces, $0.shutdown)
-            }
-            spaces = known
-            if spaces == nil && mode != .running { return outcome }
-        }
-        guard let spaces else { return outcome }
+        // A preset learns its spaces from the first actor's HELLO, which signals the condition.
+        let known = core.wait(until: { $0.spaces != nil || $0.shutdown != .running }) { $0.spaces }
+        guard let spaces = known else { return outcome }
         if spec.waitsForFirstPeer {
             // The networks could not be built before: record the spaces the first peer brought.
-            log("learner: spaces from the first peer: observation \(spaces.observation.shape), action "
-                + "\(spaces.action.shape); building the networks")
+            logger.info("""
+                learner: spaces from the first peer: observation \(spaces.observation.shape), \
+                action \(spaces.action.shape); building the networks
+                """)
             var recorded = configuration
             recorded.spaces = spaces
             let path = configuration.runDirectory + "/" + RunFiles.config
             do {
                 try RunDirectory.write(recorded.rendered, to: URL(fileURLWithPath: path))
             } catch {
-                log("learner: could not record the spaces in \(path): \(error)")
+                logger.warning("learner: could not record the spaces in \(path): \(error)")
             }
         }
         let agent: any DistributedAgent
-        var replay: ReplayBuffer
-        var state: LearnerTrainingState
+        let replay: ReplayBuffer
+        let state: LearnerState
         do {
             (agent, replay, state) = try prepare(spaces)
         } catch {
@@ -263,176 +256,102 @@ final class TrainingLoop: @unchecked Sendable {
         }
         defer { try? metrics.close() }
         metrics.hyperparameters(configuration.hyperparameterPairs)
-        let checkpoints = Checkpointing(
-            store: CheckpointStore(runDirectory: URL(fileURLWithPath: configuration.runDirectory),
-                                   keep: configuration.run.keepCheckpoints),
-            configuration: configuration, spaces: spaces, metrics: metrics, log: log)
-        var health = HealthScalars(start: ContinuousClock.now, steps: state.ledger.envSteps)
 
-        // Built-in environments are evaluated here, deterministically, as the single-process trainer does.
+        // Built-in environments are evaluated here, deterministically, as the single-process trainer does;
+        // without one, simulators granted EVALUATION run the episodes (PROTOCOL.md §5.15).
         let evaluationEnvironment = spec.spaces == nil
             ? nil : try? EnvironmentRegistry.makeUnitActionEnvironment(name: spec.name, modelPath: configuration.modelPath)
-        let evalEvery = configuration.agent.evalEvery
-        // Without a built-in environment, simulators granted EVALUATION run the episodes (PROTOCOL.md 5.15).
         let simulatorEvaluation = evaluationEnvironment == nil ? evaluator : nil
-        if evaluationEnvironment == nil && simulatorEvaluation == nil { state.nextEvaluationStep = nil }
-        let checkpointEvery = configuration.run.checkpointEvery
-        // What the newest checkpoint holds: the end writes another one if anything moved since.
-        var lastCheckpoint: (steps: Int, updates: Int) = resume == nil ? (-1, -1) : (state.ledger.envSteps, state.updates)
-        var nextCheckpoint = checkpointEvery > 0 ? (state.ledger.envSteps / checkpointEvery + 1) * checkpointEvery : Int.max
-        var lastFlush = ContinuousClock.now
-
-        var batch = Replay.TransitionBatch(count: configuration.agent.batchSize,
-                                           observationDimension: spaces.observationSize,
-                                           actionDimension: spaces.actionSize)
-        let publishInterval = Duration.milliseconds(configuration.weightsPublishIntervalMs)
-        var lastPublish = ContinuousClock.now
-        var publishedVersion = versionOffset + UInt64(agent.updateCount)
+        let evaluation: Learner.Evaluation = evaluationEnvironment.map { .environment($0) }
+            ?? (simulatorEvaluation == nil ? .off : .external)
+        let envSteps = core.withLedger { $0.counters.envSteps }
+        let learner = Learner(
+            agent: agent, replay: replay, state: state,
+            run: Learner.RunDescription(
+                environment: configuration.environment, model: configuration.modelPath, config: configuration.agent,
+                run: configuration.effectiveRun, directory: URL(fileURLWithPath: configuration.runDirectory),
+                lossLogInterval: Self.metricsInterval),
+            evaluation: evaluation, metrics: metrics, envSteps: envSteps, resumed: resume?.directory)
+        let side = ServiceSide(
+            loop: self, agent: agent, spaces: spaces, metrics: metrics, simulatorEvaluation: simulatorEvaluation,
+            health: HealthScalars(start: learner.sessionStart.at, steps: envSteps),
+            // Ordinals in the log number the transitions replay took, offset by what the log never saw.
+            unlogged: envSteps - Int(recovered?.transitions ?? 0))
         let capacity = replay.capacity
-        // Ordinals in the log number the transitions replay took, offset by what the log never saw.
-        let unlogged = core.withLedger { $0.counters.envSteps } - Int(recovered?.transitions ?? 0)
-        let insertFailures = RateLimitedReporter(log: log)
-        var secondsPerUpdate = 0.0
-        let idle = Duration.milliseconds(100)
-
-        /// Logs a finished evaluation as built-in evaluation does, and checkpoints a new best.
-        func record(evaluationAt step: Int, meanReturn: Double) {
-            metrics.log(tag: MetricName.testReturn, value: meanReturn, step: step)
-            lastEvaluation.withLock { $0 = (step, meanReturn) }
-            state.evaluations.append(EvaluationPoint(step: step, meanReturn: meanReturn))
-            if meanReturn > (state.best?.testReturn ?? -.infinity) {
-                // A new best is checkpointed at once; `best` names it and pruning keeps it.
-                state.best = BestRecord(step: step, testReturn: meanReturn)
-                _ = checkpoint(best: true)
-            }
-        }
-
-        func logHealth() {
-            health.log(to: metrics, ledger: core.withLedger { HealthScalars.Reading($0) },
-                       skippedUpdates: agent.skippedUpdates, weightsVersion: publisher.newestVersion)
-        }
-
-        /// Writes a checkpoint of the current state (health scalars first, so its metrics rows have them);
-        /// a failure is logged and returned.
-        func checkpoint(best: Bool) -> LearnerError? {
-            logHealth()
-            state.ledger = core.withLedger { $0.counters }
-            do {
-                let url = try checkpoints.save(state: state, agent: agent, replay: replay, best: best)
-                outcome.checkpoint = url.path
-                lastCheckpoint = (state.ledger.envSteps, state.updates)
-                if configuration.run.checkpointReplay {
-                    // The snapshot holds replay as of this checkpoint: the log is needed only past it.
-                    writeAheadLog.retire(below: UInt64(max(0, state.ledger.envSteps - unlogged)))
-                }
-                return nil
-            } catch {
-                log("learner: checkpoint failed: \(error)")
-                return error
-            }
-        }
+        var insertFailures = RateLimitedLogger(logger)
+        var lastFlush = ContinuousClock.now
 
         while true {
             let waitStart = ContinuousClock.now
-            let (batches, stop, warm) = core.wait(timeout: idle, until: { $0.hasWork || $0.stopRequested }) {
-                ledger in (ledger.drain(), ledger.stopRequested, ledger.replaySize >= ledger.limiter.minSizeToSample)
-            }
-            if batches.isEmpty && warm && !stop {
+            // Timed wait: the health scalars and the metrics flush are due every `healthInterval`, idle or not.
+            // While a round of simulator evaluation holds training, room to sample is no reason to wake
+            // (the round's completion signals the condition); arriving batches still are.
+            let held = { simulatorEvaluation?.holdsTraining ?? false }
+            let (batches, stop, warm) = core.wait(
+                until: { ledger in
+                    ledger.queuedTransitions > 0 || (ledger.hasWork && !held()) || ledger.stopRequested
+                        || (ledger.shutdown == .finished && ledger.queuedTransitions == 0)
+                },
+                deadline: lastFlush + Self.healthInterval
+            ) { ledger in (ledger.drain(), ledger.stopRequested, ledger.replaySize >= ledger.limiter.minSizeToSample) }
+            if batches.isEmpty && warm && !stop && !held() {
                 // Past warm-up, waiting means the limiter wants inserts: that is sample-blocked time.
                 let waited = ContinuousClock.now - waitStart
                 core.withLedger { $0.recordSampleBlocked(for: waited) }
             }
             for wire in batches {
                 do {
-                    let overwritten = try replay.insert(contentsOf: try Self.columns(of: wire))
-                    let size = replay.count
+                    let overwritten = try learner.insert(contentsOf: try Self.columns(of: wire))
+                    let size = learner.replay.count
                     core.withLedger { $0.recordInserted(wire.count, overwritten: overwritten, replaySize: size) }
                 } catch {
                     // Validated at admission, so only a bug lands here; the batch is counted, not lost silently.
                     core.withLedger { $0.recordInsertFailed(wire.count, reason: "replay_insert") }
-                    insertFailures.report("learner: dropped an acknowledged batch of \(wire.count) transitions from "
+                    insertFailures.log(.error, "replay_insert", "learner: dropped an acknowledged batch of \(wire.count) transitions from "
                         + "actor \(wire.actorID) (seq \(wire.seq)): replay refused it: \(error)")
                 }
             }
             if stop { break }
             let inserted = core.withLedger { $0.counters.envSteps }
             // Segments whose transitions all left the ring are no longer needed.
-            writeAheadLog.retire(below: UInt64(max(0, inserted - unlogged - capacity)))
-            if inserted >= nextCheckpoint {
-                _ = checkpoint(best: false)
-                nextCheckpoint = (inserted / checkpointEvery + 1) * checkpointEvery
+            writeAheadLog.retire(below: UInt64(max(0, inserted - side.unlogged - capacity)))
+            // The schedules follow the transitions in replay, updates or not: a checkpoint or an
+            // evaluation that fell due is taken now.
+            _ = side.attempt { () throws(Learner.CheckpointFailure) in
+                try learner.step(envSteps: inserted, updates: 0, host: side)
             }
 
             // A round of simulator evaluation holds training, as built-in evaluation does, so the
             // policy evaluated is the one checkpointed when it turns out best.
             for round in simulatorEvaluation?.withSchedule({ $0.takeCompleted() }) ?? [] {
-                log(String(format: "learner: evaluation at env step %d: Test/return %.2f over %d simulator episodes",
-                           round.step, round.meanReturn, round.results.count))
-                record(evaluationAt: round.step, meanReturn: round.meanReturn)
+                let text = String(format: "learner: evaluation at env step %d: Test/return %.2f over %d simulator episodes",
+                                  round.step, round.meanReturn, round.results.count)
+                logger.info("\(text)")
+                _ = side.attempt { () throws(Learner.CheckpointFailure) in
+                    try learner.record(evaluationAt: round.step, meanReturn: round.meanReturn, host: side)
+                }
             }
-            let evaluating = simulatorEvaluation?.withSchedule { $0.holdsTraining } ?? false
+            let evaluating = held()
 
             var updatedThisRound = false
-            while !evaluating && core.withLedger({ !$0.stopRequested && $0.reserveSample() }) {
-                let started = ContinuousClock.now
-                replay.sample(into: &batch, using: &state.replaySampling)
-                let statistics = agent.update(batch: batch)
-                let elapsed = ContinuousClock.now - started
-                let seconds = elapsed.seconds
-                secondsPerUpdate = secondsPerUpdate == 0 ? seconds : 0.95 * secondsPerUpdate + 0.05 * seconds
+            while !evaluating, let steps = core.withLedger({ ledger -> Int? in
+                !ledger.stopRequested && ledger.reserveSample() ? ledger.counters.envSteps : nil
+            }) {
+                var opened = false
+                _ = side.attempt { () throws(Learner.CheckpointFailure) in
+                    opened = try learner.step(envSteps: steps, updates: 1, host: side).evaluationOpened
+                }
                 outcome.updates += 1
-                state.updates += 1
                 updatedThisRound = true
-                lastLoss.withLock { $0 = statistics.loss }
-                let version = versionOffset + UInt64(agent.updateCount)
-                let updates = state.updates
-                let (queued, steps) = core.withLedger { ledger in
-                    ledger.policyVersion = version
-                    ledger.updates = updates
-                    ledger.skippedUpdates = agent.skippedUpdates
-                    ledger.secondsPerUpdate = secondsPerUpdate
-                    return (ledger.queuedTransitions, ledger.acceptedTransitions)
-                }
-                if version > publishedVersion && ContinuousClock.now - lastPublish >= publishInterval {
-                    publisher.publish(version: version, tensors: agent.policyTensors())
-                    publishedVersion = version
-                    lastPublish = ContinuousClock.now
-                }
-                if state.updates % Self.metricsInterval == 0 {
-                    metrics.logUpdate(statistics, alpha: configuration.agent.alpha,
-                                      skippedUpdates: agent.skippedUpdates, step: steps)
-                    metrics.log(tag: MetricName.stepsPerSecond,
-                                value: (Double(steps - health.firstSteps)
-                                    / max(1e-3, (ContinuousClock.now - health.start).seconds)).rounded(),
-                                step: steps)
-                }
-                if let due = state.nextEvaluationStep, steps >= due, let evaluationEnvironment {
-                    let result = PolicyEvaluation.evaluate(
-                        agent: agent, environment: evaluationEnvironment, episodes: configuration.agent.evalEpisodes,
-                        deterministic: configuration.agent.deterministicEval, rng: &state.evaluation)
-                    state.nextEvaluationStep = (steps / evalEvery + 1) * evalEvery
-                    record(evaluationAt: steps, meanReturn: result.meanReturn)
-                } else if let due = state.nextEvaluationStep, steps >= due, let simulatorEvaluation {
-                    // The simulators act with exactly these weights: publish them now, then open the round.
-                    if version > publishedVersion {
-                        publisher.publish(version: version, tensors: agent.policyTensors())
-                        publishedVersion = version
-                        lastPublish = ContinuousClock.now
-                    }
-                    state.nextEvaluationStep = (steps / evalEvery + 1) * evalEvery
-                    let episodes = configuration.agent.evalEpisodes
-                    simulatorEvaluation.withSchedule { $0.open(step: steps, episodes: episodes) }
-                    break
-                }
                 // Fresh batches go into replay before the next update, so ingest never waits on a long run.
-                if queued > 0 { break }
+                if opened || side.queuedTransitions > 0 { break }
             }
             for (step, episode) in core.withLedger({ $0.takeEpisodes() }) {
                 metrics.log(tag: MetricName.episodicReturn, value: episode.episodeReturn, step: step)
                 metrics.log(tag: MetricName.episodicLength, value: Double(episode.length), step: step)
             }
             if ContinuousClock.now - lastFlush >= Self.healthInterval {
-                logHealth()
+                side.logHealth()
                 try? metrics.flush()
                 lastFlush = ContinuousClock.now
             }
@@ -440,14 +359,16 @@ final class TrainingLoop: @unchecked Sendable {
             if finished && queueEmpty && !updatedThisRound && !core.withLedger({ $0.hasWork }) { break }
         }
 
-        let version = versionOffset + UInt64(agent.updateCount)
-        if version > publishedVersion { publisher.publish(version: version, tensors: agent.policyTensors()) }
+        side.publish(force: true)
         // The stop (signal) or end-of-run checkpoint: everything acknowledged is in replay by now.
-        if core.withLedger({ $0.counters.envSteps }) != lastCheckpoint.steps || state.updates != lastCheckpoint.updates,
-           let error = checkpoint(best: false) {
+        let finalSteps = core.withLedger { $0.counters.envSteps }
+        if let error = side.attempt({ () throws(Learner.CheckpointFailure) in
+            try learner.finish(envSteps: finalSteps, evaluate: false, host: side)
+        }) {
             outcome.error = error
         }
-        if let dumpReplay { Self.dump(replay, to: dumpReplay, log: log) }
+        outcome.checkpoint = side.checkpointPath
+        if let dumpReplay { Self.dump(learner.replay, to: dumpReplay, logger: logger) }
         let path = configuration.runDirectory + "/" + RunFiles.policy
         do {
             try agent.savePolicy(to: path, extraMetadata: ["spaces": spaces.record.json])
@@ -458,12 +379,134 @@ final class TrainingLoop: @unchecked Sendable {
         return outcome
     }
 
+    // MARK: - The service side of the learner
+
+    /// What the distributed learner adds around its `Learner`: weights to the publisher,
+    /// counters to the ledger (one place writes them), health scalars and the learner's
+    /// record to each checkpoint, and the write-ahead log retired behind a replay snapshot.
+    private final class ServiceSide: LearnerHost {
+        let loop: TrainingLoop
+        let agent: any DistributedAgent
+        let spaces: AgreedSpaces
+        let metrics: FanOutLogger
+        let simulatorEvaluation: SimulatorEvaluator?
+        var health: HealthScalars
+        /// Env steps the write-ahead log never saw (from before it existed).
+        let unlogged: Int
+        let publishInterval: Duration
+        var publishedVersion: UInt64
+        var lastPublish = ContinuousClock.now
+        var secondsPerUpdate = 0.0
+        /// Transitions admitted but not yet in replay, as of the last update.
+        var queuedTransitions = 0
+        /// The newest checkpoint written by this session.
+        var checkpointPath: String?
+
+        init(loop: TrainingLoop, agent: any DistributedAgent, spaces: AgreedSpaces, metrics: FanOutLogger,
+             simulatorEvaluation: SimulatorEvaluator?, health: HealthScalars, unlogged: Int) {
+            self.loop = loop
+            self.agent = agent
+            self.spaces = spaces
+            self.metrics = metrics
+            self.simulatorEvaluation = simulatorEvaluation
+            self.health = health
+            self.unlogged = unlogged
+            publishInterval = .milliseconds(loop.configuration.weightsPublishIntervalMs)
+            publishedVersion = loop.versionOffset + UInt64(agent.updateCount)
+        }
+
+        var version: UInt64 { loop.versionOffset + UInt64(agent.updateCount) }
+
+        /// Publishes the weights if they are newer than the served ones and `force` or the publish interval allows.
+        func publish(force: Bool) {
+            guard version > publishedVersion, force || ContinuousClock.now - lastPublish >= publishInterval else { return }
+            loop.publisher.publish(version: version, tensors: agent.policyTensors())
+            publishedVersion = version
+            lastPublish = ContinuousClock.now
+        }
+
+        func learnerDidUpdate(_ statistics: UpdateMetrics, duration: Duration) {
+            let seconds = duration.seconds
+            secondsPerUpdate = secondsPerUpdate == 0 ? seconds : 0.95 * secondsPerUpdate + 0.05 * seconds
+            loop.lastLoss.withLock { $0 = statistics.loss }
+            let (version, skipped, perUpdate) = (version, agent.skippedUpdates, secondsPerUpdate)
+            queuedTransitions = loop.core.withLedger { ledger in
+                ledger.recordTraining(policyVersion: version, updates: ledger.updates + 1, skippedUpdates: skipped,
+                                      secondsPerUpdate: perUpdate)
+                return ledger.queuedTransitions
+            }
+            publish(force: false)
+        }
+
+        func learnerDidEvaluate(step: Int, meanReturn: Double) {
+            loop.lastEvaluation.withLock { $0 = (step, meanReturn) }
+        }
+
+        func learnerOpensEvaluation(at step: Int) -> Bool {
+            guard let simulatorEvaluation else { return false }
+            // The simulators act with exactly these weights: publish them now, then open the round.
+            publish(force: true)
+            let episodes = loop.configuration.agent.evalEpisodes
+            simulatorEvaluation.withSchedule { $0.open(step: step, episodes: episodes) }
+            return true
+        }
+
+        func logHealth() {
+            health.log(to: metrics, ledger: loop.core.withLedger { HealthScalars.Reading($0) },
+                       skippedUpdates: agent.skippedUpdates, weightsVersion: loop.publisher.newestVersion)
+        }
+
+        func learnerWillCheckpoint() { logHealth() }
+
+        func checkpointPart() -> CheckpointPart {
+            let ledger = loop.core.withLedger { $0.counters }
+            let configuration = loop.configuration
+            return CheckpointPart(
+                steps: ledger.envSteps, episodes: ledger.actors.values.reduce(0) { $0 + $1.episodes },
+                spaces: SpacesRecord(
+                    observationDimension: spaces.observationSize, actionDimension: spaces.actionSize,
+                    observationSpace: "\(spaces.observation)", actionSpace: "\(spaces.action)", spaces: spaces.record),
+                learner: LearnerRecord(
+                    effectiveConfig: configuration.rendered, ledger: ledger,
+                    nextEvaluationStep: nil))
+        }
+
+        func learnerDidCheckpoint(at url: URL, steps: Int, best: Bool) {
+            checkpointPath = url.path
+            let note = best ? " (a new best Test/return)" : ""
+            loop.logger.info("learner: checkpoint \(url.path) at \(steps) env steps, policy version \(agent.updateCount)\(note)")
+            if loop.configuration.run.checkpointReplay {
+                // The snapshot holds replay as of this checkpoint: the log is needed only past it.
+                loop.writeAheadLog.retire(below: UInt64(max(0, steps - unlogged)))
+            }
+        }
+
+        /// Runs a learner call; a checkpoint that could not be written is logged and returned, and training goes on.
+        func attempt(_ body: () throws(Learner.CheckpointFailure) -> Void) -> LearnerError? {
+            do {
+                try body()
+                return nil
+            } catch {
+                let failure: LearnerError
+                switch error {
+                case let .metrics(path, reason): failure = .io(path: path, reason: reason)
+                case let .store(error): failure = .checkpoint(error)
+                }
+                loop.logger.error("learner: checkpoint failed: \(failure)")
+                return failure
+            }
+        }
+    }
+
     /// Writes replay's rows, oldest first, as `TransitionRows` (a debugging aid: tests compare them
     /// with what actors had acknowledged).
-    static func dump(_ replay: ReplayBuffer, to path: String, log: @Sendable (String) -> Void) {
+    static func dump(_ replay: ReplayBuffer, to path: String, logger: Logger) {
         guard let contents = replay.orderedContents() else {
-            log(FileManager.default.createFile(atPath: path, contents: Data())
-                ? "learner: replay is empty; wrote an empty dump to \(path)" : "learner: could not write \(path)")
+            if FileManager.default.createFile(atPath: path, contents: Data()) {
+                logger.info("learner: replay is empty; wrote an empty dump to \(path)")
+            } else {
+                logger.error("learner: could not write \(path)")
+            }
             return
         }
         let values = TransitionRows.interleave(
@@ -472,9 +515,9 @@ final class TrainingLoop: @unchecked Sendable {
             rewards: contents.rewards, nextObservations: contents.nextObservations)
         let data = values.withUnsafeBytes { Data($0) }
         if FileManager.default.createFile(atPath: path, contents: data) {
-            log("learner: wrote \(contents.count) replay rows to \(path)")
+            logger.info("learner: wrote \(contents.count) replay rows to \(path)")
         } else {
-            log("learner: could not write the replay dump \(path)")
+            logger.error("learner: could not write the replay dump \(path)")
         }
     }
 

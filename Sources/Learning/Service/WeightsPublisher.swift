@@ -1,3 +1,4 @@
+import Logging
 import MEow
 import Synchronization
 import Telemetry
@@ -36,11 +37,12 @@ public final class WeightsPublisher: Sendable {
 
     /// - Parameter ceiling: where served versions are reserved before they are served (the run
     ///   directory's `served-version`), so no later learner of the run reuses a number.
-    public init(chunkBytes: Int, ceiling: VersionCeiling? = nil, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(chunkBytes: Int, ceiling: VersionCeiling? = nil) {
         precondition(chunkBytes > 0, "chunks need at least one byte")
         self.chunkBytes = chunkBytes
         self.ceiling = ceiling
-        ceilingFailures = RateLimitedReporter(log: log)
+        let logger = Logger(label: "meow.learner")
+        ceilingFailures = RateLimitedReporter(log: { logger.error("\($0)") })
     }
 
     /// The newest version published, if any.

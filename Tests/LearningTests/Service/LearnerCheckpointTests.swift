@@ -10,7 +10,7 @@ import Wire
 
 @Suite struct LearnerCheckpointTests {
     /// A learner state in the middle of a run, with every field set to something a fresh run would not have.
-    static func midRunState() -> LearnerTrainingState {
+    static func midRunState() -> LearnerState {
         var state = LearnerCheckpoint.fresh(config: MEowConfig(), minReplay: 256)
         for _ in 0 ..< 7 { _ = state.replaySampling.next() }
         for _ in 0 ..< 3 { _ = state.evaluation.next() }
@@ -18,22 +18,32 @@ import Wire
         state.evaluations = [EvaluationPoint(step: 1000, meanReturn: -812.5), EvaluationPoint(step: 2000, meanReturn: -301.25)]
         state.best = BestRecord(step: 2000, testReturn: -301.25)
         state.nextEvaluationStep = 3000
+        return state
+    }
+
+    /// The ledger of the same moment.
+    static func midRunLedger() -> LedgerCounters {
         var tally = ActorTally()
         (tally.transitions, tally.batches, tally.duplicates, tally.episodes) = (2048, 64, 2, 10)
         (tally.lastReturn, tally.lastBatchVersion, tally.runs) = (-150.5, 1200, 2)
-        state.ledger = LedgerCounters(envSteps: 2500, actors: ["0": tally, "3": ActorTally()], duplicates: 2,
-                                      tryLater: 5, staleDropped: 1)
-        return state
+        return LedgerCounters(envSteps: 2500, actors: ["0": tally, "3": ActorTally()], duplicates: 2,
+                              tryLater: 5, staleDropped: 1)
     }
 
     static let spaces = AgreedSpaces(observation: Space(shape: [3], low: [-1, -1, -8], high: [1, 1, 8]),
                                      action: Space(shape: [1], low: -2, high: 2))
 
-    static func manifest(_ state: LearnerTrainingState) -> CheckpointManifest {
-        LearnerCheckpoint.manifest(
-            state: state, environment: "pendulum", config: MEowConfig(), run: RunSettings(), spaces: spaces,
+    /// The manifest the learner service writes (`TrainingLoop`'s `checkpointPart`).
+    static func manifest(_ state: LearnerState, ledger: LedgerCounters = midRunLedger()) -> CheckpointManifest {
+        let part = CheckpointPart(
+            steps: ledger.envSteps, episodes: ledger.actors.values.reduce(0) { $0 + $1.episodes },
+            spaces: SpacesRecord(observationDimension: 3, actionDimension: 1, observationSpace: "\(spaces.observation)",
+                                 actionSpace: "\(spaces.action)", spaces: spaces.record),
+            learner: LearnerRecord(effectiveConfig: "{}\n", ledger: ledger, nextEvaluationStep: nil))
+        return LearnerCheckpoint.manifest(
+            state: state, part: part, environment: "pendulum", model: nil, config: MEowConfig(), run: RunSettings(),
             agent: AgentRecord(updateCount: 1230, skippedUpdates: 4, optimizerStep: 1230, randomStreams: [:]),
-            policyVersion: 1230, effectiveConfig: "{}\n", metricsBytes: 512)
+            metricsBytes: 512)
     }
 
     // MARK: - Manifest round trip
@@ -47,6 +57,8 @@ import Wire
         #expect(decoded == manifest)
         let restored = try LearnerCheckpoint.state(from: decoded, replayRestored: true, minReplay: 256)
         #expect(restored == state)
+        #expect(try LearnerCheckpoint.ledger(from: decoded) == Self.midRunLedger())
+        #expect(decoded.learner?.nextEvaluationStep == 3000)
     }
 
     @Test func aManifestWithoutTheLearnerRecordStillResumes() throws {
@@ -58,7 +70,8 @@ import Wire
         let decoded = try JSONDecoder().decode(CheckpointManifest.self, from: data)
         #expect(decoded.learner == nil)
         let restored = try LearnerCheckpoint.state(from: decoded, replayRestored: true, minReplay: 256)
-        #expect(restored.ledger.envSteps == 2500 && restored.ledger.actors.isEmpty)
+        let ledger = try LearnerCheckpoint.ledger(from: decoded)
+        #expect(ledger.envSteps == 2500 && ledger.actors.isEmpty)
         // Evaluation continues at the next multiple of eval-every after the checkpoint.
         #expect(restored.nextEvaluationStep == (2500 / MEowConfig().evalEvery + 1) * MEowConfig().evalEvery)
     }
@@ -66,6 +79,11 @@ import Wire
     @Test func inconsistentCountersAreRefused() throws {
         var manifest = Self.manifest(Self.midRunState())
         manifest.counters.steps = 99
+        #expect(throws: CheckpointError.self) {
+            try LearnerCheckpoint.ledger(from: manifest)
+        }
+        manifest = Self.manifest(Self.midRunState())
+        manifest.counters.updates = -1
         #expect(throws: CheckpointError.self) {
             try LearnerCheckpoint.state(from: manifest, replayRestored: true, minReplay: 256)
         }
@@ -95,7 +113,7 @@ import Wire
 
         let loaded = try CheckpointStore.load(directory)
         #expect(loaded.agent == agent)
-        #expect(loaded.manifest.learner?.ledger == state.ledger)
+        #expect(loaded.manifest.learner?.ledger == Self.midRunLedger())
         let restoredReplay = try #require(try loaded.restoreReplay())
         #expect(restoredReplay.count == 40)
         #expect(try LearnerCheckpoint.state(from: loaded.manifest, replayRestored: true, minReplay: 256) == state)

@@ -64,11 +64,6 @@ final class LedgerBox {
 
     init(_ value: IngestLedger) { self.value = value }
 
-    subscript<T>(dynamicMember keyPath: WritableKeyPath<IngestLedger, T>) -> T {
-        get { value[keyPath: keyPath] }
-        set { value[keyPath: keyPath] = newValue }
-    }
-
     subscript<T>(dynamicMember keyPath: KeyPath<IngestLedger, T>) -> T { value[keyPath: keyPath] }
 
     func hello(_ hello: Hello, now: ContinuousClock.Instant) -> Message { value.hello(hello, now: now) }
@@ -87,5 +82,7 @@ final class LedgerBox {
     func restoreReplay(count: Int) { value.restoreReplay(count: count) }
     func beginShutdown(_ mode: ShutdownMode) { value.beginShutdown(mode) }
     func recordSeen(_ key: PeerKey, seq: UInt64) { value.recordSeen(key, seq: seq) }
-    func hasSeen(_ key: PeerKey, seq: UInt64) -> Bool { value.hasSeen(key, seq: seq) }
+    func recordTraining(policyVersion: UInt64) {
+        value.recordTraining(policyVersion: policyVersion, updates: 0, skippedUpdates: 0)
+    }
 }

@@ -92,8 +92,10 @@ import Wire
         welcomed(&ledger, hello(actor: 1, run: 10), pipe: 1)
         #expect(ledger.transitions(batch(seq: 0), now: now).reply.ackStatus == .accepted)
         ledger.endSession(pipe: 1, goodbye: true, now: now)
-        #expect(!ledger.hasSeen(PeerKey(actorID: 1, runID: 10), seq: 0))
         #expect(ledger.trackedRuns == 0 && ledger.prunedRuns == 1)
+        // The same ids again are a new run as far as dedupe goes.
+        welcomed(&ledger, hello(actor: 1, run: 10), pipe: 2)
+        #expect(ledger.transitions(batch(seq: 0), now: now).reply.ackStatus == .accepted)
     }
 
     // MARK: - Bounded bookkeeping
@@ -120,18 +122,22 @@ import Wire
             ledger.endSession(pipe: UInt32(100 + run), goodbye: false, now: now + .seconds(3600))
         }
         #expect(ledger.forgetSilentPeers(now: now + .seconds(3600), timeout: .seconds(7200)).isEmpty)
-        #expect(ledger.hasSeen(PeerKey(actorID: 1, runID: 10), seq: 0))
+        #expect(ledger.transitions(batch(seq: 0), now: now + .seconds(3600)).reply.ackStatus == .duplicate)
     }
 
     @Test func marksOfARunWithoutASessionGoAfterTheResendHorizon() throws {
-        var ledger = try makeLedger()
-        welcomed(&ledger, hello(actor: 1, run: 10), pipe: 1)
-        #expect(ledger.transitions(batch(seq: 0), now: now).reply.ackStatus == .accepted)
-        ledger.endSession(pipe: 1, goodbye: false, now: now)
-        _ = ledger.forgetSilentPeers(now: now + .seconds(599), timeout: .seconds(30))
-        #expect(ledger.hasSeen(PeerKey(actorID: 1, runID: 10), seq: 0))
-        _ = ledger.forgetSilentPeers(now: now + .seconds(601), timeout: .seconds(30))
-        #expect(!ledger.hasSeen(PeerKey(actorID: 1, runID: 10), seq: 0))
+        /// What a resend of seq 0 hears after its connection closed and `silence` passed.
+        func resend(after silence: Duration) throws -> TransitionsStatus? {
+            var ledger = try makeLedger()
+            welcomed(&ledger, hello(actor: 1, run: 10), pipe: 1)
+            #expect(ledger.transitions(batch(seq: 0), now: now).reply.ackStatus == .accepted)
+            ledger.endSession(pipe: 1, goodbye: false, now: now)
+            _ = ledger.forgetSilentPeers(now: now + silence, timeout: .seconds(30))
+            welcomed(&ledger, hello(actor: 1, run: 10), pipe: 2)
+            return ledger.transitions(batch(seq: 0), now: now + silence).reply.ackStatus
+        }
+        #expect(try resend(after: .seconds(599)) == .duplicate)
+        #expect(try resend(after: .seconds(601)) == .accepted)
     }
 
     private func heartbeat(actor: UInt32 = 1, run: UInt64 = 10) -> Heartbeat {
