@@ -41,8 +41,8 @@ public final class LearnerService: Sendable {
     private let simulators: SimulatorServer
     private let started = ContinuousClock.now
     private let logger = Logger(label: "meow.learner")
-    /// Where the parts that still take a line-logging closure (the write-ahead log, the publisher, the
-    /// training thread, the simulator server) write: this service's logger, at info.
+    /// Where the parts that still take a line-logging closure (the run-directory claim, the write-ahead
+    /// log, the TLS peer reporter) write: this service's logger, at info.
     private let log: @Sendable (String) -> Void
     private let boundPort = Mutex<Int?>(nil)
     /// Env steps and updates at the start of this session (a resume's checkpoint), so rates count this session's only.
