@@ -35,7 +35,7 @@ public struct ActingPolicy {
 public final class ActorProcess: Sendable {
     public let configuration: ActorConfiguration
     private let makePolicy: @Sendable (_ observationSize: Int, _ actionSize: Int, _ welcome: Welcome) throws -> ActingPolicy
-    private let log: @Sendable (String) -> Void
+    private let logger = Logger(label: "meow.actor")
     private let shared: UplinkState
     private let uplink: Uplink
     private let runID: UInt64
@@ -43,12 +43,10 @@ public final class ActorProcess: Sendable {
     private let actorSeed: UInt64
 
     public init(configuration: ActorConfiguration,
-                makePolicy: @escaping @Sendable (Int, Int, Welcome) throws -> ActingPolicy,
-                log: @escaping @Sendable (String) -> Void) throws(ActorError) {
+                makePolicy: @escaping @Sendable (Int, Int, Welcome) throws -> ActingPolicy) throws(ActorError) {
         try configuration.validate()
         self.configuration = configuration
         self.makePolicy = makePolicy
-        self.log = log
         var system = SystemRandomNumberGenerator()
         runID = system.next()
         // Seeds: the run seed plus the actor index, then one reset seed per environment copy.
@@ -57,12 +55,12 @@ public final class ActorProcess: Sendable {
         environmentSeeds = (0 ..< configuration.environments).map { _ in seeds.next() >> 1 }
         shared = UplinkState(stats: ActorStats(actorID: configuration.actorID, runID: runID, actorSeed: actorSeed,
                                                environmentSeeds: environmentSeeds))
-        uplink = Uplink(configuration: configuration, runID: runID, shared: shared, log: log)
+        uplink = Uplink(configuration: configuration, runID: runID, shared: shared)
     }
 
     /// Asks the actor to stop: finish the step, flush and send what it holds, say GOODBYE.
     public func requestStop() {
-        shared.stopRequested.store(true, ordering: .relaxed)
+        shared.requestStop()
     }
 
     /// A snapshot of the counters.
@@ -85,14 +83,16 @@ public final class ActorProcess: Sendable {
                           envID: entry?.gymnasiumID ?? configuration.environment,
                           observationSpace: Self.space(template.observationSpace),
                           actionSpace: Self.space(template.actionSpace))
-        log("actor \(configuration.actorID): run \(runID), seed \(configuration.seed) + index \(configuration.actorID) "
-            + "= \(actorSeed), environment seeds \(environmentSeeds), \(configuration.environments) x "
-            + "\(hello.envID), learner \(configuration.connect)")
+        logger.info("""
+            actor \(configuration.actorID): run \(runID), seed \(configuration.seed) + index \(configuration.actorID) \
+            = \(actorSeed), environment seeds \(environmentSeeds), \(configuration.environments) x \(hello.envID), \
+            learner \(configuration.connect)
+            """)
         let connection = try LearnerConnection(
             url: configuration.connect, tls: configuration.tls, hello: hello, limits: configuration.limits,
             requestTimeout: .milliseconds(configuration.requestTimeoutMs),
             backoffMinimum: .milliseconds(configuration.backoffMinimumMs),
-            backoffMaximum: .milliseconds(configuration.backoffMaximumMs), log: log,
+            backoffMaximum: .milliseconds(configuration.backoffMaximumMs),
             onNewLearner: { [shared] in shared.learnerChanged(to: $0) })
         defer { connection.close() }
 
@@ -110,10 +110,12 @@ public final class ActorProcess: Sendable {
         let batchSize = min(configuration.batchSize ?? Int(welcome.batchHint), Int(welcome.maxBatch))
         let interval = Duration.milliseconds(configuration.batchIntervalMs ?? Int(welcome.uploadIntervalMs))
         let weightsEvery = configuration.weightsEvery ?? Int(max(1, welcome.weightsRefreshSteps))
-        log("actor \(configuration.actorID): welcomed by learner \(welcome.learnerRunID) (policy version "
-            + "\(welcome.policyVersion), warm-up \(welcome.warmupTransitions)); batches of \(batchSize), "
-            + "weights every \(weightsEvery) steps"
-            + (welcome.weightsLag.map { " or \($0.maxLagVersions) versions behind or \($0.maxAgeMs) ms old" } ?? ""))
+        let lag = welcome.weightsLag.map { " or \($0.maxLagVersions) versions behind or \($0.maxAgeMs) ms old" } ?? ""
+        logger.info("""
+            actor \(configuration.actorID): welcomed by learner \(welcome.learnerRunID) (policy version \
+            \(welcome.policyVersion), warm-up \(welcome.warmupTransitions)); batches of \(batchSize), \
+            weights every \(weightsEvery) steps\(lag)
+            """)
         shared.observe(learnerVersion: welcome.policyVersion)
 
         let outbox = Outbox(capacity: configuration.outboxCapacity)
@@ -128,10 +130,10 @@ public final class ActorProcess: Sendable {
                                           interval: .milliseconds(Int(max(10, welcome.heartbeatIntervalMs)))) }
         let puller = Task { await uplink.pullWeights(connection: connection, requests: weightsRequests) }
         let reporter = Task { await uplink.report(outbox: outbox, started: started) }
-        let stopWatcher = Task {
-            while !Task.isCancelled && !shared.stopRequested.load(ordering: .relaxed) && !shared.isEnded {
-                try? await Task.sleep(for: .milliseconds(50))
-            }
+        // A stop, and then the end of the run, each change what a producer waiting for room gives up on:
+        // wake the environment thread (and the uploader) at each.
+        shared.onStopOrEnd {
+            outbox.wakeProducers()
             outbox.ring()
         }
 
@@ -140,6 +142,7 @@ public final class ActorProcess: Sendable {
         // Give the uploader the drain budget to empty the outbox, then stop everything.
         let drainBudget = Duration.milliseconds(configuration.drainTimeoutMs)
         let deadline = Task {
+            // Timed wait: the drain budget (`drainTimeoutMs`) the uploader has to empty the outbox.
             try? await Task.sleep(for: drainBudget)
             uploader.cancel()
         }
@@ -148,7 +151,6 @@ public final class ActorProcess: Sendable {
         uploader.cancel()
         heartbeat.cancel()
         puller.cancel()
-        stopWatcher.cancel()
         weightsDoorbell.finish()
         reporter.cancel()
         _ = await reporter.value
@@ -160,8 +162,8 @@ public final class ActorProcess: Sendable {
             let unsent = outbox.transitionCount
             let reason = shared.dropReason
             shared.stats.withLock { $0.droppedTransitions[reason, default: 0] += unsent }
-            log("actor \(configuration.actorID): \(outbox.count) batches (\(unsent) transitions) left unsent at exit ("
-                + reason + ")")
+            logger.warning(
+                "actor \(configuration.actorID): \(outbox.count) batches (\(unsent) transitions) left unsent at exit (\(reason))")
         }
         switch end {
         case .runOver: return uplink.finalStats(state: "run-over", started: started)
@@ -223,14 +225,14 @@ public final class ActorProcess: Sendable {
         // The stream that drew the environment seeds continues into the action noise.
         var root = Xoshiro256(seed: actorSeed)
         for _ in environmentSeeds { _ = root.next() }
-        let diagnostics = RateLimitedLogger(Logger(label: "meow.actor"))
+        let diagnostics = RateLimitedLogger(logger)
         var rng = root.split()
         var loop = EnvironmentLoop(environments: environments, seeds: environmentSeeds, now: .now)
         var adder = TransitionAdder(actorID: configuration.actorID, runID: runID, observationSize: observationSize,
                                     actionSize: actionSize, batchSize: batchSize, interval: interval)
         var client = VariableClient(updatePeriod: weightsEvery, lagRule: welcome.weightsLag)
         var steps = 0
-        let stopping = { [shared] in shared.stopRequested.load(ordering: .relaxed) || shared.isEnded }
+        let stopping = { [shared] in shared.isStopping }
 
         var generation = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
         var newLearnerAt: ContinuousClock.Instant?
@@ -271,8 +273,8 @@ public final class ActorProcess: Sendable {
                     if let sinceNewLearner { stats.weightsAfterNewLearnerMs = sinceNewLearner }
                 }
                 if let sinceNewLearner {
-                    log("actor \(configuration.actorID): acting on the new learner's weights version \(update.version), "
-                        + String(format: "%.0f ms after its welcome", sinceNewLearner))
+                    let after = String(format: "%.0f ms after its welcome", sinceNewLearner)
+                    logger.notice("actor \(configuration.actorID): acting on the new learner's weights version \(update.version), \(after)")
                 }
             }
             client.observe(learnerVersion: shared.learnerVersion.load(ordering: .relaxed))
@@ -314,9 +316,7 @@ public final class ActorProcess: Sendable {
         // Whatever is left goes too, unless the run is over or the learner refused us.
         if let last = adder.flush() {
             let deadline = ContinuousClock.now + .milliseconds(configuration.drainTimeoutMs)
-            if shared.isEnded || !outbox.append(last, giveUp: { [shared] in
-                shared.isEnded || ContinuousClock.now > deadline
-            }) {
+            if shared.isEnded || !outbox.append(last, deadline: deadline, giveUp: { [shared] in shared.isEnded }) {
                 shared.stats.withLock { $0.droppedTransitions[shared.dropReason, default: 0] += last.count }
             }
         }

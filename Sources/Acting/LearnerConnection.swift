@@ -1,3 +1,4 @@
+import Logging
 import MEow
 import Synchronization
 import Telemetry
@@ -45,7 +46,7 @@ public final class LearnerConnection: Sendable {
     private let backoff: (minimum: Duration, maximum: Duration)
     private let session = Mutex(Session())
     private let requestIDs = Atomic<UInt32>(1)
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let onNewLearner: @Sendable (Welcome) -> Void
 
     /// - Parameter onNewLearner: called when a learner run other than the last one welcomes this
@@ -54,7 +55,6 @@ public final class LearnerConnection: Sendable {
     ///   certificate name nng would leave unchecked.
     public init(url: String, tls: TLSConfiguration?, hello: Hello, limits: WireLimits, requestTimeout: Duration,
                 backoffMinimum: Duration, backoffMaximum: Duration,
-                log: @escaping @Sendable (String) -> Void,
                 onNewLearner: @escaping @Sendable (Welcome) -> Void = { _ in }) throws(ActorError) {
         if let reason = ActorConfiguration.uncheckedNameReason(url: url, tls: tls) {
             throw .invalidSetting(field: "tls-server-name", expected: reason)
@@ -76,7 +76,7 @@ public final class LearnerConnection: Sendable {
         self.hello = hello
         self.limits = limits
         self.backoff = (backoffMinimum, backoffMaximum)
-        self.log = log
+        logger = Logger(label: hello.role == .actor ? "meow.actor" : "meow.gateway")
         self.onNewLearner = onNewLearner
     }
 
@@ -125,7 +125,7 @@ public final class LearnerConnection: Sendable {
             state.welcome = nil
             return welcome.learnerRunID
         }
-        if let lost { log("\(name): lost learner run \(lost): \(reason); saying HELLO again") }
+        if let lost { logger.notice("\(name): lost learner run \(lost): \(reason); saying HELLO again") }
     }
 
     /// Forgets the session if `learnerRunID` shows that the learner restarted.
@@ -135,7 +135,9 @@ public final class LearnerConnection: Sendable {
             state.welcome = nil
             return welcome.learnerRunID
         }
-        if let lost { log("\(name): lost learner run \(lost): learner run \(learnerRunID) answers now; saying HELLO") }
+        if let lost {
+            logger.notice("\(name): lost learner run \(lost): learner run \(learnerRunID) answers now; saying HELLO")
+        }
     }
 
     /// Logs a request that found no learner: the first at once, then one line per 10 s with a count.
@@ -155,8 +157,8 @@ public final class LearnerConnection: Sendable {
                 because = "; \(reason)" + (tls == nil ? "" : hint)
             }
         }
-        log("\(name): cannot reach the learner at \(url): \(error)\(because)"
-            + (count > 1 ? " (\(count) failed requests since the last report)" : ""))
+        let since = count > 1 ? " (\(count) failed requests since the last report)" : ""
+        logger.warning("\(name): cannot reach the learner at \(url): \(error)\(because)\(since)")
     }
 
     /// What to check when a TLS dial fails.
@@ -184,6 +186,7 @@ public final class LearnerConnection: Sendable {
                 throw CancellationError()
             } catch {
                 noteFailure(error)
+                // Timed wait: exponential backoff while the learner is unreachable.
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, backoff.maximum)
                 continue
@@ -199,8 +202,10 @@ public final class LearnerConnection: Sendable {
                     return ((welcome, state.epoch), previous)
                 }
                 if let previous, previous != welcome.learnerRunID {
-                    log("\(name): welcomed by a new learner run \(welcome.learnerRunID) (was \(previous)), policy "
-                        + "version \(welcome.policyVersion); dropping the weights held and pulling at once")
+                    logger.notice("""
+                        \(name): welcomed by a new learner run \(welcome.learnerRunID) (was \(previous)), policy \
+                        version \(welcome.policyVersion); dropping the weights held and pulling at once
+                        """)
                     // Before anyone acts on the new session, so no weights of the old run are used with it.
                     onNewLearner(welcome)
                 }
@@ -208,15 +213,19 @@ public final class LearnerConnection: Sendable {
             case .refused(let refused) where refused.code == .shuttingDown && refused.retryAfterMs == 0:
                 throw SessionError.runOver
             case .refused(let refused) where refused.retryAfterMs > 0:
-                log("actor: learner says \(refused.code.name) (\(refused.text)); retrying in \(refused.retryAfterMs) ms")
+                logger.notice(
+                    "\(name): learner says \(refused.code.name) (\(refused.text)); retrying in \(refused.retryAfterMs) ms")
+                // Timed wait: the retry-after of the learner's REFUSED.
                 try await Task.sleep(for: .milliseconds(Int(refused.retryAfterMs)))
             case .refused(let refused):
                 throw SessionError.refused(code: refused.code, text: refused.text)
             case .error(let error) where error.code == .tryLater || error.code == .shuttingDown:
+                // Timed wait: the learner's retry-after (at least 100 ms) while it is busy or restarting.
                 try await Task.sleep(for: .milliseconds(Int(max(100, error.retryAfterMs))))
             case .error(let error):
                 throw SessionError.refused(code: error.code, text: error.text)
             default:
+                // Timed wait: exponential backoff after a reply that makes no sense for HELLO.
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, backoff.maximum)
             }

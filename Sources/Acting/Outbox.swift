@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import Synchronization
 import Wire
 
 /// Batches sent (or about to be) and not yet acknowledged, oldest first, keyed by seq.
@@ -9,10 +10,26 @@ import Wire
 /// go again with the same seq, and its dedupe makes the resend harmless. The outbox is
 /// bounded: when full, `append` blocks the environment thread (backpressure) rather than
 /// dropping data.
-public final class Outbox: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var batches: [Wire.TransitionBatch] = []
-    private var transitions = 0
+///
+/// A producer that waits for room sleeps on a semaphore of its own, signalled by what can
+/// end the wait: an acknowledgement that frees room, or `wakeProducers()` after its give-up
+/// condition changed (a stop, the end of the run). Nothing re-checks on a timer.
+public final class Outbox: Sendable {
+    private struct State {
+        var batches: [Wire.TransitionBatch] = []
+        var transitions = 0
+        /// Producers waiting for room, woken by an acknowledgement or `wakeProducers()`.
+        var waiting: [DispatchSemaphore] = []
+
+        /// Removes the waiting producers, for the caller to signal once the lock is released; each
+        /// woken producer re-checks room and its give-up condition.
+        mutating func takeWaiting() -> [DispatchSemaphore] {
+            defer { waiting.removeAll() }
+            return waiting
+        }
+    }
+
+    private let state = Mutex(State())
     public let capacity: Int
     private let doorbell: AsyncStream<Void>.Continuation
     /// Rings whenever a batch arrives, so the upload task can sleep while the outbox is empty.
@@ -30,73 +47,90 @@ public final class Outbox: @unchecked Sendable {
 
     /// Appends `batch`, waiting while the outbox is full.
     ///
-    /// Returns false without appending when `giveUp` becomes true while waiting (checked
-    /// every 50 ms), e.g. because the actor is stopping.
+    /// Returns false without appending when `giveUp` is true before there is room, or when
+    /// `deadline` passes first. `giveUp` is checked when the wait begins and after every
+    /// wake-up, so whoever makes it true calls `wakeProducers()` afterwards.
     @discardableResult
-    public func append(_ batch: Wire.TransitionBatch, giveUp: () -> Bool = { false }) -> Bool {
-        condition.lock()
-        guard waitWhileFull(giveUp: giveUp) else {
-            condition.unlock()
-            return false
+    public func append(_ batch: Wire.TransitionBatch, deadline: ContinuousClock.Instant? = nil,
+                       giveUp: () -> Bool = { false }) -> Bool {
+        let appended = waitForRoom(deadline: deadline, giveUp: giveUp) { state in
+            precondition(state.batches.last.map { $0.seq < batch.seq } ?? true, "batches enter the outbox in seq order")
+            state.batches.append(batch)
+            state.transitions += batch.count
         }
-        precondition(batches.last.map { $0.seq < batch.seq } ?? true, "batches enter the outbox in seq order")
-        batches.append(batch)
-        transitions += batch.count
-        condition.unlock()
-        doorbell.yield()
-        return true
+        if appended { doorbell.yield() }
+        return appended
     }
 
     /// Waits until a batch would fit, without adding one: an actor calls it before it starts
     /// collecting the next batch, so no rows are collected while the learner holds it back
     /// (they would be stale on arrival). Returns false when `giveUp` becomes true first.
     public func waitForRoom(giveUp: () -> Bool = { false }) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return waitWhileFull(giveUp: giveUp)
+        waitForRoom(deadline: nil, giveUp: giveUp) { _ in }
     }
 
-    /// With the lock held: waits while full, checking `giveUp` every 50 ms.
-    private func waitWhileFull(giveUp: () -> Bool) -> Bool {
-        while batches.count >= capacity {
-            if giveUp() { return false }
-            _ = condition.wait(until: Date().addingTimeInterval(0.05))
+    /// Waits for room, then runs `body` under the lock while the room is still there.
+    private func waitForRoom(deadline: ContinuousClock.Instant?, giveUp: () -> Bool,
+                             _ body: (inout State) -> Void) -> Bool {
+        while true {
+            let semaphore = DispatchSemaphore(value: 0)
+            let outcome = state.withLock { state -> Bool? in
+                if state.batches.count < capacity {
+                    body(&state)
+                    return true
+                }
+                if giveUp() { return false }
+                if let deadline, ContinuousClock.now >= deadline { return false }
+                state.waiting.append(semaphore)
+                return nil
+            }
+            if let outcome { return outcome }
+            guard let deadline else {
+                semaphore.wait()
+                continue
+            }
+            let left = max(0, ContinuousClock.now.duration(to: deadline) / .nanoseconds(1))
+            // Timed wait: a drain budget (the last batch of a stopping actor waits this long for room).
+            if semaphore.wait(timeout: .now() + .nanoseconds(Int(left))) == .timedOut {
+                state.withLock { state in state.waiting.removeAll { $0 === semaphore } }
+            }
         }
-        return true
+    }
+
+    /// Wakes producers waiting for room so they re-check their give-up condition (a stop was
+    /// requested, the run ended).
+    public func wakeProducers() {
+        for semaphore in state.withLock({ $0.takeWaiting() }) { semaphore.signal() }
     }
 
     /// The oldest unacknowledged batch.
     public func first() -> Wire.TransitionBatch? {
-        condition.lock()
-        defer { condition.unlock() }
-        return batches.first
+        state.withLock { $0.batches.first }
     }
 
     /// Removes the batch with `seq` once acknowledged; false if it is not here.
     @discardableResult
     public func acknowledge(_ seq: UInt64) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard let index = batches.firstIndex(where: { $0.seq == seq }) else { return false }
-        transitions -= batches[index].count
-        batches.remove(at: index)
-        condition.broadcast()
+        let woken = state.withLock { state -> [DispatchSemaphore]? in
+            guard let index = state.batches.firstIndex(where: { $0.seq == seq }) else { return nil }
+            state.transitions -= state.batches[index].count
+            state.batches.remove(at: index)
+            return state.takeWaiting()
+        }
+        guard let woken else { return false }
+        for semaphore in woken { semaphore.signal() }
         departed.yield()
         return true
     }
 
     /// Batches waiting.
     public var count: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return batches.count
+        state.withLock { $0.batches.count }
     }
 
     /// Transitions waiting (HEARTBEAT's queue_length).
     public var transitionCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return transitions
+        state.withLock { $0.transitions }
     }
 
     /// Wakes the upload task without a new batch (to notice a stop).

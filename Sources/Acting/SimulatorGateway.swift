@@ -66,9 +66,7 @@ public final class SimulatorGateway: Sendable {
         runID = system.next()
         shared = UplinkState(stats: ActorStats(actorID: configuration.actorID, runID: runID,
                                                actorSeed: configuration.seed, environmentSeeds: []))
-        let logger = self.logger
-        uplink = Uplink(configuration: configuration, runID: runID, shared: shared,
-                        log: { logger.info("\($0)") })
+        uplink = Uplink(configuration: configuration, runID: runID, shared: shared)
         admission = HelloAdmission(server: "gateway", token: configuration.token)
         (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -78,7 +76,7 @@ public final class SimulatorGateway: Sendable {
 
     /// Asks the gateway to stop: answer waiting simulators, send what it holds, say GOODBYE.
     public func requestStop() {
-        shared.stopRequested.store(true, ordering: .relaxed)
+        shared.requestStop()
         changed.yield()
     }
 
@@ -108,6 +106,8 @@ public final class SimulatorGateway: Sendable {
         logger.info("gateway \(configuration.actorID): serving simulators on \(listen)\(token); learner \(configuration.connect)")
 
         let outbox = Outbox(capacity: configuration.outboxCapacity)
+        // The end of the run wakes a stopping gateway's last batch if it waits for room.
+        shared.onStopOrEnd { outbox.wakeProducers() }
         let (weightsRequests, weightsDoorbell) = AsyncStream.makeStream(of: Void.self,
                                                                         bufferingPolicy: .bufferingNewest(1))
         let sink = GatewaySink(shared: shared, outbox: outbox, weightsDoorbell: weightsDoorbell,
@@ -325,7 +325,6 @@ public final class SimulatorGateway: Sendable {
                         limits: configuration.limits, requestTimeout: .milliseconds(configuration.requestTimeoutMs),
                         backoffMinimum: .milliseconds(configuration.backoffMinimumMs),
                         backoffMaximum: .milliseconds(configuration.backoffMaximumMs),
-                        log: { logger.info("\($0)") },
                         onNewLearner: { [shared] in shared.learnerChanged(to: $0) })
                 }
                 let connection: LearnerConnection
@@ -564,7 +563,7 @@ private final class GatewaySink: SimulatorSink, SimulatorWeightsSource {
             let batch = adder.flush()
             state.adder = adder
             guard let batch else { return }
-            let appended = outbox.append(batch, giveUp: { [shared] in shared.isEnded || ContinuousClock.now > deadline })
+            let appended = outbox.append(batch, deadline: deadline, giveUp: { [shared] in shared.isEnded })
             if !appended {
                 shared.stats.withLock { $0.droppedTransitions[shared.dropReason, default: 0] += batch.count }
             }

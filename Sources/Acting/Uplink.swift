@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MEow
 import Synchronization
 import Wire
@@ -25,10 +26,33 @@ final class UplinkState: Sendable {
     let mailbox = Mutex<(version: UInt64, tensors: [NamedTensor], generation: Int)?>(nil)
     let episodes = Mutex<[EpisodeSummary]>([])
     let stats: Mutex<ActorStats>
+    /// Called on a stop request and again at the end of the run: each changes what a waiter gives up on.
+    private let listeners = Mutex<[@Sendable () -> Void]>([])
 
     init(stats: ActorStats) { self.stats = Mutex(stats) }
 
+    /// A stop was asked for (SIGINT/SIGTERM): finish the step, flush, say GOODBYE.
+    func requestStop() {
+        stopRequested.store(true, ordering: .relaxed)
+        notifyListeners()
+    }
+
     var isEnded: Bool { end.withLock { $0 != nil } }
+
+    /// Whether a stop was requested or the run ended.
+    var isStopping: Bool { stopRequested.load(ordering: .relaxed) || isEnded }
+
+    /// Calls `listener` on every later stop request or end of the run, and at once if either came
+    /// already. It may run more than once, on any thread: it only wakes someone, who re-checks.
+    func onStopOrEnd(_ listener: @escaping @Sendable () -> Void) {
+        listeners.withLock { $0.append(listener) }
+        // Registered first, checked second: a stop in between calls it twice, never zero times.
+        if isStopping { listener() }
+    }
+
+    private func notifyListeners() {
+        for listener in listeners.withLock({ $0 }) { listener() }
+    }
 
     /// Why transitions still held at exit are dropped: the reason counted in `droppedTransitions`.
     var dropReason: String {
@@ -41,6 +65,7 @@ final class UplinkState: Sendable {
 
     func finish(_ reason: UplinkEnd) {
         end.withLock { if $0 == nil { $0 = reason } }
+        notifyListeners()
     }
 
     func observe(learnerVersion version: UInt64) {
@@ -77,20 +102,12 @@ struct Uplink: Sendable {
     let configuration: ActorConfiguration
     let runID: UInt64
     let shared: UplinkState
-    let log: @Sendable (String) -> Void
+    let logger = Logger(label: "meow.actor")
 
+    /// The learner's first WELCOME; a stop meanwhile cancels the HELLO (and its backoff).
     func firstWelcome(_ connection: LearnerConnection) async -> Result<Welcome, UplinkEnd> {
         let hello = Task { try await connection.welcome().0 }
-        let watcher = Task {
-            while !Task.isCancelled {
-                if shared.stopRequested.load(ordering: .relaxed) {
-                    hello.cancel()
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        defer { watcher.cancel() }
+        shared.onStopOrEnd { hello.cancel() }
         do {
             return .success(try await hello.value)
         } catch LearnerConnection.SessionError.runOver {
@@ -156,18 +173,21 @@ struct Uplink: Sendable {
                 case .retry(let milliseconds, let version):
                     shared.observe(learnerVersion: version)
                     shared.stats.withLock { $0.tryLater += 1 }
+                    // Timed wait: the learner's retry-after (backpressure), then the same seq again.
                     try await Task.sleep(for: .milliseconds(Int(milliseconds)))
                 case .hello:
                     connection.invalidate(epoch: epoch)
                 case .learnerStopping(let milliseconds):
                     connection.invalidate(epoch: epoch, reason: "the learner is shutting down")
+                    // Timed wait: the stopping learner's retry-after, the time it says a restart takes.
                     try await Task.sleep(for: .milliseconds(Int(milliseconds)))
                 case .runOver:
                     shared.finish(.runOver)
                 case .fatal(let code, let text):
                     shared.finish(.failed(.refused(code: code, text: text)))
                 case .unexpected(let reason):
-                    log("actor \(configuration.actorID): \(reason); resending")
+                    logger.warning("actor \(configuration.actorID): \(reason); resending")
+                    // Timed wait: exponential backoff before resending.
                     try await Task.sleep(for: delay)
                     delay = min(delay * 2, maximum)
                 }
@@ -180,6 +200,7 @@ struct Uplink: Sendable {
             } catch {
                 // Unreachable or timed out: the batch stays in the outbox; try again later.
                 connection.noteFailure(error)
+                // Timed wait: exponential backoff while the learner is unreachable.
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, maximum)
             }
@@ -202,6 +223,7 @@ struct Uplink: Sendable {
     /// Sends HEARTBEAT every interval; a reply from a new learner run id triggers a new HELLO.
     func beat(connection: LearnerConnection, outbox: Outbox, interval: Duration) async {
         while !Task.isCancelled && !shared.isEnded {
+            // Timed wait: the heartbeat period the learner's WELCOME asked for.
             try? await Task.sleep(for: interval)
             do {
                 let (_, epoch) = try await connection.welcome()
@@ -264,6 +286,7 @@ struct Uplink: Sendable {
         var lastProgress = ContinuousClock.now
         var lastSteps = 0
         while !Task.isCancelled {
+            // Timed wait: the stats file's period (1 s); the progress line is due every few of them.
             try? await Task.sleep(for: .seconds(1))
             let stats = snapshot(outbox: outbox, started: started)
             if let path = configuration.statsFile { try? stats.write(to: path) }
@@ -275,7 +298,7 @@ struct Uplink: Sendable {
                     + " outbox \(stats.outboxBatches)"
                 if let ret = stats.lastReturn { line += String(format: " return %.1f", ret) }
                 if stats.tryLater > 0 { line += " try-later \(stats.tryLater)" }
-                log(line)
+                logger.info("\(line)")
                 lastProgress = now
                 lastSteps = stats.envSteps
             }

@@ -29,13 +29,8 @@ public enum CommandRunner {
         let handlers = stop.installSignalHandlers()
         defer { handlers.cancel() }
         let watcher = Task {
-            while !Task.isCancelled {
-                if stop.isSet {
-                    onStop()
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
+            await stop.wait()
+            if stop.isSet { onStop() }
         }
         defer { watcher.cancel() }
         return try await body()

@@ -12,8 +12,7 @@ import Foundation
 /// the buffer passes `eagerWriteBytes`, and on `flush()`/`close()`. If the disk
 /// stalls long enough for `maxPendingBytes` to fill, further appends are
 /// dropped and counted rather than growing memory without bound.
-final class BackgroundFileWriter: @unchecked Sendable {
-    // @unchecked: every mutable field below is guarded by `condition`.
+final class BackgroundFileWriter: @unchecked Sendable {  // Mutable fields are guarded by `condition` (a timed wait needs NSCondition).
 
     /// What a caller wants to know after the fact.
     struct Statistics: Equatable, Sendable {
@@ -135,6 +134,7 @@ final class BackgroundFileWriter: @unchecked Sendable {
         while true {
             let deadline = Date(timeIntervalSinceNow: flushInterval.seconds)
             while !closing && !flushRequested && pending.count < eagerWriteBytes {
+                // Timed wait: the flush period (`flushInterval`); a full buffer, flush() and close() signal early.
                 if !condition.wait(until: deadline) { break }
             }
             flushRequested = false

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// A minimal HTTP/1.1 responder for probes and scrapes, on a thread of its own.
 ///
@@ -24,9 +25,8 @@ import Foundation
 /// We keep our own parser rather than swift-nio's NIOHTTP1: the endpoint
 /// serves GET and HEAD of three paths, and swift-nio would add minutes to
 /// every clean build (docs/metrics.md, "Hardening").
-final class HTTPServer: @unchecked Sendable {
-    // @unchecked: `stopped` and `threadExited` are guarded by `lock`; the sockets and the
-    // connection table belong to the server thread, and are closed before it exits.
+final class HTTPServer: Sendable {
+    // The sockets and the connection table belong to the server thread, and are closed before it exits.
 
     /// Limits on what one connection, and all of them together, may cost.
     struct Limits: Sendable {
@@ -46,9 +46,9 @@ final class HTTPServer: @unchecked Sendable {
     private let wakeWrite: Int32
     private let limits: Limits
     private let handler: Handler
-    private let lock = NSCondition()
-    private var stopped = false
-    private var threadExited = false
+    private let stopped = Atomic<Bool>(false)
+    /// Left by the server thread as it exits, after closing every socket.
+    private let running = DispatchGroup()
 
     init(address: ListenAddress, limits: Limits, handler: @escaping Handler) throws(TelemetryError) {
         listener = try POSIXSocket.listen(on: address)
@@ -66,6 +66,7 @@ final class HTTPServer: @unchecked Sendable {
         self.wakeWrite = pipeEnds[1]
         self.limits = limits
         self.handler = handler
+        running.enter()
         let thread = Thread { [self] in serve() }
         thread.name = "telemetry-http"
         thread.start()
@@ -73,17 +74,11 @@ final class HTTPServer: @unchecked Sendable {
 
     /// Stops accepting, closes every connection and the socket. Idempotent.
     func stop() {
-        lock.lock()
-        let first = !stopped
-        stopped = true
-        lock.unlock()
-        if first {
+        if !stopped.exchange(true, ordering: .acquiringAndReleasing) {
             var byte: UInt8 = 1
             _ = write(wakeWrite, &byte, 1)
         }
-        lock.lock()
-        while !threadExited { lock.wait() }
-        lock.unlock()
+        running.wait()
     }
 
     // MARK: - Connections
@@ -147,10 +142,7 @@ final class HTTPServer: @unchecked Sendable {
         listener.close()
         _ = closeDescriptor(wakeRead)
         _ = closeDescriptor(wakeWrite)
-        lock.lock()
-        threadExited = true
-        lock.broadcast()
-        lock.unlock()
+        running.leave()
     }
 
     /// Milliseconds until the earliest deadline, rounded up; -1 (wait for I/O alone) without connections.

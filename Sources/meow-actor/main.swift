@@ -145,8 +145,6 @@ struct ActorCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "meow.actor")
         let (configuration, file) = try makeConfiguration()
         blas.loadAndLog()
-        // ActorProcess still takes a line-logging closure: its lines go out at info level.
-        let log: @Sendable (String) -> Void = { logger.info("\($0)") }
         let shape = self.shape
         if let gatewayListen {
             try await runGateway(configuration: configuration, listen: gatewayListen, shape: shape, logger: logger)
@@ -165,7 +163,7 @@ struct ActorCommand: AsyncParsableCommand {
                         agent.act(observations: observations, count: count, deterministic: false, rng: &rng)
                     },
                     load: { try agent.loadPolicyTensors($0) })
-            }, log: log)
+            })
         } catch {
             logger.error("meow-actor: \(error)")
             throw ExitCode(2)

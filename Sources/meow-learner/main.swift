@@ -172,7 +172,7 @@ struct LearnerCommand: AsyncParsableCommand {
                                          overwrite: overwrite, dumpReplay: dumpReplay, makeAgent: { spaces in
                 try DistributedAgents.make(config: agentConfig, observationDimension: spaces.observationSize,
                                            actionDimension: spaces.actionSize)
-            }, log: { logger.info("\($0)") })
+            })
         } catch {
             logger.error("meow-learner: \(error)")
             throw ExitCode(2)

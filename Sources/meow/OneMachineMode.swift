@@ -43,7 +43,17 @@ struct OneMachineRun {
         var learnerArguments = ["--listen", url, "--env", environment, "--run-dir", runDirectory]
         if let resume { learnerArguments += ["--resume", resume] }
         if let model { learnerArguments += ["--model", model] }
-        let learner = try Self.launch(learnerPath, learnerArguments + learnerFlags, log: nil)
+        // Every wake-up of this thread is an event: the learner exits, or a stop is requested.
+        let wake = DispatchSemaphore(value: 0)
+        let actorsExited = DispatchGroup()
+        let learnerExited = DispatchGroup()
+        learnerExited.enter()
+        let learner = try Self.launch(learnerPath, learnerArguments + learnerFlags, log: nil) {
+            learnerExited.leave()
+            wake.signal()
+        }
+        // A zero timeout only asks: has the termination handler run?
+        let learnerRunning = { learnerExited.wait(timeout: .now()) == .timedOut }
         var children: [Process] = []
         for index in 0 ..< actors {
             var arguments = ["--connect", url, "--env", environment, "--actor-id", String(index),
@@ -52,28 +62,40 @@ struct OneMachineRun {
             if let configFile { arguments += ["--config", configFile] }
             if let model { arguments += ["--model", model] }
             arguments += shapeFlags
-            children.append(try Self.launch(actorPath, arguments, log: runDirectory + "/actor-\(index).log"))
+            actorsExited.enter()
+            children.append(try Self.launch(actorPath, arguments, log: runDirectory + "/actor-\(index).log") {
+                actorsExited.leave()
+            })
         }
 
         let stop = StopFlag()
         let handlers = stop.installSignalHandlers()
         defer { handlers.cancel() }
+        let stopWatcher = Task {
+            await stop.wait()
+            if stop.isSet { wake.signal() }
+        }
+        defer { stopWatcher.cancel() }
         var forwarded = false
-        while learner.isRunning {
-            if stop.isSet && !forwarded {
+        while learnerRunning() {
+            wake.wait()
+            if stop.isSet && !forwarded && learnerRunning() {
                 forwarded = true
                 log("one-machine run: stopping actors, then the learner")
                 for child in children where child.isRunning { kill(child.processIdentifier, SIGINT) }
-                Self.wait(children, seconds: 15)
+                // Timed wait: a deadline for the actors to flush to the learner before it stops.
+                _ = actorsExited.wait(timeout: .now() + .seconds(15))
                 if learner.isRunning { kill(learner.processIdentifier, SIGINT) }
             }
-            Thread.sleep(forTimeInterval: 0.1)
         }
         // The learner ended (budget spent or stopped): actors are told the run is over; give them a moment.
-        Self.wait(children, seconds: 10)
-        for child in children where child.isRunning { kill(child.processIdentifier, SIGTERM) }
-        Self.wait(children, seconds: 10)
-        for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        // Timed wait: deadlines, then SIGTERM and SIGKILL for actors that outstay them.
+        if actorsExited.wait(timeout: .now() + .seconds(10)) == .timedOut {
+            for child in children where child.isRunning { kill(child.processIdentifier, SIGTERM) }
+            if actorsExited.wait(timeout: .now() + .seconds(10)) == .timedOut {
+                for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
+            }
+        }
         log("one-machine run: learner exited with \(learner.terminationStatus); actor logs in \(runDirectory)")
         return learner.terminationStatus
     }
@@ -131,8 +153,12 @@ struct OneMachineRun {
         return result
     }
 
-    private static func launch(_ path: String, _ arguments: [String], log: String?) throws -> Process {
+    /// Starts `path`; `exited` runs (on a Foundation thread) once it has ended.
+    private static func launch(_ path: String, _ arguments: [String], log: String?,
+                               exited: @escaping @Sendable () -> Void) throws -> Process {
         let process = Process()
+        // Set before `run()`: a child that ends at once still reports it.
+        process.terminationHandler = { _ in exited() }
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         if let log {
@@ -143,11 +169,6 @@ struct OneMachineRun {
         }
         try process.run()
         return process
-    }
-
-    private static func wait(_ processes: [Process], seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while processes.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
     }
 
     /// The directory of the running `meow` binary, where `meow-learner` and `meow-actor` sit beside it.

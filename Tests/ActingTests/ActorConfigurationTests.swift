@@ -35,7 +35,7 @@ import Wire
                              authToken: [], envID: "Pendulum-v1",
                              observationSpace: Space(shape: [1], low: -1, high: 1), actionSpace: Space(shape: [1], low: -1, high: 1)),
                 limits: WireLimits(), requestTimeout: .milliseconds(100), backoffMinimum: .milliseconds(10),
-                backoffMaximum: .milliseconds(20), log: { _ in })
+                backoffMaximum: .milliseconds(20))
         }
     }
 

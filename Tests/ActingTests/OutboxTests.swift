@@ -1,4 +1,6 @@
 import Acting
+import Foundation
+import Synchronization
 import Testing
 import Wire
 
@@ -25,20 +27,51 @@ func makeBatch(seq: UInt64, count: Int = 2) -> Wire.TransitionBatch {
         #expect(outbox.count == 2 && outbox.transitionCount == 4)
     }
 
-    @Test func aFullOutboxBlocksInsteadOfDropping() {
+    @Test func aFullOutboxRefusesWhenTheProducerGivesUp() {
         let outbox = Outbox(capacity: 2)
         #expect(outbox.append(makeBatch(seq: 0)))
         #expect(outbox.append(makeBatch(seq: 1)))
-        var waited = 0
-        let appended = outbox.append(makeBatch(seq: 2)) {
-            waited += 1
-            return waited > 2
-        }
-        #expect(!appended && waited == 3)
+        #expect(!outbox.append(makeBatch(seq: 2)) { true })
+        #expect(!outbox.waitForRoom { true })
+        #expect(outbox.count == 2)
+    }
+
+    // MARK: - Waking a waiting producer
+
+    @Test(.timeLimit(.minutes(1))) func anAcknowledgementWakesAProducerWaitingForRoom() async {
+        let outbox = Outbox(capacity: 2)
+        outbox.append(makeBatch(seq: 0))
+        outbox.append(makeBatch(seq: 1))
+        let (waiting, producer) = blockedProducer { giveUp in outbox.append(makeBatch(seq: 2), giveUp: giveUp) }
+        await waiting()
+        // The producer is registered (it checked its give-up condition under the outbox's lock).
         #expect(outbox.count == 2)
         outbox.acknowledge(0)
-        #expect(outbox.append(makeBatch(seq: 2)))
-        #expect(outbox.first()?.seq == 1)
+        #expect(await producer.value)
+        #expect(outbox.first()?.seq == 1 && outbox.count == 2)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func wakingProducersAfterAStopEndsTheirWait() async {
+        let outbox = Outbox(capacity: 1)
+        outbox.append(makeBatch(seq: 0))
+        let stop = Raised()
+        let (waiting, producer) = blockedProducer { giveUp in
+            outbox.waitForRoom { giveUp() || stop.value.load(ordering: .relaxed) }
+        }
+        await waiting()
+        stop.value.store(true, ordering: .relaxed)
+        outbox.wakeProducers()
+        #expect(await producer.value == false)
+        #expect(outbox.count == 1)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aDeadlineEndsTheWaitForRoom() {
+        let outbox = Outbox(capacity: 1)
+        outbox.append(makeBatch(seq: 0))
+        let start = ContinuousClock.now
+        #expect(!outbox.append(makeBatch(seq: 1), deadline: start + .milliseconds(30)))
+        #expect(ContinuousClock.now - start >= .milliseconds(30))
+        #expect(outbox.count == 1)
     }
 
     // MARK: - Reading the learner's reply
@@ -73,4 +106,31 @@ func makeBatch(seq: UInt64, count: Int = 2) -> Wire.TransitionBatch {
         let mismatch = Message.error(ErrorReply(code: .spaceMismatch, text: "no"))
         #expect(UploadDecision.decide(reply: mismatch, seq: 1) == .fatal(code: .spaceMismatch, text: "no"))
     }
+}
+
+/// Runs `wait` on a thread of its own, as the environment thread does, and returns a function that
+/// returns once the producer checked its give-up condition for the first time (it is then registered
+/// as waiting), and the task that ends with its result.
+private func blockedProducer(
+    _ wait: @escaping @Sendable (_ giveUp: @escaping () -> Bool) -> Bool
+) -> (waiting: @Sendable () async -> Void, result: Task<Bool, Never>) {
+    let (checked, didCheck) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    let result = Task {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let thread = Thread {
+                let appended = wait {
+                    didCheck.yield()
+                    return false
+                }
+                continuation.resume(returning: appended)
+            }
+            thread.start()
+        }
+    }
+    return ({ for await _ in checked { return } }, result)
+}
+
+/// A flag another thread reads.
+private final class Raised: Sendable {
+    let value = Atomic<Bool>(false)
 }

@@ -9,7 +9,7 @@ private let pynngAvailable = commandSucceeds(["python3", "-c", "import pynng"])
 private let interopScript = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().appendingPathComponent("Python/interop.py").path
 
-@Suite(.enabled(if: pynngAvailable, "python3 cannot import pynng; interop tests need it"))
+@Suite(.enabled(if: pynngAvailable, "python3 cannot import pynng; interop tests need it"), .ownExecutor)
 struct InteropTests {
     // MARK: - pynng peers
 

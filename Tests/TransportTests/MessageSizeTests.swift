@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 @testable import Transport
 
-@Suite struct MessageSizeTests {
+@Suite(.ownExecutor) struct MessageSizeTests {
     // MARK: - RECVMAXSZ
 
     @Test func maxMessageSizeCountsTheFourByteRequestHeader() async throws {
@@ -98,8 +98,8 @@ import Testing
 
 /// A plain TCP client made with the C socket API, to speak bytes nng would never send.
 ///
-/// Reads poll with a short timeout and yield in between so they never hold a
-/// cooperative thread for long.
+/// Reads block their thread in `poll` until bytes come or the deadline passes: the suite runs
+/// on an executor of its own (`.ownExecutor`), never on a cooperative pool thread.
 final class RawTCPConnection: Sendable {
     enum Failure: Error { case system(String), timedOut }
 
@@ -128,34 +128,36 @@ final class RawTCPConnection: Sendable {
         guard sent == bytes.count else { throw Failure.system("send") }
     }
 
-    /// Reads exactly `count` bytes, or throws after about 3 s.
+    /// Reads exactly `count` bytes, or throws after 3 s.
     func read(count: Int) async throws -> [UInt8] {
+        let deadline = ContinuousClock.now + .seconds(3)
         var bytes: [UInt8] = []
-        for _ in 0..<300 where bytes.count < count {
-            let chunk = try await readAvailable(max: count - bytes.count)
-            guard let chunk else { throw Failure.system("closed early") }
+        while bytes.count < count {
+            guard let chunk = try readAvailable(max: count - bytes.count, until: deadline) else {
+                throw Failure.system("closed early")
+            }
+            if chunk.isEmpty { throw Failure.timedOut }
             bytes += chunk
         }
-        guard bytes.count == count else { throw Failure.timedOut }
         return bytes
     }
 
-    /// Whether the peer closes the connection within about 3 s.
+    /// Whether the peer closes the connection within 3 s.
     func waitForClose() async throws -> Bool {
-        for _ in 0..<300 {
-            if try await readAvailable(max: 4096) == nil { return true }
+        let deadline = ContinuousClock.now + .seconds(3)
+        while let chunk = try readAvailable(max: 4096, until: deadline) {
+            if chunk.isEmpty { return false }
         }
-        return false
+        return true
     }
 
-    /// Up to `max` bytes ([] if none within 10 ms), or nil at end of stream or reset.
-    private func readAvailable(max: Int) async throws -> [UInt8]? {
+    /// Up to `max` bytes, [] if none came by `deadline`, or nil at end of stream or reset.
+    private func readAvailable(max: Int, until deadline: ContinuousClock.Instant) throws -> [UInt8]? {
         var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&poller, 1, 10)
-        if ready == 0 {
-            await Task.yield()
-            return []
-        }
+        let left = ContinuousClock.now.duration(to: deadline) / .milliseconds(1)
+        // Timed wait: the test's deadline for the peer's bytes.
+        let ready = poll(&poller, 1, Int32(Swift.max(0, left.rounded(.up))))
+        if ready == 0 { return [] }
         var buffer = [UInt8](repeating: 0, count: max)
         let received = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
         if received <= 0 { return nil }

@@ -1,7 +1,7 @@
 import Testing
 @testable import Transport
 
-@Suite struct PipelineTests {
+@Suite(.ownExecutor) struct PipelineTests {
     // MARK: - PUSH/PULL
 
     @Test func pullReceivesEveryPushedMessageInOrder() async throws {
@@ -11,7 +11,7 @@ import Testing
         try push.dial(url)
 
         let messages = (0..<100).map { testBytes(count: 1 + $0 * 37, seed: UInt64($0)) }
-        let sending = Task {
+        let sending = testTask {
             for message in messages { try await push.send(message) }
         }
         var received: [[UInt8]] = []

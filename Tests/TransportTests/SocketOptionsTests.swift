@@ -2,7 +2,7 @@ import CNNG
 import Testing
 @testable import Transport
 
-@Suite struct SocketOptionsTests {
+@Suite(.ownExecutor) struct SocketOptionsTests {
     // MARK: - Durations
 
     @Test func durationsBecomeWholeMilliseconds() {

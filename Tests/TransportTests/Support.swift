@@ -6,15 +6,64 @@ import Testing
 
 /// Options for test clients: bounded timeouts so a broken test fails rather than hangs.
 ///
-/// Generous, because Swift Testing runs CPU-heavy suites of other modules in parallel on the
-/// same two-thread cooperative pool: an async receive can wait seconds to be resumed, and a
-/// push blocks while its peer is not draining. Tests of timeouts pass their own short ones.
+/// The suites run on their own executors (`.ownExecutor`), so no CPU-heavy test of another suite
+/// delays them; tests of timeouts pass their own short ones.
 func clientOptions(
-    receiveTimeout: Duration? = .seconds(30), maxMessageSize: Int = SocketOptions.defaultMaxMessageSize
+    receiveTimeout: Duration? = .seconds(5), maxMessageSize: Int = SocketOptions.defaultMaxMessageSize
 ) -> SocketOptions {
     SocketOptions(
-        maxMessageSize: maxMessageSize, receiveTimeout: receiveTimeout, sendTimeout: .seconds(30),
+        maxMessageSize: maxMessageSize, receiveTimeout: receiveTimeout, sendTimeout: .seconds(5),
         reconnectMinimum: .milliseconds(20), reconnectMaximum: .milliseconds(200))
+}
+
+// MARK: - Executors
+
+/// A task executor backed by a serial dispatch queue of its own, off Swift's cooperative pool.
+///
+/// The cooperative pool has one thread per core (two here). Swift Testing runs suites in
+/// parallel, and a CPU-bound synchronous test of another module holds a pool thread for
+/// seconds; a server task or a receive queued behind it then answers after its peer's nng
+/// timer has fired (nng's timers run on nng's threads, on time). Tasks that prefer this
+/// executor run on a dispatch thread whatever the pool is doing.
+final class QueueExecutor: TaskExecutor {
+    private let queue: DispatchQueue
+
+    init(label: String) {
+        queue = DispatchQueue(label: label)
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+
+    /// The executor of the running test (`.ownExecutor`), inherited by every task it starts.
+    @TaskLocal static var current: QueueExecutor?
+}
+
+/// Runs each test of a suite on a `QueueExecutor` of its own.
+struct OwnExecutorTrait: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        guard testCase != nil else { return try await function() }
+        let executor = QueueExecutor(label: "meow.transport-tests.\(test.name)")
+        try await QueueExecutor.$current.withValue(executor) {
+            try await withTaskExecutorPreference(executor) { try await function() }
+        }
+    }
+}
+
+extension Trait where Self == OwnExecutorTrait {
+    /// Runs the suite's tests, and the tasks they start, off the cooperative pool.
+    static var ownExecutor: Self { OwnExecutorTrait() }
+}
+
+/// An unstructured task on the running test's executor (a plain `Task {}` would not inherit it).
+func testTask<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Task<T, any Error> {
+    Task(executorPreference: QueueExecutor.current, operation: body)
 }
 
 /// Listens on a free loopback TCP port and returns the URL to dial.
@@ -37,7 +86,10 @@ func startServer(
     _ socket: ReplySocket, contexts: Int = 1,
     handler: @escaping @Sendable ([UInt8]) async -> [UInt8] = { Array($0.reversed()) }
 ) -> Task<Void, any Error> {
-    Task { try await socket.serve(contexts: contexts, handler: handler) }
+    // Its own executor even outside `.ownExecutor`: a server late to answer fails its client's timeout.
+    Task(executorPreference: QueueExecutor.current ?? QueueExecutor(label: "meow.transport-tests.server")) {
+        try await socket.serve(contexts: contexts, handler: handler)
+    }
 }
 
 /// Deterministic pseudo-random bytes (SplitMix64), so failures reproduce.

@@ -5,7 +5,7 @@ import Testing
 /// Whether the `openssl` command-line tool can be run.
 private let opensslAvailable = commandSucceeds(["openssl", "version"])
 
-@Suite(.enabled(if: opensslAvailable, "the openssl CLI is not installed; TLS tests need it to make certificates"))
+@Suite(.enabled(if: opensslAvailable, "the openssl CLI is not installed; TLS tests need it to make certificates"), .ownExecutor)
 struct TLSTests {
     /// A self-signed certificate for the DNS name `localhost` and its key.
     struct Credentials {

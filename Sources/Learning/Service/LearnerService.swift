@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MEow
 import NN
 import Replay
@@ -39,6 +40,9 @@ public final class LearnerService: Sendable {
     /// Serves ACTION_REQUEST from simulators.
     private let simulators: SimulatorServer
     private let started = ContinuousClock.now
+    private let logger = Logger(label: "meow.learner")
+    /// Where the parts that still take a line-logging closure (the run-directory claim, the write-ahead
+    /// log, the TLS peer reporter) write: this service's logger, at info.
     private let log: @Sendable (String) -> Void
     private let boundPort = Mutex<Int?>(nil)
     /// Env steps and updates at the start of this session (a resume's checkpoint), so rates count this session's only.
@@ -61,11 +65,9 @@ public final class LearnerService: Sendable {
     ///   - overwrite: a fresh run deletes an earlier run's files first.
     ///   - dumpReplay: debugging: a file that gets replay's rows when the training thread ends.
     ///   - makeAgent: builds the agent for the agreed spaces (on the training thread).
-    ///   - log: where start-up lines and the progress line go (stderr in the executable).
     public init(configuration: LearnerConfiguration, resume: LoadedCheckpoint? = nil, continuing: Bool? = nil,
                 overwrite: Bool = false, dumpReplay: String? = nil,
-                makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent,
-                log: @escaping @Sendable (String) -> Void) throws(LearnerError) {
+                makeAgent: @escaping @Sendable (AgreedSpaces) throws -> any DistributedAgent) throws(LearnerError) {
         try configuration.validate()
         var spec = try EnvironmentSpec.resolve(configuration.environment, modelPath: configuration.modelPath)
         // A resumed run knows the spaces it recorded before any peer says HELLO.
@@ -77,10 +79,13 @@ public final class LearnerService: Sendable {
         let continuing = continuing ?? (resume != nil)
         self.configuration = configuration
         self.spec = spec
+        let log: @Sendable (String) -> Void = { [logger] in logger.info("\($0)") }
         self.log = log
         if let reason = spec.fallbackReason {
-            log("meow-learner: MuJoCo is not available here (\(reason)); \(spec.name) takes its spaces from the "
-                + "first peer's HELLO and the learner evaluates nothing itself")
+            logger.warning("""
+                meow-learner: MuJoCo is not available here (\(reason)); \(spec.name) takes its spaces from the \
+                first peer's HELLO and the learner evaluates nothing itself
+                """)
         }
         firstSteps = resume?.manifest.counters.steps ?? 0
         firstUpdates = resume?.manifest.counters.updates ?? 0
@@ -185,10 +190,12 @@ public final class LearnerService: Sendable {
                                      metrics: nil, evaluator: evaluator, makeAgent: { try makeAgent($0) })
         core.onWaitEnded { [simulators] in simulators.roomMayHaveChanged() }
         if continuing {
-            log("learner: write-ahead log \(writeAheadLog.directory): \(recovered.records.count) records, "
-                + "\(recovered.transitions) transitions logged, \(marks) batches stay duplicates"
-                + (recovered.tornBytes > 0 ? ", a torn tail of \(recovered.tornBytes) bytes cut" : "")
-                + (versionOffset > 0 ? "; versions continue past \(ceiling.ceiling)" : ""))
+            let torn = recovered.tornBytes > 0 ? ", a torn tail of \(recovered.tornBytes) bytes cut" : ""
+            let versions = versionOffset > 0 ? "; versions continue past \(ceiling.ceiling)" : ""
+            logger.info("""
+                learner: write-ahead log \(writeAheadLog.directory): \(recovered.records.count) records, \
+                \(recovered.transitions) transitions logged, \(marks) batches stay duplicates\(torn)\(versions)
+                """)
         }
     }
 
@@ -217,14 +224,16 @@ public final class LearnerService: Sendable {
     /// Listens, trains and serves until stopped or finished; returns the final counters.
     public func run() async throws(LearnerError) -> LearnerStats {
         if budgetSpent {
-            log("learner: the run already took its \(firstSteps) env steps (total-steps "
-                + "\(configuration.agent.totalSteps)): nothing to train, peers are told the run is over; give a larger "
-                + "--total-steps to extend it")
+            logger.notice("""
+                learner: the run already took its \(firstSteps) env steps (total-steps \
+                \(configuration.agent.totalSteps)): nothing to train, peers are told the run is over; give a larger \
+                --total-steps to extend it
+                """)
             core.withLedgerAndSignal { $0.beginShutdown(.finished) }
         }
         training.start()
         if spec.waitsForFirstPeer {
-            log("learner: waiting for the first peer: its HELLO brings the spaces the networks are built for")
+            logger.info("learner: waiting for the first peer: its HELLO brings the spaces the networks are built for")
         } else {
             // Nothing is served before the policy it continues (a resume's) is published.
             await training.ready()
@@ -252,12 +261,14 @@ public final class LearnerService: Sendable {
             requestStop()
             throw .listen(url: configuration.listen, reason: "\(error)")
         }
-        log("learner: listening on \(configuration.listen)"
-            + (configuration.token == nil ? "" : " (auth token required)")
-            + "; env \(spec.envID); replay \(configuration.agent.bufferSize) transitions, "
-            + String(format: "%.1f MiB", Double(replayBytes) / 1_048_576)
-            + "; rate limiter \(configuration.resolvedSamplesPerInsert) samples/insert, min replay "
-            + "\(configuration.resolvedMinReplay), error buffer \(Int(configuration.resolvedErrorBuffer))")
+        let auth = configuration.token == nil ? "" : " (auth token required)"
+        let mebibytes = String(format: "%.1f MiB", Double(replayBytes) / 1_048_576)
+        logger.info("""
+            learner: listening on \(configuration.listen)\(auth); env \(spec.envID); replay \
+            \(configuration.agent.bufferSize) transitions, \(mebibytes); rate limiter \
+            \(configuration.resolvedSamplesPerInsert) samples/insert, min replay \(configuration.resolvedMinReplay), \
+            error buffer \(Int(configuration.resolvedErrorBuffer))
+            """)
 
         var metricsServer: MetricsServer?
         var mirror: MetricsMirror?
@@ -270,8 +281,7 @@ public final class LearnerService: Sendable {
                 let token = listen.isLoopback ? nil : configuration.token
                 let server = try MetricsServer(address: listen, registry: metrics.registry, token: token,
                                                isReady: { publisher.newestVersion != nil })
-                log("learner: metrics on http://\(server.address)/metrics"
-                    + (token == nil ? "" : " (bearer token required)"))
+                logger.info("learner: metrics on http://\(server.address)/metrics\(token == nil ? "" : " (bearer token required)")")
                 metricsServer = server
                 mirror = MetricsMirror(metrics: metrics, replayCapacity: configuration.agent.bufferSize)
                 simulators.attach(metrics: metrics)
@@ -284,7 +294,7 @@ public final class LearnerService: Sendable {
 
         simulators.start()
         let router = RequestRouter(core: core, publisher: publisher, log: writeAheadLog,
-                                   staleDrops: RateLimitedReporter(log: log),
+                                   staleDrops: RateLimitedReporter(log: { [logger] in logger.warning("\($0)") }),
                                    limits: configuration.limits, simulators: simulators)
         let server = Task {
             try? await socket.serve(contexts: configuration.serverContexts,
@@ -295,20 +305,47 @@ public final class LearnerService: Sendable {
             for await pipe in closedPipes { router.pipeClosed(pipe) }
         }
 
-        var lastStats = ContinuousClock.now
-        // Failed handshakes never become pipes; nng only counts them (docs/deployment.md).
-        let handshakeFailures = RateLimitedReporter(log: log)
-        var listenerFailures = configuration.tls == nil ? nil : listener.failures
-        var lastProgress = ContinuousClock.now
-        var previous = (steps: firstSteps, updates: firstUpdates, at: ContinuousClock.now)
+        // The next due housekeeping and the training thread's end arrive on one stream, so this task
+        // sleeps until whichever comes first.
+        let (events, event) = AsyncStream.makeStream(of: ServiceEvent.self)
+        let finisher = Task { [training] in
+            let outcome = await training.wait()
+            event.yield(.finished)
+            return outcome
+        }
         let timeout = Duration.milliseconds(configuration.resolvedPeerTimeoutMs)
-        while !training.isFinished {
-            try? await Task.sleep(for: .milliseconds(50))
-            let now = ContinuousClock.now
-            let forgotten = core.withLedger { $0.forgetSilentPeers(now: now, timeout: timeout) }
-            for key in forgotten { log("learner: forgot actor \(key.actorID) (run \(key.runID)): silent") }
-            if now - lastStats >= .milliseconds(configuration.statsIntervalMs) {
-                lastStats = now
+        let statsInterval = Duration.milliseconds(configuration.statsIntervalMs)
+        let progressInterval = configuration.progressIntervalMs > 0
+            ? Duration.milliseconds(configuration.progressIntervalMs) : nil
+        // A silent peer is forgotten within 1.1 peer timeouts.
+        let sweepInterval = max(timeout / 10, .milliseconds(10))
+
+        let serving = ContinuousClock.now
+        var lastStats = serving
+        var lastProgress = serving
+        var lastSweep = serving
+        // Failed handshakes never become pipes; nng only counts them (docs/deployment.md).
+        let handshakeFailures = RateLimitedReporter(log: { [logger] in logger.warning("\($0)") })
+        var listenerFailures = configuration.tls == nil ? nil : listener.failures
+        var previous = (steps: firstSteps, updates: firstUpdates, at: serving)
+        var pending = events.makeAsyncIterator()
+        while true {
+            var due = min(lastStats + statsInterval, lastSweep + sweepInterval)
+            if let progressInterval { due = min(due, lastProgress + progressInterval) }
+            let timer = Task {
+                // Timed wait: until the next housekeeping is due (stats file, progress line, silent peers).
+                try? await Task.sleep(until: due, clock: .continuous)
+                event.yield(.due(due))
+            }
+            guard case .due(let tick) = await pending.next() else {
+                timer.cancel()
+                break
+            }
+            if Self.isDue(&lastSweep, every: sweepInterval, at: tick) {
+                let forgotten = core.withLedger { $0.forgetSilentPeers(now: .now, timeout: timeout) }
+                for key in forgotten { logger.info("learner: forgot actor \(key.actorID) (run \(key.runID)): silent") }
+            }
+            if Self.isDue(&lastStats, every: statsInterval, at: tick) {
                 let current = stats()
                 try? current.write(to: configuration.resolvedStatsFile)
                 mirror?.update(current, chunksServed: publisher.chunksServed,
@@ -324,20 +361,21 @@ public final class LearnerService: Sendable {
                     }
                 }
             }
-            if configuration.progressIntervalMs > 0 && now - lastProgress >= .milliseconds(configuration.progressIntervalMs) {
-                lastProgress = now
+            if let progressInterval, Self.isDue(&lastProgress, every: progressInterval, at: tick) {
                 let current = stats()
-                log(progressLine(current, since: previous))
-                previous = (current.envSteps, current.updates, now)
+                logger.info("\(progressLine(current, since: previous))")
+                previous = (current.envSteps, current.updates, .now)
             }
         }
-        let outcome = await training.wait()
+        event.finish()
+        let outcome = await finisher.value
         // Tell peers why, briefly, before the socket goes: "run over" (retry 0) or "stopping" (retry later).
         core.withLedger { $0.beginShutdown($0.shutdown == .finished ? .finished : .stopping) }
-        let finished = core.withLedger { $0.shutdown == .finished }
+        let runOver = core.withLedger { $0.shutdown == .finished }
         // A resumed run with nothing to do stays a little longer, so peers started with it hear why.
         let grace = budgetSpent ? max(2 * configuration.heartbeatIntervalMs, 5000) : 2 * configuration.heartbeatIntervalMs
-        try? await Task.sleep(for: finished ? .milliseconds(grace) : .milliseconds(200))
+        // Timed wait: a drain budget: peers' next requests (a heartbeat period or two) hear why the learner goes.
+        try? await Task.sleep(for: runOver ? .milliseconds(grace) : .milliseconds(200))
         simulators.stop()
         socket.close()
         server.cancel()
@@ -349,9 +387,9 @@ public final class LearnerService: Sendable {
         try? final.write(to: configuration.resolvedStatsFile)
         mirror?.update(final, chunksServed: publisher.chunksServed,
                        evaluation: training.lastEvaluation.withLock { $0?.meanReturn })
-        if let path = outcome.policyPath { log("learner: saved the policy to \(path)") }
-        if let path = outcome.checkpoint { log("learner: last checkpoint \(path)") }
-        log("learner: " + progressLine(final, since: previous))
+        if let path = outcome.policyPath { logger.info("learner: saved the policy to \(path)") }
+        if let path = outcome.checkpoint { logger.info("learner: last checkpoint \(path)") }
+        logger.info("learner: \(progressLine(final, since: previous))")
         if let error = outcome.error { throw error }
         return final
     }
@@ -370,5 +408,25 @@ public final class LearnerService: Sendable {
         }
         if stats.tryLater > 0 { line += " try-later \(stats.tryLater)" }
         return line
+    }
+}
+
+/// What wakes `LearnerService.run` between requests: housekeeping that fell due, or the training thread's end.
+private enum ServiceEvent: Sendable {
+    /// Housekeeping due at this instant.
+    case due(ContinuousClock.Instant)
+    case finished
+}
+
+extension LearnerService {
+    /// Whether housekeeping done every `interval` is due at `tick` (the instant its timer was set
+    /// for); if so moves `last` on: to `tick`, so the schedule keeps its period however late the
+    /// wake-up, or to now after a wake-up later than a whole interval, so no burst catches up.
+    static func isDue(_ last: inout ContinuousClock.Instant, every interval: Duration,
+                      at tick: ContinuousClock.Instant) -> Bool {
+        guard tick >= last + interval else { return false }
+        let now = ContinuousClock.now
+        last = now - tick >= interval ? now : tick
+        return true
     }
 }
