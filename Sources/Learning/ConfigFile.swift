@@ -49,7 +49,7 @@ enum JSONValue: Equatable, Decodable {
 }
 
 /// One key of a config file section: its name, documentation, and how to read and write it.
-struct ConfigKey<Root>: @unchecked Sendable {
+struct ConfigKey<Root>: @unchecked Sendable {  // Immutable; its closures capture only key paths, which are not marked Sendable.
     /// The key in kebab case, also the CLI flag without `--`.
     let name: String
     /// What the value is, as docs/configuration.md states it ("number", "integer", ...).

@@ -5,7 +5,7 @@
 /// *view*: copying the struct shares the storage (like a PyTorch tensor), which
 /// is what lets parameter tensors live inside one flat parameter buffer. Use
 /// `copy()` for an independent tensor.
-public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
+public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {  // A view of TensorStorage; its reason is given there.
     public let storage: TensorStorage<Scalar>
     /// Index of element [0, 0] in `storage`.
     public let offset: Int
