@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineOptions
 import Foundation
 import Learning
+import Logging
 import MEow
 
 /// `meow train --actors N`: a learner and N actor processes on this machine.
@@ -28,6 +29,8 @@ struct OneMachineRun {
     var resume: String?
     /// A MuJoCo model file replacing the environment's built-in model, for the learner and every actor.
     var model: String?
+    /// The run's own lines (start, stop, exit) on stderr, beside the learner's.
+    let logger = Logger(label: "meow.train")
 
     func run() throws -> Int32 {
         let directory = Self.executableDirectory()
@@ -38,7 +41,7 @@ struct OneMachineRun {
         }
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         let url = "tcp://127.0.0.1:\(try Self.freePort())"
-        log("one-machine run: learner and \(actors) actors on \(url), run directory \(runDirectory)")
+        logger.info("one-machine run: learner and \(actors) actors on \(url), run directory \(runDirectory)")
 
         var learnerArguments = ["--listen", url, "--env", environment, "--run-dir", runDirectory]
         if let resume { learnerArguments += ["--resume", resume] }
@@ -81,7 +84,7 @@ struct OneMachineRun {
             wake.wait()
             if stop.isSet && !forwarded && learnerRunning() {
                 forwarded = true
-                log("one-machine run: stopping actors, then the learner")
+                logger.notice("one-machine run: stopping actors, then the learner")
                 for child in children where child.isRunning { kill(child.processIdentifier, SIGINT) }
                 // Timed wait: a deadline for the actors to flush to the learner before it stops.
                 _ = actorsExited.wait(timeout: .now() + .seconds(15))
@@ -96,7 +99,8 @@ struct OneMachineRun {
                 for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
             }
         }
-        log("one-machine run: learner exited with \(learner.terminationStatus); actor logs in \(runDirectory)")
+        logger.log(level: learner.terminationStatus == 0 ? .info : .warning,
+                   "one-machine run: learner exited with \(learner.terminationStatus); actor logs in \(runDirectory)")
         return learner.terminationStatus
     }
 
