@@ -190,10 +190,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
         .testTarget(
             name: "LearningTests",
-            dependencies: [
-                "Learning", "Simulators", "Replay", "Wire", "Environments", "Telemetry",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["Learning", "Simulators", "Replay", "Wire", "Environments", "Telemetry"],
             exclude: ["Fixtures"],
             swiftSettings: checkedSettings),
         .testTarget(

@@ -148,22 +148,6 @@ import Wire
         log.close()
     }
 
-    @Test func repeatedWriteFailuresAreLoggedOnceAtErrorThenHeldBack() async throws {
-        let storage = CountingStorage(syncDelay: .zero)
-        storage.failWrites(true)
-        let captured = CapturedLog()
-        let log = try WriteAheadLog(runDirectory: try runDirectory(), storage: storage, logger: captured.logger)
-        for seq in 0 ..< 3 {
-            await #expect(throws: WriteAheadLogError.self) {
-                try await log.append(.batch(tagged(seq: UInt64(seq), count: 1), marked: true))
-            }
-        }
-        log.close()
-        #expect(log.stats.failures == 3)
-        #expect(captured.lines.map(\.level) == [.error], "the first failure is logged, the next two within 10 s are not")
-        #expect(captured.lines.first?.text.hasPrefix("learner: write-ahead log failed, 1 batches not acknowledged") == true)
-    }
-
     // MARK: - Recovery into replay and retirement
 
     @Test func recoveryKeepsTheTransitionsReplayStillHolds() async throws {
