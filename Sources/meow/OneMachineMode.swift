@@ -51,7 +51,7 @@ struct OneMachineRun {
         let actorsExited = DispatchGroup()
         let learnerExited = DispatchGroup()
         learnerExited.enter()
-        let learner = try Self.launch(learnerPath, learnerArguments + learnerFlags, log: nil) {
+        let learner = try Self.launch(learnerPath, learnerArguments + learnerFlags, logFile: nil) {
             learnerExited.leave()
             wake.signal()
         }
@@ -66,7 +66,7 @@ struct OneMachineRun {
             if let model { arguments += ["--model", model] }
             arguments += shapeFlags
             actorsExited.enter()
-            children.append(try Self.launch(actorPath, arguments, log: runDirectory + "/actor-\(index).log") {
+            children.append(try Self.launch(actorPath, arguments, logFile: runDirectory + "/actor-\(index).log") {
                 actorsExited.leave()
             })
         }
@@ -157,17 +157,18 @@ struct OneMachineRun {
         return result
     }
 
-    /// Starts `path`; `exited` runs (on a Foundation thread) once it has ended.
-    private static func launch(_ path: String, _ arguments: [String], log: String?,
+    /// Starts `path` with its stdout and stderr in `logFile` (nil: this process's); `exited` runs (on a
+    /// Foundation thread) once it has ended.
+    private static func launch(_ path: String, _ arguments: [String], logFile: String?,
                                exited: @escaping @Sendable () -> Void) throws -> Process {
         let process = Process()
         // Set before `run()`: a child that ends at once still reports it.
         process.terminationHandler = { _ in exited() }
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        if let log {
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        if let logFile {
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
             process.standardError = handle
             process.standardOutput = handle
         }
