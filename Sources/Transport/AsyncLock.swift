@@ -83,7 +83,9 @@ final class ContextHandle: Sendable {
     /// Sends `bytes` on this context (caller holds `lock`).
     func send(_ bytes: [UInt8], on io: AsyncIO) async throws {
         let raw = self.raw
-        try await io.send(bytes, timeout: socket.options.sendTimeout.nngMillisecondsRoundedUp) { aio in socket.startIfOpen { nng_ctx_send(raw, aio) } }
+        try await io.send(bytes, timeout: socket.options.sendTimeout.nngMillisecondsRoundedUp) { aio in
+            socket.startIfOpen { nng_ctx_send(raw, aio) }
+        }
     }
 
     /// Receives one message on this context (caller holds `lock`).

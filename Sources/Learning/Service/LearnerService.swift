@@ -181,8 +181,9 @@ public final class LearnerService: Sendable {
                                 versionOffset: versionOffset, dumpReplay: dumpReplay, evaluator: evaluator,
                                 makeAgent: makeAgent)
         simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
-                                     sink: LedgerSimulatorSink(core: core, writeAheadLog: writeAheadLog), weights: publisher,
-                                     metrics: nil, evaluator: evaluator, makeAgent: { try makeAgent($0) })
+                                     sink: LedgerSimulatorSink(core: core, writeAheadLog: writeAheadLog),
+                                     weights: publisher, metrics: nil, evaluator: evaluator,
+                                     makeAgent: { try makeAgent($0) })
         core.onWaitEnded { [simulators] in simulators.roomMayHaveChanged() }
         if continuing {
             let torn = recovered.tornBytes > 0 ? ", a torn tail of \(recovered.tornBytes) bytes cut" : ""

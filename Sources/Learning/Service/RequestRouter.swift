@@ -122,8 +122,9 @@ struct RequestRouter: Sendable {
             writeAheadLog.append(pending.record) { [staleDrops] durable in
                 let reply = core.withLedgerAndSignal { $0.commit(pending, durable, now: .now) }
                 if pending.outcome == .droppedStale, case .success = durable {
-                    staleDrops.warning("stale drop", "learner: dropped a batch of \(batch.count) transitions from actor "
-                        + "\(batch.actorID) (seq \(batch.seq)): its policy lags by more than --max-staleness")
+                    staleDrops.warning("stale drop",
+                        "learner: dropped a batch of \(batch.count) transitions from actor \(batch.actorID) "
+                            + "(seq \(batch.seq)): its policy lags by more than --max-staleness")
                 }
                 continuation.resume(returning: reply)
             }

@@ -64,7 +64,8 @@ public final class WeightsPublisher: Sendable {
         do {
             try ceiling?.reserve(version)
         } catch {
-            ceilingFailures.error("version ceiling", "learner: version \(version) not served: cannot record it: \(error)")
+            ceilingFailures.error("version ceiling",
+                                  "learner: version \(version) not served: cannot record it: \(error)")
             return
         }
         state.withLock { state in
