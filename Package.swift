@@ -174,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "meow-bench",
             dependencies: [
-                "NN", "MEow", "Environments", "Wire", "Transport", "CommandLineOptions",
+                "NN", "MEow", "Environments", "Wire", "Transport", "Telemetry", "CommandLineOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numericSettings),
@@ -189,7 +189,8 @@ let package = Package(
         .testTarget(name: "ReplayTests", dependencies: ["Replay"], swiftSettings: checkedSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: checkedSettings),
         .testTarget(
-            name: "LearningTests", dependencies: ["Learning", "Simulators", "Replay", "Wire", "Environments"],
+            name: "LearningTests",
+            dependencies: ["Learning", "Simulators", "Replay", "Wire", "Environments", "Telemetry"],
             exclude: ["Fixtures"],
             swiftSettings: checkedSettings),
         .testTarget(

@@ -265,7 +265,7 @@ public final class ActorProcess: Sendable {
                 }
                 client.didLoad(version: update.version)
                 shared.heldVersion.store(client.heldVersion, ordering: .relaxed)
-                let sinceNewLearner = newLearnerAt.map { (ContinuousClock.now - $0).secondsValue * 1000 }
+                let sinceNewLearner = newLearnerAt.map { (ContinuousClock.now - $0).milliseconds }
                 newLearnerAt = nil
                 shared.stats.withLock { stats in
                     stats.heldVersion = update.version

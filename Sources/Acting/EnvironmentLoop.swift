@@ -1,4 +1,5 @@
 import Environments
+import Telemetry
 import Wire
 
 /// Steps K environment copies in lockstep and turns each step into transitions.
@@ -69,7 +70,7 @@ public struct EnvironmentLoop: Sendable {
             }
             stepIndices[index] += 1
             if result.isLast {
-                let seconds = max(0, (now - startedAt[index]).secondsValue)
+                let seconds = max(0, (now - startedAt[index]).seconds)
                 episodes.append(EpisodeSummary(episodeID: episodeIDs[index], seed: resetSeeds[index],
                                                episodeReturn: returns[index], seconds: seconds,
                                                length: stepIndices[index]))
@@ -85,12 +86,5 @@ public struct EnvironmentLoop: Sendable {
             }
         }
         return (batches, episodes)
-    }
-}
-
-extension Duration {
-    /// This duration in seconds as a Double.
-    var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }

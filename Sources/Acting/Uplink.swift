@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MEow
 import Synchronization
+import Telemetry
 import Wire
 
 /// Why an actor process (or a gateway) stopped early.
@@ -292,7 +293,7 @@ struct Uplink: Sendable {
             if let path = configuration.statsFile { try? stats.write(to: path) }
             let now = ContinuousClock.now
             if configuration.progressIntervalMs > 0 && now - lastProgress >= .milliseconds(configuration.progressIntervalMs) {
-                let sps = Double(stats.envSteps - lastSteps) / max(1e-3, (now - lastProgress).secondsValue)
+                let sps = Double(stats.envSteps - lastSteps) / max(1e-3, (now - lastProgress).seconds)
                 var line = "actor \(configuration.actorID): steps \(stats.envSteps)" + String(format: " SPS %.0f", sps)
                     + " episodes \(stats.episodes) version \(stats.heldVersion) acked \(stats.batchesAcked)"
                     + " outbox \(stats.outboxBatches)"
@@ -308,7 +309,7 @@ struct Uplink: Sendable {
     func snapshot(outbox: Outbox?, started: ContinuousClock.Instant) -> ActorStats {
         shared.stats.withLock { stats in
             if let outbox { stats.outboxBatches = outbox.count }
-            stats.elapsedSeconds = (ContinuousClock.now - started).secondsValue
+            stats.elapsedSeconds = (ContinuousClock.now - started).seconds
             return stats
         }
     }

@@ -37,9 +37,6 @@ public enum CommandRunner {
     }
 }
 
-/// Writes one line to stderr, where logs go; stdout carries results.
-public let standardErrorLog: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-
 /// Runs a configuration step, turning its `ConfigurationError` into the parser's one-sentence
 /// usage error (printed without a stack of context, exit status 64).
 public func configured<T>(_ body: () throws(ConfigurationError) -> T) throws -> T {

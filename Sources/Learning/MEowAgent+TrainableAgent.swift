@@ -2,7 +2,6 @@ import MEow
 import Replay
 import Tensor
 
-
 extension MEowAgent: TrainableAgent {
     public func recordEnvironment(_ name: String, model: String?) {
         provenance = PolicyMetadata.provenance(environment: name, model: model)
@@ -62,12 +61,15 @@ public enum AgentFiles {
     public static let dropoutStream = "dropout"
 }
 
-/// Builds the agent that `meow train` and `meow evaluate` use.
+/// Builds the agent every mode runs: `meow train`, `meow evaluate`, `meow-learner` and `meow-actor`.
+///
+/// It is a `DistributedAgent`, so the learner service and actors can move its weights; the
+/// single-process trainer takes it as the `TrainableAgent` it needs (`AgentFactory`).
 public enum DefaultAgent {
     /// A fresh `MEowAgent` for these dimensions, initialised from `config.seed`.
     public static func make(
         config: MEowConfig, observationDimension: Int, actionDimension: Int
-    ) throws -> any TrainableAgent {
+    ) throws -> any DistributedAgent {
         try MEowAgent(config: config, observationDimension: observationDimension, actionDimension: actionDimension)
     }
 }

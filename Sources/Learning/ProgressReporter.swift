@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Telemetry
 
 /// Where and how often the trainer prints its progress line.
 public enum ProgressMode: Sendable, Equatable {
@@ -71,8 +72,7 @@ struct RemainingTime {
     /// Seconds until `totalSteps` at the updating pace; nil until that pace has been measured.
     func secondsLeft(step: Int, totalSteps: Int, at now: ContinuousClock.Instant) -> Double? {
         guard let origin, step > origin.step else { return nil }
-        let elapsed = now - origin.at
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = (now - origin.at).seconds
         guard seconds > 0 else { return nil }
         return Double(max(0, totalSteps - step)) * seconds / Double(step - origin.step)
     }

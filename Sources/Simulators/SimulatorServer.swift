@@ -391,7 +391,7 @@ public final class SimulatorServer: @unchecked Sendable {
                 // request's budget, whichever comes first; new requests and room wake it earlier.
                 var wakeAt = lastEviction + Self.evictionPeriod
                 if let oldest = waiting.map(\.received).min() { wakeAt = min(wakeAt, oldest + settings.requestBudget) }
-                let seconds = max(0, (wakeAt - ContinuousClock.now).secondsValue)
+                let seconds = max(0, (wakeAt - ContinuousClock.now).seconds)
                 _ = condition.wait(until: Date().addingTimeInterval(seconds))
             }
             roomChanged = false
@@ -487,7 +487,7 @@ public final class SimulatorServer: @unchecked Sendable {
             job.waitReply = nil
             answer(job, .error(ErrorReply(code: .tryLater, failedType: type, retryAfterMs: max(retry, 5),
                                           text: "the request was not served within its "
-                                              + "\(settings.requestBudget.milliseconds) ms budget; nothing was applied")))
+                                              + "\(Int(settings.requestBudget.milliseconds)) ms budget; nothing was applied")))
             return nil
         }
         let request = job.request
@@ -713,17 +713,5 @@ public final class SimulatorServer: @unchecked Sendable {
             latencies.withLock { $0.recordMilliseconds(of: latency) }
         }
         job.continuation.resume(returning: SimulatorReply(message, extensions: extensions))
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, for messages.
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-
-    /// Seconds as a Double, for a condition's deadline.
-    var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }

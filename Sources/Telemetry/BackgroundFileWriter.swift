@@ -184,11 +184,3 @@ func closeDescriptor(_ descriptor: Int32) -> Int32 {
 func errnoDescription() -> String {
     String(cString: strerror(errno))
 }
-
-extension Duration {
-    /// This duration in seconds, as a Double.
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-    }
-}

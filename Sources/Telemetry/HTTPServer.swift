@@ -154,8 +154,7 @@ final class HTTPServer: Sendable {
         guard let next else { return -1 }
         let wait = next - ContinuousClock.now
         guard wait > .zero else { return 0 }
-        let parts = wait.components
-        return Int32(min(Int64(Int32.max), parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000 + 1))
+        return Int32(min(Double(Int32.max), wait.milliseconds.rounded(.down) + 1))
     }
 
     /// Accepts what is pending. Beyond `maxConnections`, a connection is answered 503 and gets a

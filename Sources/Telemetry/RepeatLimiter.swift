@@ -90,22 +90,3 @@ public final class RateLimitedLogger: Sendable {
         log(.error, key, message(), now: now)
     }
 }
-
-/// `RateLimitedLogger`'s counterpart for the call sites that still log through a
-/// `(String) -> Void` closure (the learner service, the gateway); they move to `RateLimitedLogger`
-/// as they move to `Logger`, and this type goes with the last of them.
-public final class RateLimitedReporter: Sendable {
-    private let limiter: Mutex<RepeatLimiter>
-    private let log: @Sendable (String) -> Void
-
-    public init(every: Int = .max, interval: Duration = .seconds(10), log: @escaping @Sendable (String) -> Void) {
-        limiter = Mutex(RepeatLimiter(every: every, interval: interval))
-        self.log = log
-    }
-
-    /// Logs `message` if the limiter lets it through, with how many occurrences it stands for.
-    public func report(_ message: @autoclosure () -> String) {
-        guard let count = limiter.withLock({ $0.record("", now: .now) }) else { return }
-        log(message() + (count > 1 ? " (\(count) times since the last report)" : ""))
-    }
-}

@@ -64,7 +64,7 @@ extension RingWindow where Value: BinaryFloatingPoint {
 extension RingWindow where Value == Double {
     /// Records `duration` in milliseconds.
     public mutating func recordMilliseconds(of duration: Duration) {
-        record(Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+        record(duration.milliseconds)
     }
 }
 

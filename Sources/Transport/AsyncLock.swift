@@ -83,13 +83,15 @@ final class ContextHandle: Sendable {
     /// Sends `bytes` on this context (caller holds `lock`).
     func send(_ bytes: [UInt8], on io: AsyncIO) async throws {
         let raw = self.raw
-        try await io.send(bytes, timeout: socket.options.sendTimeout.nngDuration) { aio in socket.startIfOpen { nng_ctx_send(raw, aio) } }
+        try await io.send(bytes, timeout: socket.options.sendTimeout.nngMillisecondsRoundedUp) { aio in
+            socket.startIfOpen { nng_ctx_send(raw, aio) }
+        }
     }
 
     /// Receives one message on this context (caller holds `lock`).
     func receive(on io: AsyncIO) async throws -> [UInt8] {
         let raw = self.raw
-        return try await io.receive(timeout: socket.options.receiveTimeout.nngDuration) { aio in
+        return try await io.receive(timeout: socket.options.receiveTimeout.nngMillisecondsRoundedUp) { aio in
             socket.startIfOpen { nng_ctx_recv(raw, aio) }
         }
     }
@@ -97,7 +99,7 @@ final class ContextHandle: Sendable {
     /// Receives one message and the id of the pipe it arrived on (caller holds `lock`).
     func receiveWithPipe(on io: AsyncIO) async throws -> (body: [UInt8], pipe: UInt32) {
         let raw = self.raw
-        return try await io.receiveWithPipe(timeout: socket.options.receiveTimeout.nngDuration) { aio in
+        return try await io.receiveWithPipe(timeout: socket.options.receiveTimeout.nngMillisecondsRoundedUp) { aio in
             socket.startIfOpen { nng_ctx_recv(raw, aio) }
         }
     }

@@ -3,7 +3,7 @@ import CNNG
 /// Sends `bytes` on a whole socket (no context).
 private func sendOnSocket(_ socket: Socket, _ bytes: [UInt8]) async throws {
     let handle = socket.handle
-    try await AsyncIO().send(bytes, timeout: socket.options.sendTimeout.nngDuration) { aio in
+    try await AsyncIO().send(bytes, timeout: socket.options.sendTimeout.nngMillisecondsRoundedUp) { aio in
         socket.startIfOpen { nng_send_aio(handle, aio) }
     }
 }
@@ -11,7 +11,7 @@ private func sendOnSocket(_ socket: Socket, _ bytes: [UInt8]) async throws {
 /// Receives one message on a whole socket (no context).
 private func receiveOnSocket(_ socket: Socket) async throws -> [UInt8] {
     let handle = socket.handle
-    return try await AsyncIO().receive(timeout: socket.options.receiveTimeout.nngDuration) { aio in
+    return try await AsyncIO().receive(timeout: socket.options.receiveTimeout.nngMillisecondsRoundedUp) { aio in
         socket.startIfOpen { nng_recv_aio(handle, aio) }
     }
 }

@@ -43,14 +43,19 @@ public final class Socket: Sendable {
         }
         do {
             try NNGError.check(nng_socket_set_size(handle, NNG_OPT_RECVMAXSZ, options.maxMessageSize))
-            try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_RECONNMINT, options.reconnectMinimum.nngDuration))
-            try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_RECONNMAXT, options.reconnectMaximum.nngDuration))
+            try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_RECONNMINT,
+                                                 options.reconnectMinimum.nngMillisecondsRoundedUp))
+            try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_RECONNMAXT,
+                                                 options.reconnectMaximum.nngMillisecondsRoundedUp))
             // Only synchronous nng calls read these; set them so the socket
             // agrees with the per-operation aio timeouts Transport uses.
-            try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_RECVTIMEO, options.receiveTimeout.nngDuration))
-            try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_SENDTIMEO, options.sendTimeout.nngDuration))
+            try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_RECVTIMEO,
+                                                 options.receiveTimeout.nngMillisecondsRoundedUp))
+            try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_SENDTIMEO,
+                                                 options.sendTimeout.nngMillisecondsRoundedUp))
             if kind == .request {
-                try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_REQ_RESENDTIME, options.resendInterval.nngDuration))
+                try NNGError.check(nng_socket_set_ms(handle, NNG_OPT_REQ_RESENDTIME,
+                                                     options.resendInterval.nngMillisecondsRoundedUp))
             }
         } catch {
             nng_close(handle)

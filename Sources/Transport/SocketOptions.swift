@@ -60,15 +60,16 @@ extension Optional where Wrapped == Duration {
     /// nng's millisecond duration: `nil` is infinite; values are clamped to
     /// nng's 32-bit range and rounded up so a tiny timeout never becomes 0
     /// (which nng reads as "poll once").
-    var nngDuration: nng_duration {
+    var nngMillisecondsRoundedUp: nng_duration {
         guard let self else { return nng_duration(NNG_DURATION_INFINITE) }
-        return self.nngDuration
+        return self.nngMillisecondsRoundedUp
     }
 }
 
 extension Duration {
-    /// This duration in nng's milliseconds (see `Optional<Duration>.nngDuration`).
-    var nngDuration: nng_duration {
+    /// This duration in nng's whole milliseconds, rounded up (see `Optional<Duration>.nngMillisecondsRoundedUp`);
+    /// not `Duration.milliseconds` (Telemetry), which keeps fractions.
+    var nngMillisecondsRoundedUp: nng_duration {
         let (seconds, attoseconds) = components
         if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
         let millisecondAttos: Int64 = 1_000_000_000_000_000

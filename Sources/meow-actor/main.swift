@@ -156,8 +156,8 @@ struct ActorCommand: AsyncParsableCommand {
                 // The learner's preset, then the config file's meow keys, then the shape flags.
                 let preset = MEowConfig.preset(welcome.preset) ?? MEowConfig()
                 let config = shape.applied(to: try file?.meowConfig(over: preset) ?? preset)
-                let agent = try DistributedAgents.make(config: config, observationDimension: observationSize,
-                                                       actionDimension: actionSize)
+                let agent = try DefaultAgent.make(config: config, observationDimension: observationSize,
+                                                  actionDimension: actionSize)
                 return ActingPolicy(
                     act: { observations, count, rng in
                         agent.act(observations: observations, count: count, deterministic: false, rng: &rng)
@@ -187,7 +187,7 @@ extension ActorCommand {
         do {
             gateway = try SimulatorGateway(configuration: configuration, listen: listen, makePolicy: { obs, act, welcome in
                 let config = shape.applied(to: MEowConfig.preset(welcome.preset) ?? MEowConfig())
-                return try DistributedAgents.make(config: config, observationDimension: obs, actionDimension: act)
+                return try DefaultAgent.make(config: config, observationDimension: obs, actionDimension: act)
             })
         } catch {
             logger.error("meow-actor: \(error)")

@@ -193,7 +193,7 @@ struct AgentBenchmark: ParsableCommand {
         func timed<T>(_ name: String, _ body: () -> T) -> T {
             let start = clock.now
             let result = body()
-            times[name, default: []].append(microseconds(clock.now - start))
+            times[name, default: []].append(BenchSupport.microseconds(clock.now - start))
             return result
         }
         for _ in 0..<(updates * repeats + 3) {
@@ -225,10 +225,6 @@ struct AgentBenchmark: ParsableCommand {
 
     /// Median over repeats of (elapsed / calls) in µs on `clock`; `body` returns how many calls it made.
     func median(_ repeats: Int, _ body: () -> Int) -> Double { clock.median(repeats, body) }
-
-    func microseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) * 1e-12
-    }
 
     func fixed(_ value: Double, digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Telemetry
 
 /// Timing and formatting helpers shared by the network benchmarks.
 enum BenchSupport {
@@ -7,12 +8,7 @@ enum BenchSupport {
         sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.down)))]
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        let (whole, attoseconds) = duration.components
-        return Double(whole) + Double(attoseconds) * 1e-18
-    }
-
-    static func microseconds(_ duration: Duration) -> Double { seconds(duration) * 1e6 }
+    static func microseconds(_ duration: Duration) -> Double { duration.seconds * 1e6 }
 
     /// One decimal, no locale.
     static func fixed(_ value: Double, digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }

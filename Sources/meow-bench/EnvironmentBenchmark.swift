@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineOptions
 import Environments
 import Foundation
+import Telemetry
 
 /// Raw environment stepping: steps per second of the built-in environments, one thread.
 ///
@@ -57,8 +58,7 @@ struct EnvironmentBenchmark: ParsableCommand {
                 let start = clock.now
                 stepMany(steps)
                 let elapsed = clock.now - start
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                rates.append(Double(steps) / seconds)
+                rates.append(Double(steps) / elapsed.seconds)
             }
             let median = rates.sorted()[rates.count / 2]
             if json {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineOptions
+import Telemetry
 import Transport
 
 /// Raw nng transport figures over loopback TCP: REQ/REP latency and PUSH/PULL throughput.
@@ -101,7 +102,7 @@ struct TransportBench: AsyncParsableCommand {
         let elapsed = clock.now - start
         server.close()
         try await serving.value
-        return Double(perWorker * contexts) / BenchSupport.seconds(elapsed)
+        return Double(perWorker * contexts) / elapsed.seconds
     }
 
     /// Messages per second and MB/s streaming `messages` messages of `size` bytes.
@@ -126,7 +127,7 @@ struct TransportBench: AsyncParsableCommand {
         var bytes = 0
         for _ in 0..<total { bytes += try await pull.receive().count }
         try await sending.value
-        let elapsed = BenchSupport.seconds(clock.now - start)
+        let elapsed = (clock.now - start).seconds
         return (Double(total) / elapsed, Double(bytes) / elapsed / 1e6)
     }
 

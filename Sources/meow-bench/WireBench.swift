@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineOptions
 import Foundation
+import Telemetry
 import Wire
 
 /// `meow-bench wire`: encode and decode throughput of one TRANSITIONS batch.
@@ -88,7 +89,7 @@ struct WireBench: ParsableCommand {
         var samples: [Double] = []
         for _ in 0 ..< repeats {
             let elapsed = try clock.measure(body)
-            samples.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            samples.append(elapsed.seconds)
         }
         samples.sort()
         return samples[samples.count / 2]

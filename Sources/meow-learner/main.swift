@@ -170,8 +170,8 @@ struct LearnerCommand: AsyncParsableCommand {
         do {
             service = try LearnerService(configuration: configuration, resume: checkpoint, continuing: resume != nil,
                                          overwrite: overwrite, dumpReplay: dumpReplay, makeAgent: { spaces in
-                try DistributedAgents.make(config: agentConfig, observationDimension: spaces.observationSize,
-                                           actionDimension: spaces.actionSize)
+                try DefaultAgent.make(config: agentConfig, observationDimension: spaces.observationSize,
+                                      actionDimension: spaces.actionSize)
             })
         } catch {
             logger.error("meow-learner: \(error)")

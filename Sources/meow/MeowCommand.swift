@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Learning
-import Logging
 import MEow
 
 /// `meow`: train MEow on a built-in environment in one process, and evaluate saved policies.
@@ -13,11 +12,6 @@ struct MeowCommand: ParsableCommand {
         version: MEowVersion.current,
         subcommands: [TrainCommand.self, EvaluateCommand.self, ActCommand.self, MultiGoalCheckCommand.self,
                       ConfigCommand.self, ModelCommand.self])
-}
-
-/// Logs one line at info level as `meow` (stderr, through `LogOptions.bootstrap`); stdout carries results.
-func log(_ line: String) {
-    Logger(label: "meow").info("\(line)")
 }
 
 /// Runs a Learning configuration step, turning its error into the parser's one-line usage error.

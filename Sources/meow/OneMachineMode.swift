@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineOptions
 import Foundation
 import Learning
+import Logging
 import MEow
 
 /// `meow train --actors N`: a learner and N actor processes on this machine.
@@ -28,6 +29,8 @@ struct OneMachineRun {
     var resume: String?
     /// A MuJoCo model file replacing the environment's built-in model, for the learner and every actor.
     var model: String?
+    /// The run's own lines (start, stop, exit) on stderr, beside the learner's.
+    let logger = Logger(label: "meow.train")
 
     func run() throws -> Int32 {
         let directory = Self.executableDirectory()
@@ -38,7 +41,7 @@ struct OneMachineRun {
         }
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         let url = "tcp://127.0.0.1:\(try Self.freePort())"
-        log("one-machine run: learner and \(actors) actors on \(url), run directory \(runDirectory)")
+        logger.info("one-machine run: learner and \(actors) actors on \(url), run directory \(runDirectory)")
 
         var learnerArguments = ["--listen", url, "--env", environment, "--run-dir", runDirectory]
         if let resume { learnerArguments += ["--resume", resume] }
@@ -48,7 +51,7 @@ struct OneMachineRun {
         let actorsExited = DispatchGroup()
         let learnerExited = DispatchGroup()
         learnerExited.enter()
-        let learner = try Self.launch(learnerPath, learnerArguments + learnerFlags, log: nil) {
+        let learner = try Self.launch(learnerPath, learnerArguments + learnerFlags, logFile: nil) {
             learnerExited.leave()
             wake.signal()
         }
@@ -63,7 +66,7 @@ struct OneMachineRun {
             if let model { arguments += ["--model", model] }
             arguments += shapeFlags
             actorsExited.enter()
-            children.append(try Self.launch(actorPath, arguments, log: runDirectory + "/actor-\(index).log") {
+            children.append(try Self.launch(actorPath, arguments, logFile: runDirectory + "/actor-\(index).log") {
                 actorsExited.leave()
             })
         }
@@ -81,7 +84,7 @@ struct OneMachineRun {
             wake.wait()
             if stop.isSet && !forwarded && learnerRunning() {
                 forwarded = true
-                log("one-machine run: stopping actors, then the learner")
+                logger.notice("one-machine run: stopping actors, then the learner")
                 for child in children where child.isRunning { kill(child.processIdentifier, SIGINT) }
                 // Timed wait: a deadline for the actors to flush to the learner before it stops.
                 _ = actorsExited.wait(timeout: .now() + .seconds(15))
@@ -96,7 +99,8 @@ struct OneMachineRun {
                 for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
             }
         }
-        log("one-machine run: learner exited with \(learner.terminationStatus); actor logs in \(runDirectory)")
+        logger.log(level: learner.terminationStatus == 0 ? .info : .warning,
+                   "one-machine run: learner exited with \(learner.terminationStatus); actor logs in \(runDirectory)")
         return learner.terminationStatus
     }
 
@@ -153,17 +157,18 @@ struct OneMachineRun {
         return result
     }
 
-    /// Starts `path`; `exited` runs (on a Foundation thread) once it has ended.
-    private static func launch(_ path: String, _ arguments: [String], log: String?,
+    /// Starts `path` with its stdout and stderr in `logFile` (nil: this process's); `exited` runs (on a
+    /// Foundation thread) once it has ended.
+    private static func launch(_ path: String, _ arguments: [String], logFile: String?,
                                exited: @escaping @Sendable () -> Void) throws -> Process {
         let process = Process()
         // Set before `run()`: a child that ends at once still reports it.
         process.terminationHandler = { _ in exited() }
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        if let log {
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        if let logFile {
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
             process.standardError = handle
             process.standardOutput = handle
         }

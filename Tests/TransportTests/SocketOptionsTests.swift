@@ -6,12 +6,12 @@ import Testing
     // MARK: - Durations
 
     @Test func durationsBecomeWholeMilliseconds() {
-        #expect(Duration.seconds(2).nngDuration == 2000)
-        #expect(Duration.microseconds(1).nngDuration == 1)  // rounded up, never 0
-        #expect(Duration.milliseconds(1500).nngDuration == 1500)
-        #expect(Duration.zero.nngDuration == 0)
-        #expect(Duration.seconds(1 << 40).nngDuration == Int32.max)
-        #expect(Optional<Duration>.none.nngDuration == nng_duration(NNG_DURATION_INFINITE))
+        #expect(Duration.seconds(2).nngMillisecondsRoundedUp == 2000)
+        #expect(Duration.microseconds(1).nngMillisecondsRoundedUp == 1)  // rounded up, never 0
+        #expect(Duration.milliseconds(1500).nngMillisecondsRoundedUp == 1500)
+        #expect(Duration.zero.nngMillisecondsRoundedUp == 0)
+        #expect(Duration.seconds(1 << 40).nngMillisecondsRoundedUp == Int32.max)
+        #expect(Optional<Duration>.none.nngMillisecondsRoundedUp == nng_duration(NNG_DURATION_INFINITE))
     }
 
     // MARK: - Applied options

@@ -26,12 +26,3 @@ extension DistributedAgent {
 }
 
 extension MEowAgent: DistributedAgent {}
-
-/// Builds the agents of a distributed run.
-public enum DistributedAgents {
-    /// A fresh `MEowAgent` for these dimensions, initialised from `config.seed`.
-    public static func make(config: MEowConfig, observationDimension: Int, actionDimension: Int) throws
-        -> any DistributedAgent {
-        try MEowAgent(config: config, observationDimension: observationDimension, actionDimension: actionDimension)
-    }
-}

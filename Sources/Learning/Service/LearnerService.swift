@@ -41,9 +41,6 @@ public final class LearnerService: Sendable {
     private let simulators: SimulatorServer
     private let started = ContinuousClock.now
     private let logger = Logger(label: "meow.learner")
-    /// Where the parts that still take a line-logging closure (the run-directory claim, the write-ahead
-    /// log, the TLS peer reporter) write: this service's logger, at info.
-    private let log: @Sendable (String) -> Void
     private let boundPort = Mutex<Int?>(nil)
     /// Env steps and updates at the start of this session (a resume's checkpoint), so rates count this session's only.
     private let firstSteps: Int
@@ -79,8 +76,6 @@ public final class LearnerService: Sendable {
         let continuing = continuing ?? (resume != nil)
         self.configuration = configuration
         self.spec = spec
-        let log: @Sendable (String) -> Void = { [logger] in logger.info("\($0)") }
-        self.log = log
         if let reason = spec.fallbackReason {
             logger.warning("""
                 meow-learner: MuJoCo is not available here (\(reason)); \(spec.name) takes its spaces from the \
@@ -107,7 +102,7 @@ public final class LearnerService: Sendable {
             throw .io(path: directory, reason: "cannot create the run directory (\(fileErrorReason(error))); choose another --run-dir or fix its permissions")
         }
         lock = try RunDirectoryLock(runDirectory: directory)
-        if !continuing { try LearnerRunFiles.claim(directory, overwrite: overwrite) }
+        if !continuing { try LearnerRunFiles.claim(directory, overwrite: overwrite, logger: logger) }
         let configPath = directory + "/" + RunFiles.config
         do {
             try RunDirectory.write(configuration.rendered, to: URL(fileURLWithPath: configPath))
@@ -122,7 +117,7 @@ public final class LearnerService: Sendable {
             // A segment holds about an eighth of replay, so the log stays near one replay capacity.
             let segmentBytes = min(64 << 20, max(1 << 20, replayBytes / 8))
             writeAheadLog = try WriteAheadLog(runDirectory: directory, recovered: recovered,
-                                              segmentBytes: segmentBytes, log: log)
+                                              segmentBytes: segmentBytes, logger: logger)
         } catch {
             throw .writeAheadLog(error)
         }
@@ -186,8 +181,9 @@ public final class LearnerService: Sendable {
                                 versionOffset: versionOffset, dumpReplay: dumpReplay, evaluator: evaluator,
                                 makeAgent: makeAgent)
         simulators = SimulatorServer(settings: SimulatorServerSettings(learner: configuration),
-                                     sink: LedgerSimulatorSink(core: core, log: writeAheadLog), weights: publisher,
-                                     metrics: nil, evaluator: evaluator, makeAgent: { try makeAgent($0) })
+                                     sink: LedgerSimulatorSink(core: core, writeAheadLog: writeAheadLog),
+                                     weights: publisher, metrics: nil, evaluator: evaluator,
+                                     makeAgent: { try makeAgent($0) })
         core.onWaitEnded { [simulators] in simulators.roomMayHaveChanged() }
         if continuing {
             let torn = recovered.tornBytes > 0 ? ", a torn tail of \(recovered.tornBytes) bytes cut" : ""
@@ -242,8 +238,8 @@ public final class LearnerService: Sendable {
                                     receiveTimeout: nil, sendTimeout: .seconds(2))
         let socket: ReplySocket
         let listener: Listener
-        // A TLS listener logs its peers' connections: the only sign of a handshake that worked.
-        let connections = RateLimitedReporter(log: log)
+        // A TLS listener logs its peers' connections (info): the only sign of a handshake that worked.
+        let connections = RateLimitedLogger(logger, every: .max)
         // A connection that goes away ends its session (PROTOCOL.md 3.1); nng's thread only yields.
         let (closedPipes, closedPipe) = AsyncStream<UInt32>.makeStream()
         let logsPeers = configuration.tls != nil
@@ -252,8 +248,9 @@ public final class LearnerService: Sendable {
             try socket.socket.onPipeEvent { event in
                 if event.kind == .disconnected { closedPipe.yield(event.pipe) }
                 guard logsPeers else { return }
-                connections.report("learner: \(event.kind == .connected ? "TLS peer connected" : "TLS peer left")"
-                    + (event.remoteAddress.map { " from \($0)" } ?? "") + " (pipe \(event.pipe))")
+                let change = event.kind == .connected ? "TLS peer connected" : "TLS peer left"
+                let from = event.remoteAddress.map { " from \($0)" } ?? ""
+                connections.log(.info, "TLS peer", "learner: \(change)\(from) (pipe \(event.pipe))")
             }
             listener = try socket.listen(configuration.listen, tls: configuration.tls)
             boundPort.withLock { $0 = listener.port }
@@ -293,8 +290,8 @@ public final class LearnerService: Sendable {
         defer { metricsServer?.stop() }
 
         simulators.start()
-        let router = RequestRouter(core: core, publisher: publisher, log: writeAheadLog,
-                                   staleDrops: RateLimitedReporter(log: { [logger] in logger.warning("\($0)") }),
+        let router = RequestRouter(core: core, publisher: publisher, writeAheadLog: writeAheadLog,
+                                   staleDrops: RateLimitedLogger(logger, every: .max),
                                    limits: configuration.limits, simulators: simulators)
         let server = Task {
             try? await socket.serve(contexts: configuration.serverContexts,
@@ -325,7 +322,7 @@ public final class LearnerService: Sendable {
         var lastProgress = serving
         var lastSweep = serving
         // Failed handshakes never become pipes; nng only counts them (docs/deployment.md).
-        let handshakeFailures = RateLimitedReporter(log: { [logger] in logger.warning("\($0)") })
+        let handshakeFailures = RateLimitedLogger(logger, every: .max)
         var listenerFailures = configuration.tls == nil ? nil : listener.failures
         var previous = (steps: firstSteps, updates: firstUpdates, at: serving)
         var pending = events.makeAsyncIterator()
@@ -354,7 +351,7 @@ public final class LearnerService: Sendable {
                     listenerFailures = failures
                     let recent = failures.since(earlier)
                     if recent.total > 0 {
-                        handshakeFailures.report(
+                        handshakeFailures.warning("TLS handshake",
                             "learner: \(recent.total) connection(s) failed the TLS handshake on \(configuration.listen) "
                                 + "(\(failures.total) in all); nng 1.5.2 gives no peer address or reason, the dialling "
                                 + "side logs why (wrong CA, wrong --tls-server-name, or a plain tcp:// dial)")

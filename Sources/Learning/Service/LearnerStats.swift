@@ -119,10 +119,3 @@ public struct LearnerStats: Codable, Sendable {
         }
     }
 }
-
-extension Duration {
-    /// This duration in seconds as a Double.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) * 1e-18
-    }
-}

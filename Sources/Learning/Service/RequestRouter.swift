@@ -19,9 +19,9 @@ import Wire
 struct RequestRouter: Sendable {
     let core: LearnerCore
     let publisher: WeightsPublisher
-    let log: WriteAheadLog
+    let writeAheadLog: WriteAheadLog
     /// Reports batches dropped as too stale (counted in the ledger and /metrics).
-    let staleDrops: RateLimitedReporter
+    let staleDrops: RateLimitedLogger
     let limits: WireLimits
     let simulators: SimulatorServer
 
@@ -119,11 +119,12 @@ struct RequestRouter: Sendable {
         }
         let core = self.core
         return await withCheckedContinuation { continuation in
-            log.append(pending.record) { [staleDrops] durable in
+            writeAheadLog.append(pending.record) { [staleDrops] durable in
                 let reply = core.withLedgerAndSignal { $0.commit(pending, durable, now: .now) }
                 if pending.outcome == .droppedStale, case .success = durable {
-                    staleDrops.report("learner: dropped a batch of \(batch.count) transitions from actor "
-                        + "\(batch.actorID) (seq \(batch.seq)): its policy lags by more than --max-staleness")
+                    staleDrops.warning("stale drop",
+                        "learner: dropped a batch of \(batch.count) transitions from actor \(batch.actorID) "
+                            + "(seq \(batch.seq)): its policy lags by more than --max-staleness")
                 }
                 continuation.resume(returning: reply)
             }

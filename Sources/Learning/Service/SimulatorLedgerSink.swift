@@ -11,14 +11,14 @@ import Wire
 /// reply waits on.
 struct LedgerSimulatorSink: SimulatorSink {
     let core: LearnerCore
-    let log: WriteAheadLog
+    let writeAheadLog: WriteAheadLog
 
     var agreedSpaces: AgreedSpaces? { core.withLedger { $0.spaces } }
 
     func admit(upTo count: Int, store: Bool, evaluating: Bool, peer: PeerKey, actingVersion: UInt64,
                prepare: () throws(SimulatorError) -> PreparedRequest) throws(SimulatorError) -> SimulatorAdmission {
         let now = ContinuousClock.now
-        let (core, log) = (self.core, self.log)
+        let (core, writeAheadLog) = (self.core, self.writeAheadLog)
         let outcome: Result<SimulatorAdmission, SimulatorError> = core.withLedgerAndSignal { ledger in
             // Evaluation holds training, so only a stop may turn a request with evaluation rows away.
             if let reply = ledger.simulatorAdmission(count, now: now), !(evaluating && reply.code == .tryLater) {
@@ -38,7 +38,7 @@ struct LedgerSimulatorSink: SimulatorSink {
                                              policyVersion: actingVersion)
             ledger.reserveSimulatorTransitions(batch.count, peer: peer, now: now)
             let receipt = StoreReceipt()
-            log.append(.batch(batch, marked: false)) { durable in
+            writeAheadLog.append(.batch(batch, marked: false)) { durable in
                 let stored: Bool
                 if case .success = durable { stored = true } else { stored = false }
                 core.withLedgerAndSignal { $0.commitSimulatorTransitions(batch, actingVersion: actingVersion, durable: stored) }

@@ -28,7 +28,7 @@ public final class WeightsPublisher: Sendable {
 
     private let chunkBytes: Int
     private let ceiling: VersionCeiling?
-    private let ceilingFailures: RateLimitedReporter
+    private let ceilingFailures = RateLimitedLogger(Logger(label: "meow.learner"), every: .max)
     private let state = Mutex(State())
     private let served = Atomic<Int>(0)
 
@@ -41,8 +41,6 @@ public final class WeightsPublisher: Sendable {
         precondition(chunkBytes > 0, "chunks need at least one byte")
         self.chunkBytes = chunkBytes
         self.ceiling = ceiling
-        let logger = Logger(label: "meow.learner")
-        ceilingFailures = RateLimitedReporter(log: { logger.error("\($0)") })
     }
 
     /// The newest version published, if any.
@@ -66,7 +64,8 @@ public final class WeightsPublisher: Sendable {
         do {
             try ceiling?.reserve(version)
         } catch {
-            ceilingFailures.report("learner: version \(version) not served: cannot record it: \(error)")
+            ceilingFailures.error("version ceiling",
+                                  "learner: version \(version) not served: cannot record it: \(error)")
             return
         }
         state.withLock { state in

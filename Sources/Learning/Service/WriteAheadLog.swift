@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Foundation
+import Logging
 import NN
 import Simulators
 import Synchronization
@@ -404,9 +405,10 @@ public final class WriteAheadLog: Sendable {
     ///
     /// - Parameters:
     ///   - segmentBytes: a segment past this size is closed and the next begun.
-    ///   - log: where a failed write is reported (first one, then rate-limited with a count).
+    ///   - logger: where a failed write (an error; the first, then rate-limited with a count) and a
+    ///     segment that cannot roll over (a warning) are reported.
     public init(runDirectory: String, recovered: RecoveredLog = RecoveredLog(), segmentBytes: Int = 16 << 20,
-                storage: any LogStorage = POSIXLogStorage(), log: @escaping @Sendable (String) -> Void)
+                storage: any LogStorage = POSIXLogStorage(), logger: Logger = Logger(label: "meow.learner"))
         throws(WriteAheadLogError) {
         directory = runDirectory + "/" + Self.directoryName
         do {
@@ -427,7 +429,7 @@ public final class WriteAheadLog: Sendable {
         stats.bytesOnDisk = segments.reduce(0) { $0 + $1.bytes }
         shared = Mutex(Shared(stats: stats))
         let writer = Writer(segments: segments, file: file, storage: storage, segmentBytes: segmentBytes,
-                            nextOrdinal: recovered.transitions, log: log)
+                            nextOrdinal: recovered.transitions, logger: logger)
         let thread = Thread { [self] in
             var writer = writer
             run(&writer)
@@ -490,7 +492,7 @@ public final class WriteAheadLog: Sendable {
         let storage: any LogStorage
         let segmentBytes: Int
         var nextOrdinal: UInt64
-        let log: @Sendable (String) -> Void
+        let logger: Logger
         var failureLog = RepeatLimiter(every: .max, interval: .seconds(10))
         var retired = 0
     }
@@ -538,8 +540,9 @@ public final class WriteAheadLog: Sendable {
                 return state.stats.failures
             }
             if let count = writer.failureLog.record("write", now: .now) {
-                writer.log("learner: write-ahead log failed, \(group.count) batches not acknowledged: \(error)"
-                    + (count > 1 ? " (\(count) failures since the last report, \(failures) in all)" : ""))
+                let repeats = count > 1 ? " (\(count) failures since the last report, \(failures) in all)" : ""
+                writer.logger.error(
+                    "learner: write-ahead log failed, \(group.count) batches not acknowledged: \(error)\(repeats)")
             }
             for pending in group { pending.completion(.failure(error)) }
             return
@@ -574,7 +577,7 @@ public final class WriteAheadLog: Sendable {
             let count = writer.segments.count
             shared.withLock { $0.stats.segments = count }
         } catch {
-            writer.log("learner: write-ahead log: \(error); the current segment keeps growing")
+            writer.logger.warning("learner: write-ahead log: \(error); the current segment keeps growing")
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Learning
 import Simulators
 import Synchronization
+import Telemetry
 import Testing
 import Wire
 
@@ -24,7 +25,7 @@ import Wire
 
     @Test func recordsComeBackInOrderWithTheirOrdinals() async throws {
         let directory = try runDirectory()
-        let log = try WriteAheadLog(runDirectory: directory, log: { _ in })
+        let log = try WriteAheadLog(runDirectory: directory)
         #expect(try await log.append(.batch(tagged(seq: 0), marked: true)) == 0)
         #expect(try await log.append(.mark(PeerKey(actorID: 1, runID: 10), seq: 1)) == 4)
         #expect(try await log.append(.batch(tagged(seq: 2, count: 3), marked: false)) == 4)
@@ -43,7 +44,7 @@ import Wire
 
     @Test func aTornTailIsCutAtTheLastWholeRecordAndCounted() async throws {
         let directory = try runDirectory()
-        let log = try WriteAheadLog(runDirectory: directory, log: { _ in })
+        let log = try WriteAheadLog(runDirectory: directory)
         _ = try await log.append(.batch(tagged(seq: 0), marked: true))
         _ = try await log.append(.batch(tagged(seq: 1), marked: true))
         log.close()
@@ -58,7 +59,7 @@ import Wire
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count == whole.count - 10 - recovered.tornBytes)
 
         // The next session appends after the cut, and its ordinals continue from the whole records.
-        let next = try WriteAheadLog(runDirectory: directory, recovered: recovered, log: { _ in })
+        let next = try WriteAheadLog(runDirectory: directory, recovered: recovered)
         #expect(next.stats.tornBytesCut == recovered.tornBytes)
         #expect(try await next.append(.batch(tagged(seq: 1), marked: true)) == 4)
         next.close()
@@ -67,7 +68,7 @@ import Wire
 
     @Test func aChecksumMismatchEndsTheLastSegmentButIsDamageEarlier() async throws {
         let directory = try runDirectory()
-        let first = try WriteAheadLog(runDirectory: directory, log: { _ in })
+        let first = try WriteAheadLog(runDirectory: directory)
         _ = try await first.append(.batch(tagged(seq: 0), marked: true))
         _ = try await first.append(.batch(tagged(seq: 1), marked: true))
         first.close()
@@ -80,7 +81,7 @@ import Wire
         #expect(recovered.tornBytes > 0)
 
         // The same damage in a segment with a later one after it is not a torn tail.
-        let second = try WriteAheadLog(runDirectory: directory, recovered: recovered, log: { _ in })
+        let second = try WriteAheadLog(runDirectory: directory, recovered: recovered)
         _ = try await second.append(.batch(tagged(seq: 2), marked: true))
         second.close()
         var earlier = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -93,7 +94,7 @@ import Wire
 
     @Test func concurrentAppendsShareSyncsAndCompleteInOrder() async throws {
         let storage = CountingStorage(syncDelay: .milliseconds(20))
-        let log = try WriteAheadLog(runDirectory: try runDirectory(), storage: storage, log: { _ in })
+        let log = try WriteAheadLog(runDirectory: try runDirectory(), storage: storage)
         let ordinals = await withTaskGroup(of: UInt64.self) { group in
             for seq in 0 ..< 64 {
                 group.addTask {
@@ -114,7 +115,7 @@ import Wire
     @Test func aFailedWriteCompletesNothingAsDurableAndTheLedgerDoesNotAcknowledge() async throws {
         let storage = CountingStorage(syncDelay: .zero)
         storage.failWrites(true)
-        let log = try WriteAheadLog(runDirectory: try runDirectory(), storage: storage, log: { _ in })
+        let log = try WriteAheadLog(runDirectory: try runDirectory(), storage: storage)
         var ledger = try makeLedger()
         _ = ledger.hello(hello(), now: now)
         guard case .log(let pending) = ledger.admit(batch(seq: 0), now: now) else {
@@ -151,7 +152,7 @@ import Wire
 
     @Test func recoveryKeepsTheTransitionsReplayStillHolds() async throws {
         let directory = try runDirectory()
-        let log = try WriteAheadLog(runDirectory: directory, log: { _ in })
+        let log = try WriteAheadLog(runDirectory: directory)
         for seq in 0 ..< 5 { _ = try await log.append(.batch(tagged(seq: UInt64(seq)), marked: true)) }
         log.close()
         let recovered = try WriteAheadLog.recover(runDirectory: directory)
@@ -166,7 +167,7 @@ import Wire
 
     @Test func segmentsGoOnceTheirTransitionsLeftReplay() async throws {
         let directory = try runDirectory()
-        let log = try WriteAheadLog(runDirectory: directory, segmentBytes: 200, log: { _ in })
+        let log = try WriteAheadLog(runDirectory: directory, segmentBytes: 200)
         for seq in 0 ..< 6 { _ = try await log.append(.batch(tagged(seq: UInt64(seq)), marked: true)) }
         let before = try segments(directory)
         #expect(before.count >= 6, "each record fills a segment of 200 bytes")
@@ -218,7 +219,7 @@ final class CountingStorage: LogStorage {
         }
 
         func synchronize() throws(WriteAheadLogError) {
-            if storage.syncDelay > .zero { Thread.sleep(forTimeInterval: Double(storage.syncDelay.components.attoseconds) * 1e-18) }
+            if storage.syncDelay > .zero { Thread.sleep(forTimeInterval: storage.syncDelay.seconds) }
             storage.state.withLock { $0.syncs += 1 }
         }
 
