@@ -13,7 +13,14 @@ final class LearnerCore: @unchecked Sendable {
     private var ledger: IngestLedger
     /// Runs after each `wait` of the training thread, outside the lock: its drain and the samples
     /// it took since may have made room for simulator transitions.
-    private let afterWait = Mutex<(@Sendable () -> Void)?>(nil)
+    private let afterWait = Mutex<WaitHook?>(nil)
+
+    /// The hook in a struct: a bare closure stored in a generic `Mutex` is re-abstracted on every
+    /// `withLock` (a thunk in, a thunk back out), so each wait would wrap it in two more thunks and
+    /// calling it would grow slower for the whole run.
+    private struct WaitHook: Sendable {
+        let body: @Sendable () -> Void
+    }
 
     init(ledger: IngestLedger) {
         self.ledger = ledger
@@ -22,7 +29,7 @@ final class LearnerCore: @unchecked Sendable {
     /// Calls `body` after each of the training thread's waits (the simulator server retries the
     /// requests that wait for room).
     func onWaitEnded(_ body: @escaping @Sendable () -> Void) {
-        afterWait.withLock { $0 = body }
+        afterWait.withLock { $0 = WaitHook(body: body) }
     }
 
     /// Runs `body` on the ledger under the lock.
@@ -44,7 +51,7 @@ final class LearnerCore: @unchecked Sendable {
 
     /// Sleeps until `ready` holds, then runs `body`, all under the lock.
     func wait<T>(until ready: (IngestLedger) -> Bool, then body: (inout IngestLedger) -> T) -> T {
-        defer { afterWait.withLock { $0 }?() }
+        defer { afterWait.withLock { $0 }?.body() }
         condition.lock()
         defer { condition.unlock() }
         while !ready(ledger) { condition.wait() }
@@ -54,7 +61,7 @@ final class LearnerCore: @unchecked Sendable {
     /// Sleeps until `ready` holds or `deadline` passes, then runs `body`, all under the lock.
     func wait<T>(until ready: (IngestLedger) -> Bool, deadline: ContinuousClock.Instant,
                  then body: (inout IngestLedger) -> T) -> T {
-        defer { afterWait.withLock { $0 }?() }
+        defer { afterWait.withLock { $0 }?.body() }
         condition.lock()
         defer { condition.unlock() }
         // NSCondition counts in wall-clock time: the deadline is carried over once.
