@@ -136,6 +136,8 @@ public final class ActorProcess: Sendable {
             outbox.wakeProducers()
             outbox.ring()
         }
+        // Weights news ends the environment thread's wait for room, to follow the learner meanwhile.
+        shared.onWeightsNews { outbox.wakeProducers() }
 
         for await _ in environmentDone {}
         outbox.ring()
@@ -237,10 +239,9 @@ public final class ActorProcess: Sendable {
         var generation = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
         var newLearnerAt: ContinuousClock.Instant?
 
-        while !stopping() && steps < (configuration.maxSteps ?? .max) {
-            // A new batch starts only once the outbox has room: rows are never collected while the
-            // learner holds the previous batch back, so they are fresh when they arrive.
-            if adder.pendingCount == 0 && !outbox.waitForRoom(giveUp: stopping) { break }
+        /// Keeps the policy in step with the learner: a new learner run, weights in the mailbox, a
+        /// pull that fell due (VariableClient). Weights that do not fit the policy end the run.
+        func followLearner() {
             let current = shared.learnerGeneration.load(ordering: .sequentiallyConsistent)
             if current != generation {
                 // A new learner run: its versions do not compare with the held one; act randomly
@@ -261,7 +262,7 @@ public final class ActorProcess: Sendable {
                     shared.finish(.failed(.policy(
                         "the learner's weights do not fit this actor's policy (\(error)); give the actor the "
                             + "learner's architecture flags")))
-                    break
+                    return
                 }
                 client.didLoad(version: update.version)
                 shared.heldVersion.store(client.heldVersion, ordering: .relaxed)
@@ -283,6 +284,23 @@ public final class ActorProcess: Sendable {
                 shared.pullInFlight.store(true, ordering: .relaxed)
                 weightsDoorbell.yield()
             }
+        }
+
+        while !stopping() && steps < (configuration.maxSteps ?? .max) {
+            // A new batch starts only once the outbox has room: rows are never collected while the
+            // learner holds the previous batch back, so they are fresh when they arrive. Weights news
+            // (a newer version announced, pulled weights delivered) interrupts the wait, so the
+            // weights follow the learner's lag rule meanwhile and the next rows act with them.
+            if adder.pendingCount == 0 {
+                var room = false
+                while !room && !stopping() {
+                    room = outbox.waitForRoom(giveUp: { stopping() || shared.takeWeightsNews() })
+                    if !room { followLearner() }
+                }
+                if !room { break }
+            }
+            followLearner()
+            if stopping() { break }
             // Uniform random actions until the learner's first trained policy arrives.
             let actions: [Float]
             if client.heldVersion == 0 {

@@ -29,6 +29,11 @@ final class UplinkState: Sendable {
     let stats: Mutex<ActorStats>
     /// Called on a stop request and again at the end of the run: each changes what a waiter gives up on.
     private let listeners = Mutex<[@Sendable () -> Void]>([])
+    /// Set when the learner announces a newer version or a new run, or pulled weights arrive;
+    /// `takeWeightsNews()` clears it. A producer waiting for outbox room follows the news.
+    private let weightsNews = Atomic<Bool>(false)
+    /// Called after each piece of weights news.
+    private let newsListeners = Mutex<[@Sendable () -> Void]>([])
 
     init(stats: ActorStats) { self.stats = Mutex(stats) }
 
@@ -55,6 +60,24 @@ final class UplinkState: Sendable {
         for listener in listeners.withLock({ $0 }) { listener() }
     }
 
+    /// Calls `listener` after every later piece of weights news (see `takeWeightsNews()`), on any
+    /// thread: it only wakes someone, who takes the news.
+    func onWeightsNews(_ listener: @escaping @Sendable () -> Void) {
+        newsListeners.withLock { $0.append(listener) }
+    }
+
+    /// Whether there was weights news since the last call: the learner announced a newer version or
+    /// a new run, or pulled weights are in the mailbox.
+    func takeWeightsNews() -> Bool {
+        weightsNews.exchange(false, ordering: .acquiringAndReleasing)
+    }
+
+    /// Raised first, notified second: a waiter that checks the flag before sleeping never misses it.
+    private func announceWeightsNews() {
+        weightsNews.store(true, ordering: .releasing)
+        for listener in newsListeners.withLock({ $0 }) { listener() }
+    }
+
     /// Why transitions still held at exit are dropped: the reason counted in `droppedTransitions`.
     var dropReason: String {
         switch end.withLock({ $0 }) {
@@ -70,7 +93,7 @@ final class UplinkState: Sendable {
     }
 
     func observe(learnerVersion version: UInt64) {
-        learnerVersion.max(version, ordering: .relaxed)
+        if learnerVersion.max(version, ordering: .relaxed).oldValue < version { announceWeightsNews() }
     }
 
     /// A new learner run welcomed this peer: forget the versions and weights of the earlier one.
@@ -83,14 +106,17 @@ final class UplinkState: Sendable {
         heldVersion.store(0, ordering: .relaxed)
         learnerVersion.store(welcome.policyVersion, ordering: .relaxed)
         stats.withLock { $0.newLearnerWelcomes += 1 }
+        announceWeightsNews()
     }
 
     /// Puts pulled weights in the mailbox unless a new learner run arrived since the pull began.
     func deliver(_ pulled: (version: UInt64, tensors: [NamedTensor]), generation: Int) {
-        mailbox.withLock { mailbox in
-            guard learnerGeneration.load(ordering: .sequentiallyConsistent) == generation else { return }
+        let delivered = mailbox.withLock { mailbox -> Bool in
+            guard learnerGeneration.load(ordering: .sequentiallyConsistent) == generation else { return false }
             mailbox = (pulled.version, pulled.tensors, generation)
+            return true
         }
+        if delivered { announceWeightsNews() }
     }
 }
 
@@ -164,8 +190,9 @@ struct Uplink: Sendable {
                 switch UploadDecision.decide(reply: reply, seq: batch.seq) {
                 case .acknowledged(let duplicate, let version):
                     if let path = configuration.ackedLog { Self.appendRows(of: batch, to: path) }
-                    outbox.acknowledge(batch.seq)
+                    // The version first: the environment thread the acknowledgement wakes pulls by it at once.
                     shared.observe(learnerVersion: version)
+                    outbox.acknowledge(batch.seq)
                     shared.stats.withLock { stats in
                         stats.batchesAcked += 1
                         stats.transitionsAcked += batch.count

@@ -111,7 +111,7 @@ func makeBatch(seq: UInt64, count: Int = 2) -> Wire.TransitionBatch {
 /// Runs `wait` on a thread of its own, as the environment thread does, and returns a function that
 /// returns once the producer checked its give-up condition for the first time (it is then registered
 /// as waiting), and the task that ends with its result.
-private func blockedProducer(
+func blockedProducer(
     _ wait: @escaping @Sendable (_ giveUp: @escaping () -> Bool) -> Bool
 ) -> (waiting: @Sendable () async -> Void, result: Task<Bool, Never>) {
     let (checked, didCheck) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

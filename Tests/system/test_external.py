@@ -187,8 +187,12 @@ def test_resume_serves_the_resumed_policy_and_knows_its_spaces(cluster):
     eid = client.start_episode(observe(np.zeros(2), np.zeros(2), 0))
     client.get_action(eid, deterministic=True)
     assert client.policy_version >= saved  # the first reply comes from the resumed policy
-    simulators = wait_for(lambda: (s := cluster.learner_stats()) and s.get("simulators"), 10, "stats")
-    assert simulators["policy_version"] >= saved
+    # Until the resumed learner writes its own stats file, the file is the stopped learner's, whose
+    # inference policy may lag its last update: wait for this learner run's file counting the request.
+    run_id = client.welcome.learner_run_id
+    mine = wait_for(lambda: (s := cluster.learner_stats()) and s["learner_run_id"] == run_id
+                    and s["simulators"]["requests"] > 0 and s, 10, "the resumed learner's stats file")
+    assert mine["simulators"]["policy_version"] >= saved
     client.close()
     assert stop(resumed) == 0
 

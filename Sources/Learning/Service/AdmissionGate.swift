@@ -238,7 +238,11 @@ public struct AdmissionGate: Sendable {
     }
 
     /// Whether the training thread has anything to do right now.
-    public var hasWork: Bool { !queue.isEmpty || limiter.canSample(settings.batchSize) }
+    public var hasWork: Bool { hasQueuedBatches || limiter.canSample(settings.batchSize) }
+
+    /// Whether batches wait for the training thread to drain them (room held for a batch still on
+    /// its way to disk is not one: `queuedTransitions` counts it, the queue does not yet).
+    public var hasQueuedBatches: Bool { !queue.isEmpty }
 
     // MARK: - Resume
 

@@ -396,6 +396,8 @@ extension IngestLedger {
     public var stopRequested: Bool { gate.stopRequested }
     /// Whether the training thread has anything to do right now.
     public var hasWork: Bool { gate.hasWork }
+    /// Whether batches wait for the training thread to drain them.
+    public var hasQueuedBatches: Bool { gate.hasQueuedBatches }
     public var queuedTransitions: Int { gate.queuedTransitions }
     /// Transitions accepted so far (stored or queued): the run's environment steps.
     public var acceptedTransitions: Int { gate.acceptedTransitions }

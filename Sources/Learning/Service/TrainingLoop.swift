@@ -285,11 +285,12 @@ final class TrainingLoop: Sendable {
             let waitStart = ContinuousClock.now
             // Timed wait: the health scalars and the metrics flush are due every `healthInterval`, idle or not.
             // While a round of simulator evaluation holds training, room to sample is no reason to wake
-            // (the round's completion signals the condition); arriving batches still are.
+            // (the round's completion signals the condition); arriving batches still are, once they are
+            // in the queue: a batch still on its way to disk has nothing to drain yet (its commit signals).
             let held = { simulatorEvaluation?.holdsTraining ?? false }
             let (batches, stop, warm) = core.wait(
                 until: { ledger in
-                    ledger.queuedTransitions > 0 || (ledger.hasWork && !held()) || ledger.stopRequested
+                    ledger.hasQueuedBatches || (ledger.hasWork && !held()) || ledger.stopRequested
                         || (ledger.shutdown == .finished && ledger.queuedTransitions == 0)
                 },
                 deadline: lastFlush + Self.healthInterval
