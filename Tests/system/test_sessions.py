@@ -4,6 +4,7 @@ of a welcomed peer but never said HELLO, or said it as someone else.
 """
 
 import json
+import time
 
 from conftest import stop, wait_for
 from meow_client import wire
@@ -145,6 +146,22 @@ def test_run_ids_stay_out_of_the_stats_file(cluster):
         stats = wait_for(lambda: (s := cluster.learner_stats()) and s["env_steps"] == 8 and s, 10, "the stats file")
         assert stats["actors"]["5"]["runs"] == 1
         assert str(peer.run_id) not in json.dumps(stats)
+    finally:
+        peer.close()
+    assert stop(learner) == 0
+
+
+def test_a_peer_that_only_pulls_weights_is_not_silent(cluster):
+    # Any request is hearing from the peer (PROTOCOL.md 3.1): WEIGHTS_REQUEST keeps a session as a
+    # HEARTBEAT does, so a peer that pulls weights more often than the peer timeout keeps its session.
+    learner = _learner(cluster, "--heartbeat-interval-ms", "100")  # peer timeout: 300 ms
+    peer = Peer(cluster.url, actor_id=7402, token=TOKEN)
+    try:
+        assert isinstance(_hello_when_up(peer), wire.Welcome)
+        for _ in range(30):  # 1.5 s of pulls, five peer timeouts
+            assert _code(peer.weights_request()) != wire.ErrorCode.NOT_WELCOME
+            time.sleep(0.05)
+        assert peer.transitions(seq=0).status == wire.TransitionsStatus.ACCEPTED
     finally:
         peer.close()
     assert stop(learner) == 0

@@ -75,6 +75,10 @@ struct RequestRouter: Sendable {
             }
             return core.withLedger { $0.episodeStats(stats, now: now) }
         case .weightsRequest(let request):
+            // Any request is hearing from the peer (PROTOCOL.md 3.1): one that only pulls weights is not silent.
+            core.withLedger { ledger in
+                if let key = ledger.sessions.session(onPipe: pipe)?.key { ledger.touch(key, now: now) }
+            }
             return publisher.reply(to: request)
         case .goodbye:
             // The session ends now: its slot is free, a simulator's episodes go, and the run's
