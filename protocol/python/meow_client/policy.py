@@ -176,9 +176,12 @@ class Policy:
     def __init__(self, tensors: Dict[str, np.ndarray], metadata: Dict[str, str], path: str = "<memory>"):
         self.path = path
         self.metadata = dict(metadata)
+        # A file without format_version is version 1, as the Swift reader has it.
+        found = {"format": metadata.get("format"),
+                 "format_version": metadata.get("format_version", POLICY_FORMAT_VERSION)}
         for key, expected in (("format", POLICY_FORMAT), ("format_version", POLICY_FORMAT_VERSION)):
-            if metadata.get(key) != expected:
-                raise PolicyFileError(f"policy {path} has metadata {key} {metadata.get(key)!r}, expected "
+            if found[key] != expected:
+                raise PolicyFileError(f"policy {path} has metadata {key} {found[key]!r}, expected "
                                       f"{expected!r} (is it a meow policy.safetensors?)")
 
         def number(key: str, kind: type) -> float:

@@ -156,6 +156,15 @@ def test_offsets_outside_the_data_are_refused(tmp_path):
         read_safetensors(path)
 
 
+def test_a_file_without_a_format_version_is_version_1_and_a_newer_one_is_refused_by_name():
+    # As the Swift reader has it (docs/checkpoints.md): no format_version means 1.
+    older = metadata()
+    del older["format_version"]
+    assert Policy(policy_tensors(), older, "p").observation_dim == DS
+    with pytest.raises(PolicyFileError, match="policy p has metadata format_version '2', expected '1'"):
+        Policy(policy_tensors(), metadata(format_version="2"), "p")
+
+
 def test_metadata_and_tensors_must_fit_the_flow(tmp_path):
     with pytest.raises(PolicyFileError, match="metadata format 'other'"):
         Policy(policy_tensors(), metadata(format="other"), "p")
