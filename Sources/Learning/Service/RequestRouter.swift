@@ -32,7 +32,13 @@ struct RequestRouter: Sendable {
         } catch {
             return Frame.replyBytes(undecodable: bytes, error: error, limits: limits, server: "learner")
         }
-        if let refusal = core.withLedger({ $0.sessions.check(frame.message, onPipe: pipe) }) {
+        let refusal = core.withLedger { ledger -> ErrorReply? in
+            if let refusal = ledger.sessions.check(frame.message, onPipe: pipe) { return refusal }
+            // Any request on a session is hearing from its peer (PROTOCOL.md 3.1), WEIGHTS_REQUEST included.
+            if let key = ledger.sessions.session(onPipe: pipe)?.key { ledger.touch(key, now: .now) }
+            return nil
+        }
+        if let refusal {
             return encode(.error(refusal), requestID: frame.requestID)
         }
         if case .transitions(let batch) = frame.message {
@@ -75,10 +81,6 @@ struct RequestRouter: Sendable {
             }
             return core.withLedger { $0.episodeStats(stats, now: now) }
         case .weightsRequest(let request):
-            // Any request is hearing from the peer (PROTOCOL.md 3.1): one that only pulls weights is not silent.
-            core.withLedger { ledger in
-                if let key = ledger.sessions.session(onPipe: pipe)?.key { ledger.touch(key, now: now) }
-            }
             return publisher.reply(to: request)
         case .goodbye:
             // The session ends now: its slot is free, a simulator's episodes go, and the run's
